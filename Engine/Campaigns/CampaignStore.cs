@@ -1,0 +1,100 @@
+using Dapper;
+using MySqlConnector;
+
+namespace FlashSale.Engine.Campaigns;
+
+public enum CampaignCreateOutcome
+{
+    Created,
+    AlreadyExists,
+    Conflict,
+}
+
+/// <summary>Campaign definitions in the catalog database. Definitions never change once created.</summary>
+public sealed class CampaignStore(CatalogDataSource catalog)
+{
+    /// <summary>
+    /// Creates the campaign, or recognises the same definition sent again. A different
+    /// definition under an existing id is a conflict: stock already sold cannot be redefined.
+    /// </summary>
+    public async Task<CampaignCreateOutcome> CreateAsync(CampaignDefinition definition, CancellationToken cancellationToken)
+    {
+        var fingerprint = definition.Fingerprint();
+        await using var connection = await catalog.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+
+        // INSERT IGNORE waits on a concurrent uncommitted insert of the same id and then reports 0 rows,
+        // so two identical requests racing each other both end in a consistent answer.
+        var inserted = await connection.ExecuteAsync(new CommandDefinition("""
+            INSERT IGNORE INTO campaigns (campaign_id, starts_at, ends_at, payment_window_seconds, fingerprint)
+            VALUES (@CampaignId, @StartsAt, @EndsAt, @PaymentWindowSeconds, @Fingerprint)
+            """,
+            new
+            {
+                definition.CampaignId,
+                StartsAt = definition.StartsAt.UtcDateTime,
+                EndsAt = definition.EndsAt.UtcDateTime,
+                definition.PaymentWindowSeconds,
+                Fingerprint = fingerprint,
+            },
+            transaction, cancellationToken: cancellationToken));
+
+        if (inserted == 0)
+        {
+            var existing = await connection.ExecuteScalarAsync<string>(new CommandDefinition(
+                "SELECT fingerprint FROM campaigns WHERE campaign_id = @CampaignId",
+                new { definition.CampaignId }, transaction, cancellationToken: cancellationToken));
+            await transaction.RollbackAsync(cancellationToken);
+            return existing == fingerprint ? CampaignCreateOutcome.AlreadyExists : CampaignCreateOutcome.Conflict;
+        }
+
+        await connection.ExecuteAsync(new CommandDefinition("""
+            INSERT INTO campaign_skus (campaign_id, sku_id, price, total_stock, per_user_limit)
+            VALUES (@CampaignId, @SkuId, @Price, @Stock, @PerUserLimit)
+            """,
+            definition.Skus.Select(s => new { definition.CampaignId, s.SkuId, s.Price, s.Stock, s.PerUserLimit }),
+            transaction, cancellationToken: cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
+        return CampaignCreateOutcome.Created;
+    }
+
+    public async Task<CampaignDefinition?> GetAsync(string campaignId, CancellationToken cancellationToken)
+    {
+        await using var connection = await catalog.OpenConnectionAsync(cancellationToken);
+        var campaign = await connection.QuerySingleOrDefaultAsync<CampaignRow>(new CommandDefinition("""
+            SELECT campaign_id AS CampaignId, starts_at AS StartsAt, ends_at AS EndsAt,
+                   payment_window_seconds AS PaymentWindowSeconds
+            FROM campaigns WHERE campaign_id = @campaignId
+            """, new { campaignId }, cancellationToken: cancellationToken));
+        if (campaign is null)
+        {
+            return null;
+        }
+
+        var skus = await connection.QueryAsync<CampaignSku>(new CommandDefinition("""
+            SELECT sku_id AS SkuId, price AS Price, total_stock AS Stock, per_user_limit AS PerUserLimit
+            FROM campaign_skus WHERE campaign_id = @campaignId ORDER BY sku_id
+            """, new { campaignId }, cancellationToken: cancellationToken));
+        return new CampaignDefinition(
+            campaign.CampaignId,
+            new DateTimeOffset(DateTime.SpecifyKind(campaign.StartsAt, DateTimeKind.Utc)),
+            new DateTimeOffset(DateTime.SpecifyKind(campaign.EndsAt, DateTimeKind.Utc)),
+            campaign.PaymentWindowSeconds,
+            [.. skus]);
+    }
+
+    private sealed record CampaignRow(string CampaignId, DateTime StartsAt, DateTime EndsAt, int PaymentWindowSeconds);
+}
+
+/// <summary>The catalog database's connection pool, named so that shard pools cannot be mixed up with it.</summary>
+public sealed class CatalogDataSource(string connectionString) : IAsyncDisposable
+{
+    private readonly MySqlDataSource _dataSource = new(connectionString);
+
+    public string ConnectionString { get; } = connectionString;
+
+    public ValueTask<MySqlConnection> OpenConnectionAsync(CancellationToken cancellationToken)
+        => _dataSource.OpenConnectionAsync(cancellationToken);
+
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+}

@@ -1,0 +1,91 @@
+using System.Text.RegularExpressions;
+
+namespace FlashSale.Engine.Campaigns;
+
+/// <summary>Checks a definition before anything is stored; errors are keyed by the JSON field they concern.</summary>
+public static partial class CampaignValidator
+{
+    public const int MaxSkus = 10_000;
+    public const int MaxStock = 100_000_000;
+    public const int MaxPerUserLimit = 1_000;
+    public const int MinPaymentWindowSeconds = 30;
+    public const int MaxPaymentWindowSeconds = 7 * 24 * 3600;
+
+    // The id ends up inside Redis hash tags and key names, so braces, colons and spaces are out.
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
+    private static partial Regex CampaignIdPattern();
+
+    public static bool IsValidCampaignId(string? campaignId) => campaignId is not null && CampaignIdPattern().IsMatch(campaignId);
+
+    public static Dictionary<string, string[]> Validate(CampaignDefinition? definition)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (definition is null)
+        {
+            errors["body"] = ["A campaign definition is required."];
+            return errors;
+        }
+        if (!IsValidCampaignId(definition.CampaignId))
+        {
+            errors["campaignId"] = ["1-64 characters: letters, digits, '-' or '_', starting with a letter or digit."];
+        }
+        if (definition.StartsAt == default || definition.EndsAt == default)
+        {
+            errors["startsAt"] = ["startsAt and endsAt are required ISO 8601 instants, e.g. 2026-06-18T12:00:00Z."];
+        }
+        else if (definition.EndsAt <= definition.StartsAt)
+        {
+            errors["endsAt"] = ["endsAt must be after startsAt."];
+        }
+        if (definition.PaymentWindowSeconds is < MinPaymentWindowSeconds or > MaxPaymentWindowSeconds)
+        {
+            errors["paymentWindowSeconds"] = [$"Between {MinPaymentWindowSeconds} and {MaxPaymentWindowSeconds} seconds."];
+        }
+        if (definition.Skus is null || definition.Skus.Count == 0 || definition.Skus.Count > MaxSkus)
+        {
+            errors["skus"] = [$"Between 1 and {MaxSkus} SKUs."];
+            return errors;
+        }
+        if (definition.Skus.Select(s => s.SkuId).Distinct().Count() != definition.Skus.Count)
+        {
+            errors["skus"] = ["Each skuId may appear once."];
+        }
+        for (var i = 0; i < definition.Skus.Count; i++)
+        {
+            var sku = definition.Skus[i];
+            var problems = new List<string>();
+            if (sku.SkuId <= 0)
+            {
+                problems.Add("skuId must be a positive integer.");
+            }
+            if (sku.Price <= 0 || sku.Price > Money.Max || !Money.HasAtMostTwoDecimals(sku.Price))
+            {
+                problems.Add($"price must be above 0, at most {Money.Format(Money.Max)}, with at most two decimals.");
+            }
+            if (sku.Stock is < 0 or > MaxStock)
+            {
+                problems.Add($"stock must be between 0 and {MaxStock}.");
+            }
+            if (sku.PerUserLimit is < 1 or > MaxPerUserLimit)
+            {
+                problems.Add($"perUserLimit must be between 1 and {MaxPerUserLimit}.");
+            }
+            if (problems.Count > 0)
+            {
+                errors[$"skus[{i}]"] = [.. problems];
+            }
+        }
+        return errors;
+    }
+
+    /// <summary>Instants are kept to the millisecond, in UTC, so that a re-sent definition compares equal.</summary>
+    public static CampaignDefinition Normalize(CampaignDefinition definition) => definition with
+    {
+        StartsAt = TruncateToMilliseconds(definition.StartsAt),
+        EndsAt = TruncateToMilliseconds(definition.EndsAt),
+        Skus = [.. definition.Skus.OrderBy(s => s.SkuId)],
+    };
+
+    private static DateTimeOffset TruncateToMilliseconds(DateTimeOffset value)
+        => DateTimeOffset.FromUnixTimeMilliseconds(value.ToUnixTimeMilliseconds());
+}

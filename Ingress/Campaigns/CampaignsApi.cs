@@ -1,0 +1,152 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using FlashSale.Engine.Campaigns;
+using FlashSale.Engine.Stock;
+using FlashSale.Ingress.Infrastructure;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace FlashSale.Ingress.Campaigns;
+
+/// <summary>The admin's body: the definition itself. Prices may be JSON strings or numbers.</summary>
+public sealed record CampaignBody(
+    string CampaignId,
+    DateTimeOffset StartsAt,
+    DateTimeOffset EndsAt,
+    int PaymentWindowSeconds,
+    IReadOnlyList<CampaignSku> Skus)
+{
+    public CampaignDefinition ToDefinition() => new(CampaignId, StartsAt, EndsAt, PaymentWindowSeconds, Skus ?? []);
+}
+
+public sealed record CampaignSkuView(
+    long SkuId,
+    [property: JsonConverter(typeof(MoneyJsonConverter))] decimal Price,
+    int Stock,
+    int PerUserLimit,
+    int Available,
+    SkuState State);
+
+public sealed record CampaignView(
+    string CampaignId,
+    DateTime StartsAt,
+    DateTime EndsAt,
+    int PaymentWindowSeconds,
+    IReadOnlyList<CampaignSkuView> Skus)
+{
+    public static CampaignView From(CampaignDefinition campaign, IReadOnlyList<SkuStock> stock) => new(
+        campaign.CampaignId,
+        campaign.StartsAt.UtcDateTime,
+        campaign.EndsAt.UtcDateTime,
+        campaign.PaymentWindowSeconds,
+        [.. campaign.Skus.Zip(stock, (sku, s) => new CampaignSkuView(sku.SkuId, sku.Price, sku.Stock, sku.PerUserLimit, s.Available, s.State))]);
+}
+
+public sealed record SkuWarmupView(long SkuId, WarmupOutcome Outcome, int Available);
+
+public sealed record WarmupResponse(string CampaignId, IReadOnlyList<SkuWarmupView> Skus);
+
+public sealed record SkuStockView(int Total, int Available, SkuState State);
+
+internal static class CampaignsApi
+{
+    public static RouteGroupBuilder MapCampaignAdminApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/admin/campaigns")
+            .WithTags("Campaign admin")
+            .RequireAuthorization(AuthSetup.AdminPolicy);
+        group.MapPost("/", Create).Accepts<CampaignBody>("application/json");
+        group.MapGet("/{campaignId}", Get);
+        group.MapPost("/{campaignId}/warmup", Warmup);
+        return group;
+    }
+
+    public static RouteGroupBuilder MapCampaignsApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/campaigns").WithTags("Campaigns");
+        group.MapGet("/{campaignId}/skus/{skuId:long}", GetSku).AllowAnonymous();
+        return group;
+    }
+
+    public static async Task<Results<Created<CampaignView>, Ok<CampaignView>, ValidationProblem, ProblemHttpResult>> Create(
+        HttpRequest request, CampaignStore campaigns, StockService stock, CancellationToken cancellationToken)
+    {
+        CampaignBody? body;
+        try
+        {
+            body = await JsonSerializer.DeserializeAsync(request.Body, IngressJson.Default.CampaignBody, cancellationToken);
+        }
+        catch (JsonException ex)
+        {
+            return Problems.BadRequest("invalid-body", $"The body is not a valid campaign definition: {ex.Message}");
+        }
+
+        var definition = body?.ToDefinition();
+        var errors = CampaignValidator.Validate(definition);
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, type: Problems.Type("invalid-campaign"), title: "Invalid campaign definition");
+        }
+
+        definition = CampaignValidator.Normalize(definition!);
+        var outcome = await campaigns.CreateAsync(definition, cancellationToken);
+        if (outcome == CampaignCreateOutcome.Conflict)
+        {
+            return Problems.Conflict("campaign-conflict", "Campaign exists",
+                $"Campaign '{definition.CampaignId}' already exists with a different definition; definitions cannot change once created.");
+        }
+
+        var view = CampaignView.From(definition, await stock.ReadAsync(definition, cancellationToken));
+        return outcome == CampaignCreateOutcome.Created
+            ? TypedResults.Created($"/api/v1/admin/campaigns/{definition.CampaignId}", view)
+            : TypedResults.Ok(view);
+    }
+
+    public static async Task<Results<Ok<CampaignView>, ProblemHttpResult>> Get(
+        string campaignId, CampaignStore campaigns, StockService stock, CancellationToken cancellationToken)
+    {
+        var campaign = await FindAsync(campaignId, campaigns, cancellationToken);
+        return campaign is null
+            ? UnknownCampaign(campaignId)
+            : TypedResults.Ok(CampaignView.From(campaign, await stock.ReadAsync(campaign, cancellationToken)));
+    }
+
+    /// <summary>Loads the stock into Redis. Refused with 409 when the campaign is already live, unless <c>?force=true</c>.</summary>
+    public static async Task<Results<Ok<WarmupResponse>, ProblemHttpResult>> Warmup(
+        string campaignId, bool? force, CampaignStore campaigns, StockService stock, CancellationToken cancellationToken)
+    {
+        var campaign = await FindAsync(campaignId, campaigns, cancellationToken);
+        if (campaign is null)
+        {
+            return UnknownCampaign(campaignId);
+        }
+
+        var results = await stock.WarmAsync(campaign, force ?? false, cancellationToken: cancellationToken);
+        var live = results.Where(r => r.Outcome == WarmupOutcome.AlreadyLive).Select(r => r.SkuId).ToList();
+        if (live.Count > 0)
+        {
+            return Problems.Conflict("already-live", "Campaign already live",
+                $"SKU(s) {string.Join(", ", live)} of '{campaignId}' are already live in Redis; loading again would sell their stock twice. "
+                + "Use ?force=true to reload: stock becomes total minus the units already reserved.");
+        }
+        return TypedResults.Ok(new WarmupResponse(campaignId, [.. results.Select(r => new SkuWarmupView(r.SkuId, r.Outcome, r.Available))]));
+    }
+
+    public static async Task<Results<Ok<SkuStockView>, ProblemHttpResult>> GetSku(
+        string campaignId, long skuId, CampaignStore campaigns, StockService stock, CancellationToken cancellationToken)
+    {
+        if (CampaignValidator.IsValidCampaignId(campaignId) && await stock.ReadAsync(campaignId, skuId) is { } live)
+        {
+            return TypedResults.Ok(new SkuStockView(live.Total, live.Available, live.State));
+        }
+        // Not in Redis: tell a defined-but-cold SKU apart from one that does not exist.
+        var sku = (await FindAsync(campaignId, campaigns, cancellationToken))?.FindSku(skuId);
+        return sku is null
+            ? Problems.NotFound($"Campaign '{campaignId}' has no SKU {skuId}.")
+            : TypedResults.Ok(new SkuStockView(sku.Stock, 0, SkuState.NotWarmed));
+    }
+
+    private static async Task<CampaignDefinition?> FindAsync(string campaignId, CampaignStore campaigns, CancellationToken cancellationToken)
+        => CampaignValidator.IsValidCampaignId(campaignId) ? await campaigns.GetAsync(campaignId, cancellationToken) : null;
+
+    private static ProblemHttpResult UnknownCampaign(string campaignId) => Problems.NotFound($"There is no campaign '{campaignId}'.");
+}

@@ -1,0 +1,74 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using FlashSale.Ingress.Campaigns;
+using FlashSale.Ingress.Reservations;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http.Json;
+using StackExchange.Redis;
+
+namespace FlashSale.Ingress.Infrastructure;
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, UseStringEnumConverter = true)]
+[JsonSerializable(typeof(ReservationBody))]
+[JsonSerializable(typeof(ReservationResponse))]
+[JsonSerializable(typeof(CampaignBody))]
+[JsonSerializable(typeof(CampaignView))]
+[JsonSerializable(typeof(WarmupResponse))]
+[JsonSerializable(typeof(SkuStockView))]
+internal sealed partial class IngressJson : JsonSerializerContext;
+
+public static class HttpSetup
+{
+    public static IHostApplicationBuilder AddIngressHttp(this IHostApplicationBuilder builder)
+    {
+        builder.Services.Configure<JsonOptions>(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, IngressJson.Default));
+        builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
+        {
+            var problem = context.ProblemDetails;
+            // Bodies written by the framework itself (401 from the bearer handler, unmatched routes)
+            // get the same stable types as the ones the endpoints write.
+            if (problem.Type is null || !problem.Type.StartsWith(Problems.TypeBase, StringComparison.Ordinal))
+            {
+                if (Problems.ForBareStatus(problem.Status ?? 0) is { } known)
+                {
+                    problem.Type = Problems.Type(known.Slug);
+                    problem.Title = known.Title;
+                }
+            }
+            problem.Extensions["traceId"] = context.HttpContext.TraceIdentifier;
+        });
+        builder.Services.AddExceptionHandler<BackendUnavailableHandler>();
+        return builder;
+    }
+}
+
+/// <summary>
+/// Redis or the database failing mid-request: 503 with Retry-After. For a reservation the outcome
+/// is unknown to us too, so the answer tells the buyer to retry with the same Idempotency-Key,
+/// which replays the decision instead of making a second one.
+/// </summary>
+internal sealed class BackendUnavailableHandler(IProblemDetailsService problems, ILogger<BackendUnavailableHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        if (exception is not (RedisException or TimeoutException or MySqlConnector.MySqlException))
+        {
+            return false;
+        }
+        logger.LogWarning(exception, "Backend unavailable for {Path}", httpContext.Request.Path);
+        httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        httpContext.Response.Headers.RetryAfter = "1";
+        return await problems.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = httpContext,
+            Exception = exception,
+            ProblemDetails =
+            {
+                Status = StatusCodes.Status503ServiceUnavailable,
+                Type = Problems.Type("unavailable"),
+                Title = "Temporarily unavailable",
+                Detail = "A backing service did not answer. Retry with the same Idempotency-Key: a reservation that did go through is returned, never made twice.",
+            },
+        });
+    }
+}

@@ -1,0 +1,41 @@
+using FlashSale.Engine.Health;
+using FlashSale.Engine.Redis;
+using FlashSale.Engine.Reservations;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using StackExchange.Redis;
+
+namespace FlashSale.Ingress.Infrastructure;
+
+public static class Operations
+{
+    public static IHostApplicationBuilder AddIngressOperations(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddFlashSaleHealthChecks();
+        builder.Services.AddOpenApi();
+        builder.Services.AddHostedService<StockSignalListener>();
+        return builder;
+    }
+
+    public static IEndpointRouteBuilder MapIngressOperations(this IEndpointRouteBuilder app)
+    {
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(HealthSetup.ReadyTag) });
+        app.MapOpenApi();
+        return app;
+    }
+}
+
+/// <summary>Drops a cached sold-out answer as soon as any process says stock came back.</summary>
+internal sealed class StockSignalListener(IConnectionMultiplexer redis, SoldOutCache soldOut) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+        => redis.GetSubscriber().SubscribeAsync(StockSignals.Channel, (_, message) =>
+        {
+            if (StockSignals.TryParse(message, out var campaignId, out var skuId))
+            {
+                soldOut.Forget(campaignId, skuId);
+            }
+        });
+
+    public Task StopAsync(CancellationToken cancellationToken) => redis.GetSubscriber().UnsubscribeAsync(StockSignals.Channel);
+}

@@ -1,0 +1,132 @@
+using System.Security.Claims;
+using System.Text.Json;
+using FlashSale.Engine.Campaigns;
+using FlashSale.Engine.Reservations;
+using FlashSale.Ingress.Infrastructure;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+
+namespace FlashSale.Ingress.Reservations;
+
+public sealed record ReservationBody(int Quantity);
+
+public sealed record ReservationResponse(
+    string OrderNo,
+    string CampaignId,
+    long SkuId,
+    int Quantity,
+    string Amount,
+    string Status,
+    DateTime PaymentDeadline)
+{
+    public static ReservationResponse From(Reservation reservation) => new(
+        reservation.OrderNo.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        reservation.CampaignId,
+        reservation.SkuId,
+        reservation.Quantity,
+        Money.Format(reservation.Amount),
+        "PendingPayment",
+        reservation.PaymentDeadline.UtcDateTime);
+}
+
+internal static class ReservationsApi
+{
+    public const int MaxQuantity = 100;
+    public const int MaxIdempotencyKeyLength = 64;
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+
+    public static RouteGroupBuilder MapReservationsApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/campaigns/{campaignId}/skus/{skuId:long}/reservations")
+            .WithTags("Reservations")
+            .RequireAuthorization(AuthSetup.BuyerPolicy);
+        group.MapPost("/", Reserve)
+            .WithName("Reserve")
+            .Accepts<ReservationBody>("application/json")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        return group;
+    }
+
+    public static async Task<Results<Created<ReservationResponse>, Ok<ReservationResponse>, ProblemHttpResult>> Reserve(
+        string campaignId,
+        long skuId,
+        [FromHeader(Name = IdempotencyKeyHeader)] string? idempotencyKey,
+        HttpRequest request,
+        ClaimsPrincipal user,
+        ReservationService reservations)
+    {
+        if (!IsValidIdempotencyKey(idempotencyKey))
+        {
+            return Problems.BadRequest("invalid-idempotency-key",
+                $"The {IdempotencyKeyHeader} header is required: 1-{MaxIdempotencyKeyLength} visible ASCII characters, unique per purchase attempt.");
+        }
+
+        ReservationBody? body;
+        try
+        {
+            body = await JsonSerializer.DeserializeAsync(request.Body, IngressJson.Default.ReservationBody, request.HttpContext.RequestAborted);
+        }
+        catch (JsonException)
+        {
+            return Problems.BadRequest("invalid-body", "The body must be JSON like {\"quantity\":1}.");
+        }
+        if (body is null || body.Quantity is < 1 or > MaxQuantity)
+        {
+            return Problems.BadRequest("invalid-quantity", $"quantity must be a whole number from 1 to {MaxQuantity}.");
+        }
+        if (!CampaignValidator.IsValidCampaignId(campaignId) || skuId <= 0)
+        {
+            return NotOnSale(campaignId, skuId);
+        }
+
+        var result = await reservations.ReserveAsync(
+            new ReservationRequest(campaignId, skuId, user.BuyerId()!.Value, idempotencyKey!, body.Quantity));
+
+        return result.Status switch
+        {
+            ReservationStatus.Created => TypedResults.Created(
+                $"/api/v1/orders/{result.Reservation!.OrderNo}", ReservationResponse.From(result.Reservation)),
+            ReservationStatus.Replayed => Replayed(request.HttpContext, result.Reservation!),
+            ReservationStatus.IdempotencyKeyReused => Problems.Create(StatusCodes.Status422UnprocessableEntity, "idempotency-key-reused",
+                "Idempotency-Key reused", "This Idempotency-Key already made an order with a different request body."),
+            ReservationStatus.NotOnSale => NotOnSale(campaignId, skuId),
+            ReservationStatus.NotStarted => Problems.Conflict("not-started", "Not started", "The campaign has not started yet."),
+            ReservationStatus.Ended => Problems.Conflict("ended", "Ended", "The campaign has ended."),
+            ReservationStatus.PurchaseLimit => Problems.Conflict("purchase-limit", "Purchase limit reached",
+                "This would take you over the campaign's per-buyer limit for this SKU."),
+            ReservationStatus.SoldOut => Problems.Conflict("sold-out", "Sold out", "This SKU is sold out."),
+            _ => throw new InvalidOperationException($"Unhandled reservation status {result.Status}."),
+        };
+    }
+
+    private static Ok<ReservationResponse> Replayed(HttpContext context, Reservation reservation)
+    {
+        context.Response.Headers.Location = $"/api/v1/orders/{reservation.OrderNo}";
+        context.Response.Headers["Idempotent-Replayed"] = "true";
+        return TypedResults.Ok(ReservationResponse.From(reservation));
+    }
+
+    private static ProblemHttpResult NotOnSale(string campaignId, long skuId)
+        => Problems.NotFound($"Campaign '{campaignId}' has no SKU {skuId} on sale: unknown, or not warmed up yet.");
+
+    /// <summary>Visible ASCII only: keys end up in Redis field names and logs.</summary>
+    public static bool IsValidIdempotencyKey(string? key)
+    {
+        if (string.IsNullOrEmpty(key) || key.Length > MaxIdempotencyKeyLength)
+        {
+            return false;
+        }
+        foreach (var c in key)
+        {
+            if (c is < '!' or > '~')
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,27 @@
+# Shared settings of the local dev/test services. Sourced by the other dev scripts.
+# DEVELOPMENT ONLY: these ports and passwords are for a single developer machine or CI run.
+FLASHSALE_ROOT=${FLASHSALE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+FLASHSALE_DATA=${FLASHSALE_DATA:-$FLASHSALE_ROOT/.data}
+FLASHSALE_RUN=${FLASHSALE_RUN:-$FLASHSALE_ROOT/.run}
+FLASHSALE_REDIS_PORT=${FLASHSALE_REDIS_PORT:-6380}
+FLASHSALE_MYSQL_PORT=${FLASHSALE_MYSQL_PORT:-3307}
+FLASHSALE_MYSQL_USER=${FLASHSALE_MYSQL_USER:-flashsale}
+FLASHSALE_MYSQL_PASSWORD=${FLASHSALE_MYSQL_PASSWORD:-flashsale-dev-only}
+FLASHSALE_INGRESS_URL=${FLASHSALE_INGRESS_URL:-http://127.0.0.1:5080}
+export FLASHSALE_ROOT FLASHSALE_DATA FLASHSALE_RUN FLASHSALE_REDIS_PORT FLASHSALE_MYSQL_PORT \
+  FLASHSALE_MYSQL_USER FLASHSALE_MYSQL_PASSWORD FLASHSALE_INGRESS_URL
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+log() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
+die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+# wait_for "what" seconds command...: polls until the command succeeds.
+wait_for() {
+  local what=$1 seconds=$2
+  shift 2
+  for _ in $(seq 1 $((seconds * 5))); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.2
+  done
+  die "$what did not come up within ${seconds}s"
+}
