@@ -1,0 +1,85 @@
+using System.Net.Http.Headers;
+using FlashSale.Engine.Auth;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using MySqlConnector;
+using StackExchange.Redis;
+
+namespace FlashSale.Tests.Infrastructure;
+
+/// <summary>
+/// The real Ingress, in process, against the real Redis and MariaDB. Starting it fails loudly when
+/// a service is missing: these tests never skip.
+/// </summary>
+public sealed class IngressFactory : WebApplicationFactory<Program>, IAsyncLifetime
+{
+    public const string CatalogDatabase = "flashsale_test_catalog";
+
+    public IConnectionMultiplexer Redis => Services.GetRequiredService<IConnectionMultiplexer>();
+
+    public TokenIssuer Tokens => Services.GetRequiredService<TokenIssuer>();
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        builder.UseSetting("ConnectionStrings:Redis", TestEnvironment.Redis);
+        builder.UseSetting("ConnectionStrings:Catalog", TestEnvironment.MySql(CatalogDatabase));
+        builder.UseSetting("Auth:SigningKey", TestEnvironment.SigningKey);
+        builder.UseSetting("Auth:Issuer", "flashsale");
+        builder.UseSetting("Auth:Audience", "flashsale");
+        builder.UseSetting("Engine:NodeId", "1");
+    }
+
+    public async Task InitializeAsync()
+    {
+        await ServiceCheck.RequireAsync();
+        _ = Server; // starts the host: migrations run here
+    }
+
+    public HttpClient Buyer(long userId) => Authorized(Tokens.Mint(userId));
+
+    public HttpClient Admin() => Authorized(Tokens.Mint(1, admin: true));
+
+    public HttpClient Authorized(string token)
+    {
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return client;
+    }
+
+    Task IAsyncLifetime.DisposeAsync() => DisposeAsync().AsTask();
+}
+
+public static class ServiceCheck
+{
+    public static async Task RequireAsync()
+    {
+        try
+        {
+            await using var redis = await ConnectionMultiplexer.ConnectAsync(TestEnvironment.Redis + ",connectTimeout=3000");
+            await redis.GetDatabase().PingAsync();
+        }
+        catch (RedisConnectionException ex)
+        {
+            throw new InvalidOperationException(
+                $"Redis is not reachable at {TestEnvironment.Redis}. Run the tests with dev/test.sh, which starts it.", ex);
+        }
+        try
+        {
+            await using var connection = new MySqlConnection(TestEnvironment.MySql(""));
+            await connection.OpenAsync();
+        }
+        catch (MySqlException ex)
+        {
+            throw new InvalidOperationException(
+                $"MariaDB is not reachable on port {TestEnvironment.MySqlPort}. Run the tests with dev/test.sh, which starts it.", ex);
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class IngressCollection : ICollectionFixture<IngressFactory>
+{
+    public const string Name = "ingress";
+}

@@ -1,0 +1,114 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using FlashSale.Engine.Redis;
+using StackExchange.Redis;
+
+namespace FlashSale.Tests.Infrastructure;
+
+/// <summary>A campaign with one SKU, unique to the test that made it, created and warmed through the admin API.</summary>
+public sealed class TestSale
+{
+    private readonly IngressFactory _factory;
+
+    private TestSale(IngressFactory factory, string campaignId, long skuId)
+    {
+        _factory = factory;
+        CampaignId = campaignId;
+        SkuId = skuId;
+    }
+
+    public string CampaignId { get; }
+
+    public long SkuId { get; }
+
+    public SkuKeys Keys => new(CampaignId, SkuId);
+
+    public string ReservationsPath => $"/api/v1/campaigns/{CampaignId}/skus/{SkuId}/reservations";
+
+    public static string NewCampaignId() => "t-" + Guid.NewGuid().ToString("N")[..16];
+
+    public static async Task<TestSale> StartAsync(
+        IngressFactory factory,
+        int stock,
+        int perUserLimit = 1,
+        TimeSpan? startsIn = null,
+        TimeSpan? endsIn = null,
+        bool warm = true,
+        string price = "199.00")
+    {
+        var sale = new TestSale(factory, NewCampaignId(), Random.Shared.NextInt64(1, 1_000_000));
+        var now = DateTimeOffset.UtcNow;
+        using var admin = factory.Admin();
+        var created = await admin.PostAsync("/api/v1/admin/campaigns", Json($$"""
+            {
+              "campaignId": "{{sale.CampaignId}}",
+              "startsAt": "{{Iso(now + (startsIn ?? TimeSpan.FromMinutes(-1)))}}",
+              "endsAt": "{{Iso(now + (endsIn ?? TimeSpan.FromHours(1)))}}",
+              "paymentWindowSeconds": 900,
+              "skus": [ { "skuId": {{sale.SkuId}}, "price": "{{price}}", "stock": {{stock}}, "perUserLimit": {{perUserLimit}} } ]
+            }
+            """));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        if (warm)
+        {
+            var warmed = await admin.PostAsync($"/api/v1/admin/campaigns/{sale.CampaignId}/warmup", null);
+            Assert.Equal(HttpStatusCode.OK, warmed.StatusCode);
+        }
+        return sale;
+    }
+
+    public Task<HttpResponseMessage> ReserveAsync(HttpClient buyer, string idempotencyKey, int quantity = 1)
+        => ReserveRawAsync(buyer, idempotencyKey, $$"""{"quantity":{{quantity}}}""");
+
+    public Task<HttpResponseMessage> ReserveRawAsync(HttpClient buyer, string? idempotencyKey, string body)
+        => SendReservationAsync(buyer, ReservationsPath, idempotencyKey, body);
+
+    public static Task<HttpResponseMessage> SendReservationAsync(HttpClient buyer, string path, string? idempotencyKey, string body = """{"quantity":1}""")
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = Json(body) };
+        if (idempotencyKey is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Idempotency-Key", idempotencyKey);
+        }
+        return buyer.SendAsync(request);
+    }
+
+    public async Task<long> AvailableAsync() => (long)await Db.HashGetAsync(Keys.Meta, "available");
+
+    /// <summary>Everything the reservation script writes, to show that a refusal changed nothing.</summary>
+    public async Task<string> SnapshotAsync()
+    {
+        var meta = await Db.HashGetAllAsync(Keys.Meta);
+        return string.Join(";",
+            string.Join(",", meta.OrderBy(e => e.Name.ToString(), StringComparer.Ordinal).Select(e => $"{e.Name}={e.Value}")),
+            await Db.HashLengthAsync(Keys.Idempotency),
+            await Db.HashLengthAsync(Keys.Users),
+            await Db.HashLengthAsync(Keys.Ledger),
+            await Db.StreamLengthAsync(Keys.Outbox));
+    }
+
+    public IDatabase Db => _factory.Redis.GetDatabase();
+
+    public static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+
+    public static string Iso(DateTimeOffset value) => value.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
+}
+
+public static class ResponseAssertions
+{
+    public static async Task<JsonElement> AssertProblemAsync(this HttpResponseMessage response, HttpStatusCode status, string typeSlug)
+    {
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.EndsWith("/" + typeSlug, problem.GetProperty("type").GetString(), StringComparison.Ordinal);
+        Assert.Equal((int)status, problem.GetProperty("status").GetInt32());
+        return problem;
+    }
+
+    public static async Task<JsonElement> JsonAsync(this HttpResponseMessage response)
+        => await response.Content.ReadFromJsonAsync<JsonElement>();
+}
