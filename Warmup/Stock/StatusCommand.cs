@@ -1,0 +1,45 @@
+using FlashSale.Engine.Campaigns;
+using FlashSale.Engine.Stock;
+using FlashSale.Warmup.Campaigns;
+using FlashSale.Warmup.Infrastructure;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace FlashSale.Warmup.Stock;
+
+/// <summary>The campaign's SKUs as Redis holds them right now.</summary>
+internal sealed class StatusCommand(CatalogSchema schema, CampaignStore campaigns, StockService stock) : AsyncCommand<CampaignSettings>
+{
+    public override async Task<int> ExecuteAsync(CommandContext context, CampaignSettings settings, CancellationToken cancellationToken)
+    {
+        await schema.ApplyAsync(cancellationToken);
+        var campaign = await campaigns.GetAsync(settings.CampaignId, cancellationToken);
+        if (campaign is null)
+        {
+            Output.Fail($"Campaign {settings.CampaignId} does not exist in the catalog.");
+            return ExitCodes.Failed;
+        }
+
+        var skus = await stock.ReadAsync(campaign, cancellationToken);
+        var prices = campaign.Skus.ToDictionary(s => s.SkuId, s => s.Price);
+
+        AnsiConsole.MarkupLineInterpolated($"Campaign [bold]{campaign.CampaignId}[/]: {Window.Format(campaign)}.");
+        var table = new Table()
+            .AddColumn("SKU")
+            .AddColumn(new TableColumn("Price").RightAligned())
+            .AddColumn(new TableColumn("Total").RightAligned())
+            .AddColumn(new TableColumn("Available in Redis").RightAligned())
+            .AddColumn("State");
+        foreach (var sku in skus)
+        {
+            table.AddRow(
+                sku.SkuId.ToString(Formats.Culture),
+                Money.Format(prices[sku.SkuId]),
+                Formats.Units(sku.Total),
+                sku.State == SkuState.NotWarmed ? "-" : Formats.Units(sku.Available),
+                Formats.State(sku.State));
+        }
+        AnsiConsole.Write(table);
+        return ExitCodes.Ok;
+    }
+}
