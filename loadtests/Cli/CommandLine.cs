@@ -1,0 +1,203 @@
+using System.Globalization;
+using System.Text;
+using FlashSale.LoadTests.Scenarios;
+
+namespace FlashSale.LoadTests.Cli;
+
+/// <summary>What the command line asked for: a run, the help text, or a usage error.</summary>
+public sealed record ParsedCommandLine(LoadTestOptions? Options, bool ShowHelp, string? Error);
+
+/// <summary>
+/// A hand-rolled parser: one positional scenario name and <c>--name value</c> (or <c>--name=value</c>)
+/// options. Small enough that a parsing library would be more to learn than to read.
+/// </summary>
+public static class CommandLine
+{
+    public static ParsedCommandLine Parse(IReadOnlyList<string> args)
+    {
+        if (args.Count == 0 || args.Any(a => a is "-h" or "--help" or "help"))
+        {
+            return new(null, ShowHelp: true, null);
+        }
+
+        string? scenario = null;
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < args.Count; i++)
+        {
+            var arg = args[i];
+            if (!arg.StartsWith("--", StringComparison.Ordinal))
+            {
+                if (scenario is not null)
+                {
+                    return Fail($"Unexpected argument '{arg}': give one scenario, then --options.");
+                }
+                scenario = arg;
+                continue;
+            }
+
+            var name = arg[2..];
+            string value;
+            var equals = name.IndexOf('=', StringComparison.Ordinal);
+            if (equals >= 0)
+            {
+                value = name[(equals + 1)..];
+                name = name[..equals];
+            }
+            else if (i + 1 < args.Count)
+            {
+                value = args[++i];
+            }
+            else
+            {
+                return Fail($"--{name} needs a value.");
+            }
+            if (!Known.Contains(name))
+            {
+                return Fail($"Unknown option --{name}.");
+            }
+            if (!values.TryAdd(name, value))
+            {
+                return Fail($"--{name} is given twice.");
+            }
+        }
+
+        if (scenario is null)
+        {
+            return Fail("Name a scenario: " + string.Join(", ", ScenarioCatalog.All.Select(s => s.Name)) + ".");
+        }
+        if (ScenarioCatalog.Find(scenario) is null)
+        {
+            return Fail($"Unknown scenario '{scenario}'. Scenarios: " + string.Join(", ", ScenarioCatalog.All.Select(s => s.Name)) + ".");
+        }
+
+        try
+        {
+            return new(Build(scenario, values), ShowHelp: false, null);
+        }
+        catch (FormatException ex)
+        {
+            return Fail(ex.Message);
+        }
+    }
+
+    private static readonly HashSet<string> Known =
+    [
+        "url", "buyers", "stock", "rate", "concurrency", "duration", "max-in-flight", "connections", "timeout", "seed", "out",
+    ];
+
+    private static LoadTestOptions Build(string scenario, Dictionary<string, string> values)
+    {
+        if (values.ContainsKey("rate") && values.ContainsKey("concurrency"))
+        {
+            throw new FormatException("Choose one model: --rate (open) or --concurrency (closed), not both.");
+        }
+        if (!values.ContainsKey("rate") && values.ContainsKey("max-in-flight"))
+        {
+            throw new FormatException("--max-in-flight only applies to the open model (--rate).");
+        }
+
+        var url = values.TryGetValue("url", out var u)
+            ? u
+            : Environment.GetEnvironmentVariable("FLASHSALE_INGRESS_URL") is { Length: > 0 } fromEnv ? fromEnv : LoadTestOptions.DefaultUrl;
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+        {
+            throw new FormatException($"--url '{url}' is not an absolute http(s) URL.");
+        }
+
+        var options = new LoadTestOptions
+        {
+            Scenario = scenario,
+            Url = uri,
+            Buyers = Optional(values, "buyers", v => PositiveInt("buyers", v)),
+            Stock = Optional(values, "stock", v => PositiveInt("stock", v)),
+            Rate = Optional(values, "rate", v => PositiveDouble("rate", v)),
+            Concurrency = Optional(values, "concurrency", v => PositiveInt("concurrency", v)) ?? LoadTestOptions.DefaultConcurrency,
+            Duration = Optional(values, "duration", v => Duration("duration", v)) ?? TimeSpan.FromSeconds(10),
+            MaxInFlight = Optional(values, "max-in-flight", v => PositiveInt("max-in-flight", v)) ?? LoadTestOptions.DefaultMaxInFlight,
+            Connections = Optional(values, "connections", v => PositiveInt("connections", v)),
+            Timeout = Optional(values, "timeout", v => Duration("timeout", v)) ?? TimeSpan.FromSeconds(10),
+            Seed = Optional(values, "seed", v => ulong.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var s)
+                ? s
+                : throw new FormatException($"--seed '{v}' is not a non-negative whole number.")) ?? (ulong)Random.Shared.NextInt64(),
+            ResultsDirectory = values.GetValueOrDefault("out"),
+        };
+        return options;
+    }
+
+    /// <summary>Durations like <c>500ms</c>, <c>30s</c>, <c>2m</c>, <c>1h</c>, a bare number of seconds, or <c>hh:mm:ss</c>.</summary>
+    public static TimeSpan Duration(string name, string text)
+    {
+        var (number, unit) = text switch
+        {
+            _ when text.EndsWith("ms", StringComparison.Ordinal) => (text[..^2], 0.001),
+            _ when text.EndsWith('s') => (text[..^1], 1.0),
+            _ when text.EndsWith('m') => (text[..^1], 60.0),
+            _ when text.EndsWith('h') => (text[..^1], 3600.0),
+            _ => (text, 1.0),
+        };
+        if (double.TryParse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value) && value > 0)
+        {
+            return TimeSpan.FromSeconds(value * unit);
+        }
+        if (TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var span) && span > TimeSpan.Zero)
+        {
+            return span;
+        }
+        throw new FormatException($"--{name} '{text}' is not a duration such as 500ms, 30s, 2m or 00:01:30.");
+    }
+
+    private static T? Optional<T>(Dictionary<string, string> values, string name, Func<string, T> parse) where T : struct
+        => values.TryGetValue(name, out var text) ? parse(text) : null;
+
+    private static int PositiveInt(string name, string text)
+        => int.TryParse(text.Replace("_", "", StringComparison.Ordinal), NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value > 0
+            ? value
+            : throw new FormatException($"--{name} '{text}' is not a positive whole number.");
+
+    private static double PositiveDouble(string name, string text)
+        => double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value) && value > 0
+            ? value
+            : throw new FormatException($"--{name} '{text}' is not a positive number.");
+
+    private static ParsedCommandLine Fail(string error) => new(null, ShowHelp: false, error);
+
+    public static string HelpText()
+    {
+        var text = new StringBuilder()
+            .AppendLine("FlashSale load tests: rehearse a sale against a running Ingress.")
+            .AppendLine()
+            .AppendLine("Usage: dotnet run -c Release --project loadtests -- <scenario> [options]")
+            .AppendLine()
+            .AppendLine("Scenarios:");
+        foreach (var scenario in ScenarioCatalog.All)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"  {scenario.Name,-16}{scenario.Summary}");
+        }
+        return text.AppendLine()
+            .AppendLine("Load model (choose one; both stop by themselves after --duration):")
+            .AppendLine("  --rate <n>            Open model: n requests per second at fixed intended start times.")
+            .AppendLine("                        Latency counts from the intended start (coordinated omission corrected).")
+            .AppendLine("  --max-in-flight <n>   Open model: cap on requests in flight; a request that finds the cap")
+            .AppendLine($"                        full waits and is counted as late. Default {LoadTestOptions.DefaultMaxInFlight}.")
+            .AppendLine("  --concurrency <n>     Closed model: n workers, each sends its next request when the last")
+            .AppendLine($"                        one is answered. Default when --rate is absent: {LoadTestOptions.DefaultConcurrency}.")
+            .AppendLine()
+            .AppendLine("Options:")
+            .AppendLine($"  --url <url>           The Ingress. Default $FLASHSALE_INGRESS_URL, else {LoadTestOptions.DefaultUrl}.")
+            .AppendLine("  --duration <d>        How long to send: 500ms, 30s, 2m, 00:01:30. Default 10s.")
+            .AppendLine("  --buyers <n>          Size of the buyer-id pool the requests draw from. Default per scenario.")
+            .AppendLine("  --stock <n>           Units on sale. Default per scenario.")
+            .AppendLine("  --connections <n>     Max HTTP connections. Default: --max-in-flight (open) or --concurrency (closed).")
+            .AppendLine("  --timeout <d>         Per-request timeout. Default 10s.")
+            .AppendLine("  --seed <n>            Seed of the buyer draws, to repeat a run. Default random (printed).")
+            .AppendLine("  --out <dir>           Results folder. Default loadtests/results.")
+            .AppendLine("  -h, --help            This text.")
+            .AppendLine()
+            .AppendLine("Environment:")
+            .AppendLine("  FLASHSALE_SIGNING_KEY  The Ingress's Auth:SigningKey; tokens are minted with it.")
+            .AppendLine("                         Default: the development key of Ingress/appsettings.Development.json.")
+            .AppendLine()
+            .AppendLine("Exit codes: 0 all invariants passed, 1 an invariant failed, 2 usage error, 3 setup failed.")
+            .ToString();
+    }
+}

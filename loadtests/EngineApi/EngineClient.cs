@@ -1,0 +1,253 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using FlashSale.Engine.Campaigns;
+using FlashSale.LoadTests.Scenarios;
+
+namespace FlashSale.LoadTests.EngineApi;
+
+/// <summary>The Ingress refused or failed a setup or verification call; the run cannot go on.</summary>
+public sealed class SetupException(string message) : Exception(message);
+
+/// <summary>
+/// The Ingress's HTTP API as the harness uses it. One <see cref="HttpClient"/> over one
+/// <see cref="SocketsHttpHandler"/> for the whole run: its connection pool is the thing being
+/// sized, and a client per request would open a connection per request.
+/// </summary>
+public sealed class EngineClient : IDisposable
+{
+    private const string ProblemTypePrefix = "https://flashsale.dev/problems/";
+    private static readonly byte[] QuantityOne = "{\"quantity\":1}"u8.ToArray();
+
+    /// <summary>Setup and verification calls are few and must not fail because --timeout is tuned tight for the load.</summary>
+    public static readonly TimeSpan VerificationTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly HttpClient _http;
+    private readonly BuyerTokens _tokens;
+    private readonly TimeSpan _reservationTimeout;
+    private readonly ConcurrentDictionary<(string CampaignId, long SkuId), Uri> _reservationUris = new();
+
+    public EngineClient(Uri baseAddress, int maxConnections, TimeSpan reservationTimeout, BuyerTokens tokens)
+    {
+        _tokens = tokens;
+        _reservationTimeout = reservationTimeout;
+        var handler = new SocketsHttpHandler
+        {
+            MaxConnectionsPerServer = maxConnections,
+            // Long runs against a load-balanced Ingress should spread over new instances and DNS
+            // changes; recycling connections every few minutes does that without a visible cost.
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
+            ConnectTimeout = TimeSpan.FromSeconds(5),
+            // A proxy from the environment would measure the proxy, and cookies or redirects
+            // would make requests differ from what a buyer's client sends.
+            UseProxy = false,
+            UseCookies = false,
+            AllowAutoRedirect = false,
+            AutomaticDecompression = DecompressionMethods.None,
+        };
+        _http = new HttpClient(handler)
+        {
+            BaseAddress = baseAddress,
+            Timeout = reservationTimeout > VerificationTimeout ? reservationTimeout : VerificationTimeout,
+        };
+    }
+
+    public Uri BaseAddress => _http.BaseAddress!;
+
+    public async Task<string> ReadinessAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var response = await _http.GetAsync(new Uri("/health/ready", UriKind.Relative), cancellationToken);
+            var body = await response.Content.ReadAsStringAsync(cancellationToken);
+            return response.IsSuccessStatusCode ? body : $"{(int)response.StatusCode} {body}";
+        }
+        catch (HttpRequestException ex)
+        {
+            return ex.Message;
+        }
+        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return "no answer within the timeout";
+        }
+    }
+
+    public async Task CreateCampaignAsync(
+        string campaignId, DateTime startsAt, DateTime endsAt, int paymentWindowSeconds, IReadOnlyList<CampaignSku> skus,
+        CancellationToken cancellationToken)
+    {
+        var body = new CreateCampaignBody(campaignId, startsAt, endsAt, paymentWindowSeconds, skus);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/admin/campaigns")
+        {
+            Content = JsonContent.Create(body, LoadTestJson.Default.CreateCampaignBody),
+        };
+        await SendAdminAsync(request, "create the campaign", cancellationToken);
+    }
+
+    public async Task WarmUpAsync(string campaignId, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/v1/admin/campaigns/{campaignId}/warmup");
+        await SendAdminAsync(request, "warm the campaign up", cancellationToken);
+    }
+
+    public async Task<SkuStockView> GetSkuAsync(string campaignId, long skuId, CancellationToken cancellationToken)
+    {
+        using var response = await _http.GetAsync(new Uri($"/api/v1/campaigns/{campaignId}/skus/{skuId}", UriKind.Relative), cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new SetupException(
+                $"GET SKU {skuId} of {campaignId}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(cancellationToken)}");
+        }
+        return await response.Content.ReadFromJsonAsync(LoadTestJson.Default.SkuStockView, cancellationToken)
+            ?? throw new SetupException($"GET SKU {skuId} of {campaignId} returned an empty body.");
+    }
+
+    /// <summary>
+    /// One reservation attempt, within --timeout. Never throws for what the server or network did:
+    /// every such end is an outcome to count. Only <paramref name="cancellationToken"/> ends it without one.
+    /// </summary>
+    public Task<ReserveResult> ReserveAsync(ReserveRequest reservation, CancellationToken cancellationToken)
+        => ReserveAsync(reservation, _reservationTimeout, cancellationToken);
+
+    public async Task<ReserveResult> ReserveAsync(ReserveRequest reservation, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, ReservationUri(reservation.CampaignId, reservation.SkuId))
+        {
+            Content = new ByteArrayContent(reservation.Quantity == 1 ? QuantityOne : QuantityBody(reservation.Quantity)),
+        };
+        // Without validation: the values are known-good, and parsing them per request is measurable at 10k+/s.
+        request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
+        request.Headers.TryAddWithoutValidation("Authorization", _tokens.For(reservation.BuyerId));
+        request.Headers.TryAddWithoutValidation("Idempotency-Key", reservation.IdempotencyKey);
+        // The same per-request timer HttpClient.Timeout would set up, but with the reservation's own
+        // limit; it covers reading the body too.
+        using var timer = cancellationToken.CanBeCanceled
+            ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken)
+            : new CancellationTokenSource();
+        timer.CancelAfter(timeout);
+        try
+        {
+            using var response = await _http.SendAsync(request, timer.Token);
+            var body = await response.Content.ReadAsByteArrayAsync(timer.Token);
+            return Classify((int)response.StatusCode, body);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return new ReserveResult(Outcome.Timeout);
+        }
+        catch (HttpRequestException ex)
+        {
+            return new ReserveResult(Outcome.TransportError, Detail: ex.HttpRequestError.ToString());
+        }
+        catch (IOException ex)
+        {
+            return new ReserveResult(Outcome.TransportError, Detail: ex.GetType().Name);
+        }
+    }
+
+    public static ReserveResult Classify(int status, ReadOnlySpan<byte> body)
+    {
+        switch (status)
+        {
+            case 201:
+                return new ReserveResult(Outcome.Created, ReadString(body, "orderNo"u8));
+            case 200:
+                return new ReserveResult(Outcome.Replayed, ReadString(body, "orderNo"u8));
+            case 404:
+                return new ReserveResult(Outcome.NotFound);
+        }
+        var slug = ProblemSlug(body);
+        if (status == 409)
+        {
+            switch (slug)
+            {
+                case "sold-out":
+                    return new ReserveResult(Outcome.SoldOut);
+                case "purchase-limit":
+                    return new ReserveResult(Outcome.PurchaseLimit);
+                case "not-started":
+                    return new ReserveResult(Outcome.NotStarted);
+                case "ended":
+                    return new ReserveResult(Outcome.Ended);
+            }
+        }
+        var detail = slug is null ? status.ToString(CultureInfo.InvariantCulture) : $"{status} {slug}";
+        return status switch
+        {
+            >= 400 and < 500 => new ReserveResult(Outcome.OtherClientError, Detail: detail),
+            >= 500 => new ReserveResult(Outcome.ServerError, Detail: detail),
+            _ => new ReserveResult(Outcome.Unexpected, Detail: detail),
+        };
+    }
+
+    /// <summary>The last segment of a problem+json <c>type</c>: clients branch on it, never on the human text.</summary>
+    private static string? ProblemSlug(ReadOnlySpan<byte> body)
+    {
+        var type = ReadString(body, "type"u8);
+        if (type is null)
+        {
+            return null;
+        }
+        return type.StartsWith(ProblemTypePrefix, StringComparison.Ordinal) ? type[ProblemTypePrefix.Length..] : type[(type.LastIndexOf('/') + 1)..];
+    }
+
+    /// <summary>A top-level string property, or null when the body is not JSON or lacks it.</summary>
+    private static string? ReadString(ReadOnlySpan<byte> json, ReadOnlySpan<byte> property)
+    {
+        if (json.IsEmpty)
+        {
+            return null;
+        }
+        var reader = new Utf8JsonReader(json);
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return null;
+            }
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var match = reader.ValueTextEquals(property);
+                reader.Read();
+                if (match)
+                {
+                    return reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                }
+                reader.Skip();
+            }
+        }
+        catch (JsonException)
+        {
+            // A truncated or non-JSON body (a proxy's error page) simply has no such property.
+        }
+        return null;
+    }
+
+    private Uri ReservationUri(string campaignId, long skuId)
+        => _reservationUris.GetOrAdd((campaignId, skuId), static key =>
+            new Uri($"/api/v1/campaigns/{key.CampaignId}/skus/{key.SkuId}/reservations", UriKind.Relative));
+
+    private static byte[] QuantityBody(int quantity)
+        => Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{{\"quantity\":{quantity}}}"));
+
+    private async Task SendAdminAsync(HttpRequestMessage request, string what, CancellationToken cancellationToken)
+    {
+        request.Headers.TryAddWithoutValidation("Authorization", _tokens.Admin);
+        using var response = await _http.SendAsync(request, cancellationToken);
+        if (response.IsSuccessStatusCode)
+        {
+            return;
+        }
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        var hint = response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden
+            ? $" Is {BuyerTokens.SigningKeyVariable} the Ingress's Auth:SigningKey?"
+            : "";
+        throw new SetupException($"Could not {what}: {(int)response.StatusCode} {body}{hint}");
+    }
+
+    public void Dispose() => _http.Dispose();
+}

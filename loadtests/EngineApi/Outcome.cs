@@ -1,0 +1,52 @@
+namespace FlashSale.LoadTests.EngineApi;
+
+/// <summary>How a reservation attempt ended, from the status code and the problem type's last segment.</summary>
+public enum Outcome
+{
+    Created,
+    Replayed,
+    SoldOut,
+    PurchaseLimit,
+    NotStarted,
+    Ended,
+    NotFound,
+    OtherClientError,
+    ServerError,
+    Timeout,
+    TransportError,
+    Unexpected,
+}
+
+public static class Outcomes
+{
+    public static IReadOnlyList<Outcome> All { get; } = Enum.GetValues<Outcome>();
+
+    public static int Count { get; } = All.Count;
+
+    public static string Label(this Outcome outcome) => outcome switch
+    {
+        Outcome.Created => "created",
+        Outcome.Replayed => "replayed",
+        Outcome.SoldOut => "sold-out",
+        Outcome.PurchaseLimit => "purchase-limit",
+        Outcome.NotStarted => "not-started",
+        Outcome.Ended => "ended",
+        Outcome.NotFound => "not-found",
+        Outcome.OtherClientError => "other-4xx",
+        Outcome.ServerError => "5xx",
+        Outcome.Timeout => "timeout",
+        Outcome.TransportError => "transport-error",
+        Outcome.Unexpected => "unexpected",
+        _ => outcome.ToString(),
+    };
+
+    /// <summary>The engine made (or may have made) a reservation we did not see: only a replay of the same key can tell.</summary>
+    public static bool IsUnknown(this Outcome outcome) => outcome is Outcome.ServerError or Outcome.Timeout or Outcome.TransportError;
+
+    /// <summary>The engine answered as designed: a reservation, or a refusal the sale expects.</summary>
+    public static bool IsExpected(this Outcome outcome)
+        => outcome is Outcome.Created or Outcome.Replayed or Outcome.SoldOut or Outcome.PurchaseLimit;
+}
+
+/// <summary>An attempt's outcome; <see cref="OrderNo"/> for 200/201, <see cref="Detail"/> for what the outcome does not say.</summary>
+public readonly record struct ReserveResult(Outcome Outcome, string? OrderNo = null, string? Detail = null);
