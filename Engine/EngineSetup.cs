@@ -31,27 +31,34 @@ public static class EngineSetup
     {
         var services = builder.Services;
         services.AddOptions<EngineOptions>().BindConfiguration(EngineOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
 
-        var redisConfiguration = Required(builder.Configuration, "Redis");
+        // Connection strings are read when first needed, so a tool command that needs neither still runs without them.
+        var configuration = builder.Configuration;
         services.AddSingleton<IConnectionMultiplexer>(_ =>
         {
-            var options = ConfigurationOptions.Parse(redisConfiguration);
+            var options = ConfigurationOptions.Parse(Required(configuration, "Redis"));
             // Start even while Redis is down; readiness reports it and calls fail fast until it is back.
             options.AbortOnConnectFail = false;
             return ConnectionMultiplexer.Connect(options);
         });
-        services.AddSingleton(new CatalogDataSource(Required(builder.Configuration, "Catalog")));
+        services.AddSingleton(_ => new CatalogDataSource(Required(configuration, "Catalog")));
 
-        services.AddSingleton(sp => sp.GetRequiredService<IOptions<AuthOptions>>().Value);
-        services.AddSingleton<TokenIssuer>();
         services.AddSingleton(sp => new OrderNumberGenerator(
             sp.GetRequiredService<IOptions<EngineOptions>>().Value.NodeId, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<CampaignStore>();
         services.AddSingleton<StockService>();
         services.AddSingleton<SoldOutCache>();
         services.AddSingleton<ReservationService>();
+        return builder;
+    }
+
+    /// <summary>Bearer-token settings (validated at start) and the token issuer, for the hosts and tools that need them.</summary>
+    public static IHostApplicationBuilder AddFlashSaleTokens(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<AuthOptions>>().Value);
+        builder.Services.AddSingleton<TokenIssuer>();
         return builder;
     }
 
@@ -64,6 +71,7 @@ public static class EngineSetup
             cancellationToken);
 
     private static string Required(IConfiguration configuration, string name)
-        => configuration.GetConnectionString(name)
-            ?? throw new InvalidOperationException($"Configuration ConnectionStrings:{name} is missing.");
+        => configuration.GetConnectionString(name) is { Length: > 0 } value
+            ? value
+            : throw new InvalidOperationException($"Configuration ConnectionStrings:{name} is missing or empty.");
 }

@@ -1,18 +1,25 @@
 using FlashSale.Engine;
+using FlashSale.Engine.Pipeline;
 using FlashSale.Ingress.Campaigns;
 using FlashSale.Ingress.Infrastructure;
+using FlashSale.Ingress.Orders;
+using FlashSale.Ingress.Relay;
 using FlashSale.Ingress.Reservations;
 
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddFlashSaleEngine();
+builder.AddFlashSaleTokens();
+builder.AddFlashSaleShards();
 builder.AddIngressHttp();
 builder.AddIngressAuth();
 builder.AddIngressOperations();
+builder.AddOutboxRelay();
 
 var app = builder.Build();
 
 await app.Services.MigrateCatalogAsync();
+await app.Services.MigrateShardsAsync();
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
@@ -23,6 +30,7 @@ app.MapIngressOperations();
 app.MapCampaignAdminApi();
 app.MapCampaignsApi();
 app.MapReservationsApi();
+app.MapOrdersApi();
 
 await app.RunAsync();
 

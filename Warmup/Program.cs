@@ -10,6 +10,7 @@ Output.UnwrapRedirected();
 
 var builder = WarmupHost.CreateBuilder();
 builder.AddFlashSaleEngine();
+builder.AddFlashSaleTokens();
 builder.Services.AddSingleton<CatalogSchema>();
 
 var app = new CommandApp(new HostTypeRegistrar(builder));

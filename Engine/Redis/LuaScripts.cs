@@ -1,23 +1,51 @@
+using System.Security.Cryptography;
+using System.Text;
+using StackExchange.Redis;
+
 namespace FlashSale.Engine.Redis;
 
-/// <summary>
-/// The engine's Lua scripts, embedded as resources. StackExchange.Redis sends a script by its
-/// SHA1 (EVALSHA) once the server has it and falls back to EVAL on NOSCRIPT, so callers pass the text.
-/// </summary>
+/// <summary>The engine's Lua scripts, embedded as resources.</summary>
 public static class LuaScripts
 {
-    public static string Reserve { get; } = Load("reserve.lua");
+    public static RedisScript Reserve { get; } = Load("reserve.lua");
 
-    public static string Warmup { get; } = Load("warmup.lua");
+    public static RedisScript Warmup { get; } = Load("warmup.lua");
 
-    public static string SoldOutSnapshot { get; } = Load("soldout-snapshot.lua");
+    public static RedisScript SoldOutSnapshot { get; } = Load("soldout-snapshot.lua");
 
-    private static string Load(string name)
+    private static RedisScript Load(string name)
     {
         var assembly = typeof(LuaScripts).Assembly;
         using var stream = assembly.GetManifestResourceStream("FlashSale.Engine.Redis.Scripts." + name)
             ?? throw new InvalidOperationException($"Lua script {name} is not embedded.");
         using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
+        return new RedisScript(reader.ReadToEnd());
+    }
+}
+
+/// <summary>
+/// A script called by its SHA1 (EVALSHA): only 20 bytes on the wire per call. A server that does not
+/// have it (restarted, failed over, SCRIPT FLUSH) answers NOSCRIPT without running anything, so
+/// sending the text then (EVAL, which also caches it) can never run the script twice.
+/// </summary>
+public sealed class RedisScript(string text)
+{
+    public string Text { get; } = text;
+
+    // SHA1 is what Redis names scripts by; it identifies, it does not protect anything.
+#pragma warning disable CA5350
+    public byte[] Hash { get; } = SHA1.HashData(Encoding.UTF8.GetBytes(text));
+#pragma warning restore CA5350
+
+    public async Task<RedisResult> EvaluateAsync(IDatabaseAsync db, RedisKey[] keys, RedisValue[]? values = null)
+    {
+        try
+        {
+            return await db.ScriptEvaluateAsync(Hash, keys, values);
+        }
+        catch (RedisServerException ex) when (ex.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+        {
+            return await db.ScriptEvaluateAsync(Text, keys, values);
+        }
     }
 }

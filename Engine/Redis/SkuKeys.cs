@@ -25,6 +25,26 @@ public readonly record struct SkuKeys(string CampaignId, long SkuId)
     /// <summary>Stream: reservation events waiting to be relayed to Kafka.</summary>
     public RedisKey Outbox => $"fs:{Tag}:outbox";
 
+    /// <summary>
+    /// Set of <c>campaignId:skuId</c> whose outbox streams the relay drains. Deliberately outside any
+    /// SKU's hash tag: it is written by warm-up next to, not inside, the SKU's scripts.
+    /// </summary>
+    public static readonly RedisKey LiveSkus = "fs:live-skus";
+
+    public string Member => $"{CampaignId}:{SkuId}";
+
+    public static bool TryParseMember(string member, out SkuKeys keys)
+    {
+        keys = default;
+        var colon = member.LastIndexOf(':');
+        if (colon <= 0 || !long.TryParse(member.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var skuId))
+        {
+            return false;
+        }
+        keys = new SkuKeys(member[..colon], skuId);
+        return true;
+    }
+
     /// <summary>The keys of the reservation script, in the order it reads KEYS.</summary>
     public RedisKey[] ReservationKeys() => [Meta, Idempotency, Users, Ledger, Outbox];
 

@@ -21,6 +21,10 @@ public sealed partial class ReservationService(
 {
     private readonly ConcurrentDictionary<(string, long), bool> _snapshotsLoading = new();
 
+    // The script's key array per SKU, built once: it is most of what a reservation would otherwise allocate.
+    // Only SKUs Redis knows are kept, so requests for made-up SKUs cannot grow it.
+    private readonly ConcurrentDictionary<(string, long), RedisKey[]> _scriptKeys = new();
+
     public async Task<ReservationResult> ReserveAsync(ReservationRequest request)
     {
         if (soldOut.IsSoldOutFor(request))
@@ -29,10 +33,12 @@ public sealed partial class ReservationService(
         }
 
         var keys = new SkuKeys(request.CampaignId, request.SkuId);
+        var known = _scriptKeys.TryGetValue((request.CampaignId, request.SkuId), out var scriptKeys);
+        scriptKeys ??= keys.ReservationKeys();
         var orderNo = orderNumbers.Next(request.UserId);
-        var reply = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(
-            LuaScripts.Reserve,
-            keys.ReservationKeys(),
+        var reply = (RedisResult[])(await LuaScripts.Reserve.EvaluateAsync(
+            redis.GetDatabase(),
+            scriptKeys,
             [
                 request.UserId,
                 request.IdempotencyKey,
@@ -42,14 +48,21 @@ public sealed partial class ReservationService(
                 request.SkuId,
             ]))!;
 
-        switch ((int)reply[0])
+        var code = (int)reply[0];
+        if (!known && code != -1)
+        {
+            _scriptKeys.TryAdd((request.CampaignId, request.SkuId), scriptKeys);
+        }
+        switch (code)
         {
             case 1:
                 if ((long)reply[3] == 0)
                 {
                     TakeSoldOutSnapshot(keys, (string?)reply[4]);
                 }
-                return new(ReservationStatus.Created, ReadReservation(request, reply));
+                var reservation = ReadReservation(request, reply);
+                OrderQueries.IndexRecent(redis.GetDatabase(), reservation);
+                return new(ReservationStatus.Created, reservation);
             case 2:
                 return new(ReservationStatus.Replayed, ReadReservation(request, reply));
             case 3:
@@ -66,7 +79,7 @@ public sealed partial class ReservationService(
                 TakeSoldOutSnapshot(keys, (string?)reply[2]);
                 return ReservationResult.SoldOut;
             default:
-                throw new InvalidOperationException($"reserve.lua replied with unknown code {reply[0]}.");
+                throw new InvalidOperationException($"reserve.lua replied with unknown code {code}.");
         }
     }
 
@@ -93,8 +106,7 @@ public sealed partial class ReservationService(
     {
         try
         {
-            var reply = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(
-                LuaScripts.SoldOutSnapshot, [keys.Meta, keys.Idempotency]))!;
+            var reply = (RedisResult[])(await LuaScripts.SoldOutSnapshot.EvaluateAsync(redis.GetDatabase(), [keys.Meta, keys.Idempotency]))!;
             if ((long)reply[0] == 0)
             {
                 soldOut.Store(keys.CampaignId, keys.SkuId, (string)reply[1]!, reply.Skip(2).Select(r => (string)r!));

@@ -36,6 +36,8 @@ public sealed class StockService(IConnectionMultiplexer redis, TimeProvider time
         }
 
         var db = redis.GetDatabase();
+        // Registered before the stock exists, so the relay never misses an outbox that has entries.
+        await db.SetAddAsync(SkuKeys.LiveSkus, [.. campaign.Skus.Select(s => (RedisValue)new SkuKeys(campaign.CampaignId, s.SkuId).Member)]);
         var results = new List<SkuWarmup>(campaign.Skus.Count);
         foreach (var batch in campaign.Skus.Chunk(BatchSize))
         {
@@ -43,8 +45,8 @@ public sealed class StockService(IConnectionMultiplexer redis, TimeProvider time
             var calls = batch.Select(sku =>
             {
                 var keys = new SkuKeys(campaign.CampaignId, sku.SkuId);
-                return db.ScriptEvaluateAsync(
-                    LuaScripts.Warmup,
+                return LuaScripts.Warmup.EvaluateAsync(
+                    db,
                     [keys.Meta, keys.Ledger],
                     [
                         sku.Stock,
@@ -54,7 +56,7 @@ public sealed class StockService(IConnectionMultiplexer redis, TimeProvider time
                         sku.PriceMinor,
                         campaign.PaymentWindowSeconds,
                         force ? "1" : "0",
-                        StockSignals.Format(campaign.CampaignId, sku.SkuId),
+                        keys.Member,
                     ]);
             }).ToArray();
             var replies = await Task.WhenAll(calls);

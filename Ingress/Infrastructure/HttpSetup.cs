@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using FlashSale.Ingress.Campaigns;
+using FlashSale.Ingress.Orders;
 using FlashSale.Ingress.Reservations;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Json;
@@ -15,6 +16,8 @@ namespace FlashSale.Ingress.Infrastructure;
 [JsonSerializable(typeof(CampaignView))]
 [JsonSerializable(typeof(WarmupResponse))]
 [JsonSerializable(typeof(SkuStockView))]
+[JsonSerializable(typeof(OrderResponse))]
+[JsonSerializable(typeof(OrderListResponse))]
 internal sealed partial class IngressJson : JsonSerializerContext;
 
 public static class HttpSetup

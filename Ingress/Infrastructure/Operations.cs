@@ -31,9 +31,9 @@ internal sealed class StockSignalListener(IConnectionMultiplexer redis, SoldOutC
     public Task StartAsync(CancellationToken cancellationToken)
         => redis.GetSubscriber().SubscribeAsync(StockSignals.Channel, (_, message) =>
         {
-            if (StockSignals.TryParse(message, out var campaignId, out var skuId))
+            if (SkuKeys.TryParseMember(message.ToString(), out var sku))
             {
-                soldOut.Forget(campaignId, skuId);
+                soldOut.Forget(sku.CampaignId, sku.SkuId);
             }
         });
 

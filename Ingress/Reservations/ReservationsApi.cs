@@ -83,6 +83,8 @@ internal static class ReservationsApi
             return NotOnSale(campaignId, skuId);
         }
 
+        // No cancellation past this point: a buyer who hangs up must not leave a decision half-observed;
+        // the script runs to completion either way and a replay returns its result.
         var result = await reservations.ReserveAsync(
             new ReservationRequest(campaignId, skuId, user.BuyerId()!.Value, idempotencyKey!, body.Quantity));
 

@@ -15,6 +15,8 @@ namespace FlashSale.Tests.Infrastructure;
 public sealed class IngressFactory : WebApplicationFactory<Program>, IAsyncLifetime
 {
     public const string CatalogDatabase = "flashsale_test_catalog";
+    public const string Shard0Database = "flashsale_test_shard_0";
+    public const string Shard1Database = "flashsale_test_shard_1";
 
     public IConnectionMultiplexer Redis => Services.GetRequiredService<IConnectionMultiplexer>();
 
@@ -29,6 +31,10 @@ public sealed class IngressFactory : WebApplicationFactory<Program>, IAsyncLifet
         builder.UseSetting("Auth:Issuer", "flashsale");
         builder.UseSetting("Auth:Audience", "flashsale");
         builder.UseSetting("Engine:NodeId", "1");
+        builder.UseSetting("Shards:ConnectionStrings:0", TestEnvironment.MySql(Shard0Database));
+        builder.UseSetting("Shards:ConnectionStrings:1", TestEnvironment.MySql(Shard1Database));
+        // These tests look at the outbox itself; the pipeline tests run the relay in real processes.
+        builder.UseSetting("Relay:Enabled", "false");
     }
 
     public async Task InitializeAsync()

@@ -239,6 +239,26 @@ public sealed class ReservationTests(IngressFactory factory)
     }
 
     [Fact]
+    public async Task ReserveStillWorksAfterRedisForgotItsScripts()
+    {
+        var sale = await TestSale.StartAsync(factory, stock: 5, perUserLimit: 2);
+        using var buyer = factory.Buyer(1017);
+        using var first = await sale.ReserveAsync(buyer, "before");
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+
+        // What a Redis restart or failover does to the script cache: the next EVALSHA gets NOSCRIPT.
+        await using (var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(TestEnvironment.Redis + ",allowAdmin=true"))
+        {
+            await admin.GetServer(TestEnvironment.Redis).ScriptFlushAsync();
+        }
+        using var second = await sale.ReserveAsync(buyer, "after");
+
+        Assert.Equal(HttpStatusCode.Created, second.StatusCode);
+        Assert.Equal(3, await sale.AvailableAsync());
+        Assert.Equal(2, await sale.Db.HashLengthAsync(sale.Keys.Ledger));
+    }
+
+    [Fact]
     public async Task SixtyFourCharacterKeyIsAccepted()
     {
         var sale = await TestSale.StartAsync(factory, stock: 5);

@@ -1,0 +1,42 @@
+using FlashSale.Engine.Storage;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace FlashSale.Engine.Pipeline;
+
+public static class PipelineSetup
+{
+    /// <summary>Kafka options (validated at start) for the relay and the persister.</summary>
+    public static IHostApplicationBuilder AddFlashSaleKafka(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<KafkaOptions>().BindConfiguration(KafkaOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        return builder;
+    }
+
+    /// <summary>The order shards from <c>Shards:ConnectionStrings</c>, and the writers that use them.</summary>
+    public static IHostApplicationBuilder AddFlashSaleShards(this IHostApplicationBuilder builder)
+    {
+        var shards = builder.Configuration.GetSection(ShardOptions.Section).Get<ShardOptions>()?.ConnectionStrings ?? [];
+        if (shards.Count == 0 || shards.Any(string.IsNullOrWhiteSpace))
+        {
+            throw new InvalidOperationException("Configuration Shards:ConnectionStrings must list at least one shard database.");
+        }
+        builder.Services.AddSingleton(_ => new ShardDataSources(shards));
+        builder.Services.AddSingleton<OrderBatchWriter>();
+        builder.Services.AddSingleton<CounterApplier>();
+        builder.Services.AddSingleton<Orders.OrderQueries>();
+        return builder;
+    }
+
+    /// <summary>Applies the shard schema to every shard database.</summary>
+    public static async Task MigrateShardsAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
+    {
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(SchemaMigrator));
+        foreach (var connectionString in services.GetRequiredService<ShardDataSources>().ConnectionStrings)
+        {
+            await SchemaMigrator.MigrateAsync(connectionString, ShardDataSources.SchemaKind, logger, cancellationToken);
+        }
+    }
+}

@@ -1,0 +1,54 @@
+using System.ComponentModel.DataAnnotations;
+using FlashSale.Engine.Orders;
+using MySqlConnector;
+
+namespace FlashSale.Engine.Storage;
+
+public sealed class ShardOptions
+{
+    public const string Section = "Shards";
+
+    /// <summary>
+    /// One connection string per physical shard database. Logical shard <c>L</c> (0-63, in every order
+    /// number) lives in physical shard <c>L % count</c>, so the count may only change with a data move.
+    /// </summary>
+    [MinLength(1)]
+    public List<string> ConnectionStrings { get; set; } = [];
+}
+
+/// <summary>The connection pools of the order shards, and the routing from orders and buyers to them.</summary>
+public sealed class ShardDataSources : IAsyncDisposable
+{
+    public const string SchemaKind = "shard";
+
+    private readonly MySqlDataSource[] _sources;
+
+    public ShardDataSources(IReadOnlyList<string> connectionStrings)
+    {
+        if (connectionStrings.Count is 0 or > OrderNumbers.LogicalShards)
+        {
+            throw new ArgumentException($"Between 1 and {OrderNumbers.LogicalShards} shard connection strings are needed.", nameof(connectionStrings));
+        }
+        ConnectionStrings = connectionStrings;
+        _sources = [.. connectionStrings.Select(cs => new MySqlDataSource(cs))];
+    }
+
+    public IReadOnlyList<string> ConnectionStrings { get; }
+
+    public int Count => _sources.Length;
+
+    public int OfOrder(long orderNo) => OrderNumbers.LogicalShardOf(orderNo) % Count;
+
+    public int OfUser(long userId) => OrderNumbers.LogicalShardOfUser(userId) % Count;
+
+    public ValueTask<MySqlConnection> OpenAsync(int shard, CancellationToken cancellationToken)
+        => _sources[shard].OpenConnectionAsync(cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var source in _sources)
+        {
+            await source.DisposeAsync();
+        }
+    }
+}

@@ -1,0 +1,88 @@
+using System.Globalization;
+using System.Security.Claims;
+using FlashSale.Engine.Auth;
+using FlashSale.Engine.Campaigns;
+using FlashSale.Engine.Orders;
+using FlashSale.Ingress.Infrastructure;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace FlashSale.Ingress.Orders;
+
+public sealed record OrderResponse(
+    string OrderNo,
+    string CampaignId,
+    long SkuId,
+    int Quantity,
+    string Amount,
+    string Status,
+    DateTime PaymentDeadline,
+    DateTime CreatedAt,
+    bool Persisted)
+{
+    public static OrderResponse From(OrderView order) => new(
+        order.OrderNo.ToString(CultureInfo.InvariantCulture),
+        order.CampaignId,
+        order.SkuId,
+        order.Quantity,
+        Money.Format(order.Amount),
+        order.Status,
+        order.PaymentDeadline.UtcDateTime,
+        order.CreatedAt.UtcDateTime,
+        order.Persisted);
+}
+
+public sealed record OrderListResponse(IReadOnlyList<OrderResponse> Items, string? NextCursor);
+
+internal static class OrdersApi
+{
+    public const int DefaultPageSize = 20;
+    public const int MaxPageSize = 100;
+
+    public static RouteGroupBuilder MapOrdersApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/orders").WithTags("Orders").RequireAuthorization(AuthSetup.BuyerPolicy);
+        group.MapGet("/{orderNo}", Get);
+        group.MapGet("/", List);
+        return group;
+    }
+
+    /// <summary>The buyer's own order (another buyer's is 404, as if it did not exist); an admin may read any persisted order.</summary>
+    public static async Task<Results<Ok<OrderResponse>, ProblemHttpResult>> Get(
+        string orderNo, ClaimsPrincipal user, OrderQueries orders, CancellationToken cancellationToken)
+    {
+        var buyer = user.BuyerId()!.Value;
+        if (!long.TryParse(orderNo, NumberStyles.None, CultureInfo.InvariantCulture, out var number) || number <= 0)
+        {
+            return UnknownOrder(orderNo);
+        }
+        var order = await orders.GetAsync(number, buyer, cancellationToken);
+        return order is not null && (order.UserId == buyer || user.IsInRole(AuthOptions.AdminRole))
+            ? TypedResults.Ok(OrderResponse.From(order))
+            : UnknownOrder(orderNo);
+    }
+
+    public static async Task<Results<Ok<OrderListResponse>, ProblemHttpResult>> List(
+        string? cursor, int? limit, ClaimsPrincipal user, OrderQueries orders, CancellationToken cancellationToken)
+    {
+        long? before = null;
+        if (cursor is not null)
+        {
+            if (!long.TryParse(cursor, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) || parsed <= 0)
+            {
+                return Problems.BadRequest("invalid-cursor", "cursor must be the nextCursor of a previous page.");
+            }
+            before = parsed;
+        }
+        if (limit is < 1 or > MaxPageSize)
+        {
+            return Problems.BadRequest("invalid-limit", $"limit must be between 1 and {MaxPageSize}.");
+        }
+
+        var page = await orders.ListAsync(user.BuyerId()!.Value, before, limit ?? DefaultPageSize, cancellationToken);
+        return TypedResults.Ok(new OrderListResponse(
+            [.. page.Items.Select(OrderResponse.From)],
+            page.NextCursor?.ToString(CultureInfo.InvariantCulture)));
+    }
+
+    private static ProblemHttpResult UnknownOrder(string orderNo) => Problems.NotFound($"You have no order {orderNo}.");
+}

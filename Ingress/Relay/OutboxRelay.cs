@@ -1,0 +1,308 @@
+using System.Collections.Concurrent;
+using System.Text;
+using System.Threading.Channels;
+using Confluent.Kafka;
+using FlashSale.Engine;
+using FlashSale.Engine.Pipeline;
+using FlashSale.Engine.Redis;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace FlashSale.Ingress.Relay;
+
+/// <summary>
+/// Moves reservation events from the per-SKU outbox streams to Kafka. Each Ingress is one consumer
+/// of the streams' consumer group, so several instances share the work. An entry is acknowledged
+/// and deleted from its stream only after Kafka confirmed its delivery; an entry left pending by a
+/// dead relay is claimed again after <see cref="RelayOptions.ClaimMinIdleMs"/> (XAUTOCLAIM), and a
+/// restarted relay first re-sends its own pending entries. Kafka may therefore see an event twice;
+/// the persister's unique order number absorbs that. It never sees an event zero times.
+/// </summary>
+internal sealed partial class OutboxRelay(
+    IConnectionMultiplexer redis,
+    IOptions<KafkaOptions> kafka,
+    IOptions<RelayOptions> options,
+    IOptions<EngineOptions> engine,
+    ILogger<OutboxRelay> logger) : BackgroundService
+{
+    public const string Group = "relay";
+
+    private readonly Channel<Pending> _toKafka = Channel.CreateBounded<Pending>(
+        new BoundedChannelOptions(options.Value.MaxInFlight) { SingleReader = true });
+
+    private readonly Channel<Pending> _delivered = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+
+    // Entries this relay holds between reading and acknowledging; a claim round must not send them twice.
+    private readonly ConcurrentDictionary<(RedisKey Stream, RedisValue Id), byte> _inFlight = new();
+
+    private readonly string _consumer = $"ingress-{engine.Value.NodeId}";
+
+    private readonly RelayOptions _settings = options.Value;
+
+    // An idempotent producer that hit a fatal error (e.g. out-of-order sequence) can send nothing more.
+    private bool _producerFailed;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await Task.WhenAll(
+                ReadOutboxesAsync(stoppingToken),
+                ProduceAsync(stoppingToken),
+                AcknowledgeAsync(stoppingToken));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private IProducer<string, byte[]> BuildProducer() => new ProducerBuilder<string, byte[]>(kafka.Value.ProducerConfig())
+        .SetErrorHandler((_, error) =>
+        {
+            LogKafkaError(logger, error.Code, error.Reason);
+            if (error.IsFatal)
+            {
+                Volatile.Write(ref _producerFailed, true);
+            }
+        })
+        .Build();
+
+    private async Task ReadOutboxesAsync(CancellationToken stoppingToken)
+    {
+        var db = redis.GetDatabase();
+        var streams = new List<RedisKey>();
+        var known = new HashSet<RedisKey>();
+        var nextRefresh = DateTime.MinValue;
+        var nextClaim = DateTime.UtcNow.AddMilliseconds(_settings.ClaimIntervalMs);
+
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (DateTime.UtcNow >= nextRefresh)
+                {
+                    foreach (var stream in await NewStreamsAsync(db, known))
+                    {
+                        streams.Add(stream);
+                        // Our own entries from before a restart: delivered to us, never acknowledged.
+                        await EnqueueAsync(stream, await db.StreamReadGroupAsync(stream, Group, _consumer, "0", _settings.ReadCount), stoppingToken);
+                    }
+                    nextRefresh = DateTime.UtcNow.AddMilliseconds(_settings.RefreshIntervalMs);
+                }
+
+                if (DateTime.UtcNow >= nextClaim)
+                {
+                    foreach (var stream in streams)
+                    {
+                        var claimed = await db.StreamAutoClaimAsync(stream, Group, _consumer, _settings.ClaimMinIdleMs, "0-0", _settings.ReadCount);
+                        await EnqueueAsync(stream, claimed.ClaimedEntries, stoppingToken);
+                    }
+                    nextClaim = DateTime.UtcNow.AddMilliseconds(_settings.ClaimIntervalMs);
+                }
+
+                var read = 0;
+                foreach (var stream in streams)
+                {
+                    var entries = await db.StreamReadGroupAsync(stream, Group, _consumer, ">", _settings.ReadCount);
+                    read += entries.Length;
+                    await EnqueueAsync(stream, entries, stoppingToken);
+                }
+                if (read == 0)
+                {
+                    await Task.Delay(_settings.PollIntervalMs, stoppingToken);
+                }
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                LogRedisFailed(logger, ex);
+                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
+            }
+        }
+    }
+
+    private static async Task<List<RedisKey>> NewStreamsAsync(IDatabase db, HashSet<RedisKey> known)
+    {
+        var added = new List<RedisKey>();
+        foreach (var member in await db.SetMembersAsync(SkuKeys.LiveSkus))
+        {
+            if (!SkuKeys.TryParseMember(member.ToString(), out var sku) || !known.Add(sku.Outbox))
+            {
+                continue;
+            }
+            try
+            {
+                await db.StreamCreateConsumerGroupAsync(sku.Outbox, Group, StreamPosition.Beginning, createStream: true);
+            }
+            catch (RedisServerException ex) when (ex.Message.StartsWith("BUSYGROUP", StringComparison.Ordinal))
+            {
+                // Another relay made the group first.
+            }
+            added.Add(sku.Outbox);
+        }
+        return added;
+    }
+
+    private async Task EnqueueAsync(RedisKey stream, StreamEntry[] entries, CancellationToken stoppingToken)
+    {
+        foreach (var entry in entries)
+        {
+            if (entry.IsNull || !_inFlight.TryAdd((stream, entry.Id), 0))
+            {
+                continue;
+            }
+            await _toKafka.Writer.WriteAsync(new Pending(stream, entry), stoppingToken);
+        }
+    }
+
+    private async Task ProduceAsync(CancellationToken stoppingToken)
+    {
+        var topic = kafka.Value.ReservationsTopic;
+        var producer = BuildProducer();
+        try
+        {
+            await foreach (var pending in _toKafka.Reader.ReadAllAsync(stoppingToken))
+            {
+                if (Volatile.Read(ref _producerFailed))
+                {
+                    producer = RebuildProducer(producer);
+                }
+                if (ToMessage(pending) is { } message)
+                {
+                    Produce(producer, topic, pending, message, stoppingToken);
+                }
+            }
+        }
+        finally
+        {
+            // What Kafka already has is acknowledged on the next start (re-sent, absorbed downstream).
+            producer.Flush(TimeSpan.FromSeconds(5));
+            producer.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Replaces a producer that failed fatally. Its unconfirmed entries are forgotten locally and stay
+    /// pending in Redis, so the claim round sends them again through the new producer.
+    /// </summary>
+    private IProducer<string, byte[]> RebuildProducer(IProducer<string, byte[]> failed)
+    {
+        LogRebuildingProducer(logger);
+        failed.Dispose();
+        _inFlight.Clear();
+        Volatile.Write(ref _producerFailed, false);
+        return BuildProducer();
+    }
+
+    private Message<string, byte[]>? ToMessage(Pending pending)
+    {
+        ReservationEvent reservation;
+        try
+        {
+            reservation = ReservationEvent.FromStreamEntry(pending.Entry);
+        }
+        catch (FormatException ex)
+        {
+            // Left pending: an operator can read it with XPENDING/XRANGE; it is never silently dropped.
+            LogUnreadable(logger, ex, pending.Stream.ToString(), pending.Entry.Id.ToString());
+            return null;
+        }
+        return new Message<string, byte[]>
+        {
+            // Keyed by order number: a re-sent event lands on the same partition as the first copy.
+            Key = reservation.OrderNo.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            Value = reservation.ToJson(),
+            Headers = [new Header("event", Encoding.ASCII.GetBytes("reservation.v1"))],
+        };
+    }
+
+    private void Produce(IProducer<string, byte[]> producer, string topic, Pending pending, Message<string, byte[]> message, CancellationToken stoppingToken)
+    {
+        while (true)
+        {
+            try
+            {
+                producer.Produce(topic, message, report => OnDelivery(pending, report));
+                return;
+            }
+            catch (ProduceException<string, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
+            {
+                // librdkafka's queue is full while Kafka is slow: wait for deliveries to drain it.
+                producer.Poll(TimeSpan.FromMilliseconds(100));
+                stoppingToken.ThrowIfCancellationRequested();
+            }
+        }
+    }
+
+    private void OnDelivery(Pending pending, DeliveryReport<string, byte[]> report)
+    {
+        if (report.Error.IsError)
+        {
+            // Still pending in Redis: release it locally so the next claim round sends it again.
+            LogDeliveryFailed(logger, pending.Entry.Id.ToString(), report.Error.Reason);
+            _inFlight.TryRemove((pending.Stream, pending.Entry.Id), out _);
+            return;
+        }
+        _delivered.Writer.TryWrite(pending);
+    }
+
+    private async Task AcknowledgeAsync(CancellationToken stoppingToken)
+    {
+        var db = redis.GetDatabase();
+        var batch = new List<Pending>();
+        while (await _delivered.Reader.WaitToReadAsync(stoppingToken))
+        {
+            batch.Clear();
+            while (batch.Count < 1_000 && _delivered.Reader.TryRead(out var pending))
+            {
+                batch.Add(pending);
+            }
+            foreach (var stream in batch.GroupBy(p => p.Stream))
+            {
+                var ids = stream.Select(p => p.Entry.Id).ToArray();
+                await AcknowledgeWithRetryAsync(db, stream.Key, ids, stoppingToken);
+                foreach (var id in ids)
+                {
+                    _inFlight.TryRemove((stream.Key, id), out _);
+                }
+            }
+        }
+    }
+
+    /// <summary>XACK and XDEL together, so no entry can stay in the stream once it left the pending list.</summary>
+    private async Task AcknowledgeWithRetryAsync(IDatabase db, RedisKey stream, RedisValue[] ids, CancellationToken stoppingToken)
+    {
+        while (true)
+        {
+            try
+            {
+                var transaction = db.CreateTransaction();
+                _ = transaction.StreamAcknowledgeAsync(stream, Group, ids);
+                _ = transaction.StreamDeleteAsync(stream, ids);
+                await transaction.ExecuteAsync();
+                return;
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                LogRedisFailed(logger, ex);
+                await Task.Delay(TimeSpan.FromMilliseconds(200), stoppingToken);
+            }
+        }
+    }
+
+    private sealed record Pending(RedisKey Stream, StreamEntry Entry);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka: {Code} {Reason}")]
+    private static partial void LogKafkaError(ILogger logger, ErrorCode code, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Relay: the Kafka producer failed fatally; replacing it and re-sending what it had not confirmed")]
+    private static partial void LogRebuildingProducer(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Relay: Redis call failed; retrying")]
+    private static partial void LogRedisFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Relay: outbox entry {Stream} {Id} is unreadable and stays pending")]
+    private static partial void LogUnreadable(ILogger logger, Exception exception, string stream, string id);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Relay: delivery of {Id} failed ({Reason}); it will be sent again")]
+    private static partial void LogDeliveryFailed(ILogger logger, string id, string reason);
+}

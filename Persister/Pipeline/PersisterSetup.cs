@@ -1,0 +1,11 @@
+namespace FlashSale.Persister.Pipeline;
+
+internal static class PersisterSetup
+{
+    public static IHostApplicationBuilder AddPersisterPipeline(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<PersisterOptions>().BindConfiguration(PersisterOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddHostedService<ReservationConsumer>();
+        return builder;
+    }
+}

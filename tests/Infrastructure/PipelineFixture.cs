@@ -1,0 +1,188 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using Dapper;
+using FlashSale.Engine.Auth;
+using FlashSale.Engine.Storage;
+using MySqlConnector;
+using StackExchange.Redis;
+
+namespace FlashSale.Tests.Infrastructure;
+
+/// <summary>
+/// The whole engine as separate processes — an Ingress (with its relay) and a Persister — wired to
+/// the real Redis, MariaDB and the Kafka-protocol broker. Each fixture gets its own Redis database,
+/// Kafka topic and consumer group, so fixtures never see each other's work; orders go to the shared
+/// test shard databases under campaign ids unique to the test.
+/// </summary>
+public sealed class PipelineFixture : IAsyncLifetime
+{
+    public const int Partitions = 6;
+
+    private static int _nextRedisDatabase;
+
+    private readonly string _suffix = Guid.NewGuid().ToString("N")[..10];
+
+    public KafkaMockBroker Kafka { get; private set; } = null!;
+
+    public ConnectionMultiplexer Redis { get; private set; } = null!;
+
+    public int RedisDatabase { get; private set; }
+
+    public string Topic => $"test.reservations.{_suffix}";
+
+    public string ConsumerGroup => $"test-persister-{_suffix}";
+
+    public Uri IngressUrl { get; private set; } = null!;
+
+    public EngineProcess Ingress { get; private set; } = null!;
+
+    public EngineProcess Persister { get; private set; } = null!;
+
+    public ShardDataSources Shards { get; } = new([
+        TestEnvironment.MySql(IngressFactory.Shard0Database),
+        TestEnvironment.MySql(IngressFactory.Shard1Database),
+    ]);
+
+    public TokenIssuer Tokens { get; } = new(
+        new AuthOptions { SigningKey = TestEnvironment.SigningKey, Issuer = "flashsale", Audience = "flashsale" }, TimeProvider.System);
+
+    public IDatabase Db => Redis.GetDatabase(RedisDatabase);
+
+    public async Task InitializeAsync()
+    {
+        await ServiceCheck.RequireAsync();
+        Kafka = KafkaMockBroker.Find();
+        await Kafka.CreateTopicAsync(Topic, Partitions);
+
+        // Database 0 belongs to the in-process tests; each pipeline fixture takes one of 1..15.
+        RedisDatabase = 1 + (Interlocked.Increment(ref _nextRedisDatabase) - 1) % 15;
+        Redis = await ConnectionMultiplexer.ConnectAsync($"{TestEnvironment.Redis},allowAdmin=true");
+        await Redis.GetServer(TestEnvironment.Redis).FlushDatabaseAsync(RedisDatabase);
+
+        IngressUrl = new Uri($"http://127.0.0.1:{FreePort()}");
+        Ingress = new EngineProcess("Ingress", "Ingress", Environment(("Engine__NodeId", "2")), "--urls", IngressUrl.ToString());
+        Persister = new EngineProcess("Persister", "Persister", Environment());
+        await Ingress.StartAsync();
+        await Persister.StartAsync();
+    }
+
+    public Dictionary<string, string> Environment(params (string Key, string Value)[] extra)
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Redis"] = $"{TestEnvironment.Redis},defaultDatabase={RedisDatabase}",
+            ["ConnectionStrings__Catalog"] = TestEnvironment.MySql(IngressFactory.CatalogDatabase),
+            ["Shards__ConnectionStrings__0"] = TestEnvironment.MySql(IngressFactory.Shard0Database),
+            ["Shards__ConnectionStrings__1"] = TestEnvironment.MySql(IngressFactory.Shard1Database),
+            ["Auth__SigningKey"] = TestEnvironment.SigningKey,
+            ["Kafka__BootstrapServers"] = Kafka.BootstrapServers,
+            ["Kafka__ReservationsTopic"] = Topic,
+            ["Persister__ConsumerGroup"] = ConsumerGroup,
+            // Short enough that a test sees a dead relay's entries claimed again within seconds.
+            ["Relay__ClaimMinIdleMs"] = "3000",
+            ["Relay__ClaimIntervalMs"] = "1000",
+            ["Logging__LogLevel__Default"] = "Information",
+        };
+        foreach (var (key, value) in extra)
+        {
+            environment[key] = value;
+        }
+        return environment;
+    }
+
+    public HttpClient Client(string? token = null)
+    {
+        var client = new HttpClient { BaseAddress = IngressUrl, Timeout = TimeSpan.FromSeconds(30) };
+        if (token is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+        return client;
+    }
+
+    /// <summary>Creates and warms a campaign with the given SKUs (id, stock, per-user limit) through the admin API.</summary>
+    public async Task<string> StartSaleAsync(params (long SkuId, int Stock, int PerUserLimit)[] skus)
+    {
+        var campaignId = TestSale.NewCampaignId();
+        using var admin = Client(Tokens.Mint(1, admin: true));
+        var now = DateTimeOffset.UtcNow;
+        var skuJson = string.Join(",", skus.Select(s => $$"""{"skuId":{{s.SkuId}},"price":"12.50","stock":{{s.Stock}},"perUserLimit":{{s.PerUserLimit}}}"""));
+        using var created = await admin.PostAsync("/api/v1/admin/campaigns", TestSale.Json($$"""
+            {"campaignId":"{{campaignId}}","startsAt":"{{TestSale.Iso(now.AddMinutes(-1))}}","endsAt":"{{TestSale.Iso(now.AddHours(1))}}",
+             "paymentWindowSeconds":900,"skus":[{{skuJson}}]}
+            """));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        using var warmed = await admin.PostAsync($"/api/v1/admin/campaigns/{campaignId}/warmup", null);
+        Assert.Equal(HttpStatusCode.OK, warmed.StatusCode);
+        return campaignId;
+    }
+
+    /// <summary>Every order row of the campaign, from every shard, with the shard it was found in.</summary>
+    public async Task<List<OrderRow>> OrdersAsync(string campaignId)
+    {
+        var rows = new List<OrderRow>();
+        for (var shard = 0; shard < Shards.Count; shard++)
+        {
+            await using var connection = await Shards.OpenAsync(shard, CancellationToken.None);
+            rows.AddRange((await connection.QueryAsync<(long OrderNo, long UserId, long SkuId, int Quantity, decimal Amount, string Status)>(
+                "SELECT order_no, user_id, sku_id, quantity, amount, status FROM orders WHERE campaign_id = @campaignId",
+                new { campaignId })).Select(r => new OrderRow(shard, r.OrderNo, r.UserId, r.SkuId, r.Quantity, r.Amount, r.Status)));
+        }
+        return rows;
+    }
+
+    /// <summary>Waits until the campaign has <paramref name="expected"/> order rows and keeps them for a moment (no late duplicates).</summary>
+    public async Task<List<OrderRow>> DrainAsync(string campaignId, int expected, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(90));
+        while (true)
+        {
+            var rows = await OrdersAsync(campaignId);
+            if (rows.Count >= expected)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1));
+                return await OrdersAsync(campaignId);
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException(
+                    $"{rows.Count} of {expected} orders reached MySQL.\n--- Ingress ---\n{Tail(Ingress.Log)}\n--- Persister ---\n{Tail(Persister.Log)}");
+            }
+            await Task.Delay(200);
+        }
+    }
+
+    public static async Task<(long Reserved, long Sold, long Released)> CountersAsync(string campaignId, long skuId)
+    {
+        await using var connection = new MySqlConnection(TestEnvironment.MySql(IngressFactory.CatalogDatabase));
+        return await connection.QuerySingleOrDefaultAsync<(long, long, long)>(
+            "SELECT reserved, sold, released FROM campaign_sku_counters WHERE campaign_id = @campaignId AND sku_id = @skuId",
+            new { campaignId, skuId });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Ingress.DisposeAsync();
+        await Persister.DisposeAsync();
+        await Shards.DisposeAsync();
+        await Redis.DisposeAsync();
+    }
+
+    private static string Tail(string log) => log.Length > 4_000 ? log[^4_000..] : log;
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+public sealed record OrderRow(int Shard, long OrderNo, long UserId, long SkuId, int Quantity, decimal Amount, string Status);
+
+[CollectionDefinition(Name)]
+public sealed class PipelineCollection
+{
+    public const string Name = "pipeline";
+}

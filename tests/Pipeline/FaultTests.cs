@@ -1,0 +1,126 @@
+using System.Net;
+using FlashSale.Engine.Redis;
+using FlashSale.Ingress.Relay;
+using FlashSale.Tests.Infrastructure;
+
+namespace FlashSale.Tests.Pipeline;
+
+/// <summary>Processes killed and Kafka failing under a running sale: nothing acknowledged is lost, nothing is doubled.</summary>
+[Collection(PipelineCollection.Name)]
+public sealed class FaultTests(PipelineFixture engine) : IClassFixture<PipelineFixture>
+{
+    [Fact]
+    public async Task PersisterKilledMidBatchesThenRestartedStillWritesExactlyOneRowEach()
+    {
+        long[] skus = [401, 402, 403];
+        var campaignId = await engine.StartSaleAsync([.. skus.Select(s => (s, 2_000, 4))]);
+
+        var traffic = SaleTraffic.ReserveAsync(engine, campaignId, skus, attempts: 4_000, buyers: 2_000, parallelism: 32);
+        for (var kill = 0; kill < 2; kill++)
+        {
+            await WaitForRowsAsync(campaignId, atLeast: 300 * (kill + 1));
+            await engine.Persister.KillAsync();
+            await Task.Delay(TimeSpan.FromMilliseconds(500));
+            await engine.Persister.StartAsync();
+        }
+        var successes = await traffic;
+
+        SaleTraffic.AssertExactlyOneRowEach(engine, successes, await engine.DrainAsync(campaignId, successes.Count));
+    }
+
+    [Fact]
+    public async Task IngressKilledWithEntriesInFlightLosesNothingAfterRestart()
+    {
+        var campaignId = await engine.StartSaleAsync((501, 500, 2));
+        var outbox = new SkuKeys(campaignId, 501).Outbox;
+        var brokers = await engine.Kafka.BrokerIdsAsync();
+        foreach (var broker in brokers)
+        {
+            await engine.Kafka.BrokerDownAsync(broker);
+        }
+        List<Success> successes;
+        try
+        {
+            successes = await SaleTraffic.ReserveAsync(engine, campaignId, [501], attempts: 300, buyers: 300, parallelism: 16);
+            // The relay has read every entry (pending with it) but Kafka confirmed none.
+            await WaitAsync(async () => await PendingWithRelayAsync(outbox) == successes.Count);
+            await engine.Ingress.KillAsync();
+        }
+        finally
+        {
+            foreach (var broker in brokers)
+            {
+                await engine.Kafka.BrokerUpAsync(broker);
+            }
+        }
+        Assert.Equal(successes.Count, await engine.Db.StreamLengthAsync(outbox));
+
+        await engine.Ingress.StartAsync();
+
+        SaleTraffic.AssertExactlyOneRowEach(engine, successes, await engine.DrainAsync(campaignId, successes.Count));
+        await WaitAsync(async () => await engine.Db.StreamLengthAsync(outbox) == 0);
+    }
+
+    [Fact]
+    public async Task BrokerDownForSecondsDuringTheSaleResumesByItself()
+    {
+        long[] skus = [601, 602];
+        var campaignId = await engine.StartSaleAsync([.. skus.Select(s => (s, 1_500, 4))]);
+        var brokers = await engine.Kafka.BrokerIdsAsync();
+
+        var traffic = SaleTraffic.ReserveAsync(engine, campaignId, skus, attempts: 2_500, buyers: 1_500, parallelism: 16);
+        await WaitForRowsAsync(campaignId, atLeast: 200);
+        await engine.Kafka.BrokerDownAsync(brokers[0]);
+        await Task.Delay(TimeSpan.FromSeconds(5));
+        await engine.Kafka.BrokerUpAsync(brokers[0]);
+        var successes = await traffic;
+
+        SaleTraffic.AssertExactlyOneRowEach(engine, successes, await engine.DrainAsync(campaignId, successes.Count));
+    }
+
+    [Fact]
+    public async Task FailingProduceAndCommitRequestsAreRetriedWithoutLossOrDuplicates()
+    {
+        long[] skus = [701, 702];
+        var campaignId = await engine.StartSaleAsync([.. skus.Select(s => (s, 1_000, 4))]);
+
+        await engine.Kafka.PushErrorsAsync("Produce", "NOT_LEADER_OR_FOLLOWER", 30);
+        await engine.Kafka.PushErrorsAsync("OffsetCommit", "COORDINATOR_NOT_AVAILABLE", 30);
+        try
+        {
+            var successes = await SaleTraffic.ReserveAsync(engine, campaignId, skus, attempts: 1_500, buyers: 1_000, parallelism: 16);
+
+            SaleTraffic.AssertExactlyOneRowEach(engine, successes, await engine.DrainAsync(campaignId, successes.Count));
+        }
+        finally
+        {
+            await engine.Kafka.ClearErrorsAsync();
+        }
+    }
+
+    /// <summary>Entries the relay read and Kafka has not confirmed; zero until the relay made its consumer group.</summary>
+    private async Task<long> PendingWithRelayAsync(StackExchange.Redis.RedisKey outbox)
+    {
+        try
+        {
+            return (await engine.Db.StreamPendingAsync(outbox, OutboxRelay.Group)).PendingMessageCount;
+        }
+        catch (StackExchange.Redis.RedisServerException ex) when (ex.Message.StartsWith("NOGROUP", StringComparison.Ordinal))
+        {
+            return 0;
+        }
+    }
+
+    private async Task WaitForRowsAsync(string campaignId, int atLeast)
+        => await WaitAsync(async () => (await engine.OrdersAsync(campaignId)).Count >= atLeast);
+
+    private static async Task WaitAsync(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not met within 60 s");
+            await Task.Delay(100);
+        }
+    }
+}

@@ -1,0 +1,66 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using FlashSale.Tests.Infrastructure;
+
+namespace FlashSale.Tests.Pipeline;
+
+public sealed record Success(long OrderNo, long UserId, long SkuId, int Quantity);
+
+/// <summary>Buyers reserving over real HTTP against the Ingress process, as many at once as <c>parallelism</c>.</summary>
+public static class SaleTraffic
+{
+    public static async Task<List<Success>> ReserveAsync(
+        PipelineFixture engine, string campaignId, IReadOnlyList<long> skus, int attempts, int buyers, int parallelism = 64, int firstBuyer = 10_000)
+    {
+        var successes = new ConcurrentBag<Success>();
+        var clients = new ConcurrentDictionary<long, HttpClient>();
+        var next = -1;
+        await Parallel.ForEachAsync(Enumerable.Range(0, parallelism), async (_, _) =>
+        {
+            int attempt;
+            while ((attempt = Interlocked.Increment(ref next)) < attempts)
+            {
+                var userId = firstBuyer + attempt % buyers;
+                var skuId = skus[attempt % skus.Count];
+                var quantity = 1 + attempt % 2;
+                var client = clients.GetOrAdd(userId, id => engine.Client(engine.Tokens.Mint(id)));
+                using var response = await TestSale.SendReservationAsync(
+                    client, $"/api/v1/campaigns/{campaignId}/skus/{skuId}/reservations", $"attempt-{attempt}", $$"""{"quantity":{{quantity}}}""");
+                if (response.StatusCode == HttpStatusCode.Created)
+                {
+                    var orderNo = long.Parse((await response.JsonAsync()).GetProperty("orderNo").GetString()!, CultureInfo.InvariantCulture);
+                    successes.Add(new Success(orderNo, userId, skuId, quantity));
+                }
+                else
+                {
+                    Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+                }
+            }
+        });
+        foreach (var client in clients.Values)
+        {
+            client.Dispose();
+        }
+        return [.. successes];
+    }
+
+    /// <summary>Exactly one row per success, in the shard its order number names, and nothing else.</summary>
+    public static void AssertExactlyOneRowEach(PipelineFixture engine, IReadOnlyCollection<Success> successes, IReadOnlyCollection<OrderRow> rows)
+    {
+        Assert.Equal(successes.Count, rows.Count);
+        Assert.Equal(rows.Count, rows.Select(r => r.OrderNo).Distinct().Count());
+        var expected = successes.ToDictionary(s => s.OrderNo);
+        Assert.All(rows, row =>
+        {
+            Assert.True(expected.TryGetValue(row.OrderNo, out var success), $"order {row.OrderNo} was never acknowledged");
+            Assert.Equal(engine.Shards.OfOrder(row.OrderNo), row.Shard);
+            Assert.Equal(engine.Shards.OfUser(row.UserId), row.Shard);
+            Assert.Equal(success!.UserId, row.UserId);
+            Assert.Equal(success.SkuId, row.SkuId);
+            Assert.Equal(success.Quantity, row.Quantity);
+            Assert.Equal(12.50m * success.Quantity, row.Amount);
+            Assert.Equal("PendingPayment", row.Status);
+        });
+    }
+}
