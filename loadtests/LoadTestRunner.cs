@@ -5,6 +5,7 @@ using FlashSale.LoadTests.Cli;
 using FlashSale.LoadTests.EngineApi;
 using FlashSale.LoadTests.Load;
 using FlashSale.LoadTests.Measurement;
+using FlashSale.LoadTests.Pipeline;
 using FlashSale.LoadTests.Reporting;
 using FlashSale.LoadTests.Scenarios;
 using FlashSale.LoadTests.Verification;
@@ -22,8 +23,12 @@ public static class LoadTestRunner
         var scenario = ScenarioCatalog.Find(options.Scenario)!.Create(options);
         var tokens = BuyerTokens.FromEnvironment(out var usingDevelopmentKey);
         using var engine = new EngineClient(options.Url, options.EffectiveConnections, options.Timeout, tokens);
+        // The lag probe and the drain read orders over a pool of their own: they must neither wait for
+        // the load's connections (all busy in the closed model) nor take them.
+        using var observer = new EngineClient(options.Url, PipelineDrain.Parallelism, options.Timeout, tokens);
 
         SaleUnderTest sale;
+        DateTime saleCreatedUtc;
         var buyers = scenario.Buyers.ToList();
         TimeSpan tokenPreparation;
         try
@@ -38,11 +43,13 @@ public static class LoadTestRunner
             // Random, not time-based: two engineers starting runs in the same second must not share a campaign.
             var campaignId = "lt-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
             var now = DateTime.UtcNow;
+            saleCreatedUtc = now;
             // Opened a minute ago so a clock a little behind ours (Redis's, another host's) still sees it started.
             sale = await scenario.SetUpAsync(
                 new SaleSetup(campaignId, now.AddMinutes(-1), now + options.Duration + CampaignTail, engine), interrupt);
-            Console.Error.WriteLine($"Campaign {sale.CampaignId} created and warmed: "
-                + string.Join(", ", sale.Skus.Select(s => $"SKU {s.SkuId} stock {s.Stock}")));
+            Console.Error.WriteLine($"Campaign {sale.CampaignId} created and warmed: " + (sale.Skus.Count <= Invariants.MaxSkusListed
+                ? string.Join(", ", sale.Skus.Select(s => $"SKU {s.SkuId} stock {s.Stock}"))
+                : string.Create(CultureInfo.InvariantCulture, $"{sale.Skus.Count:N0} SKUs, {sale.Skus.Sum(s => (long)s.Stock):N0} units in all")));
 
             var minting = Stopwatch.StartNew();
             tokens.Prepare(buyers, interrupt);
@@ -73,13 +80,17 @@ public static class LoadTestRunner
             Console.Error.WriteLine($"Machine load average before the run: {loadAverage} on {Environment.ProcessorCount} processors.");
         }
 
-        using var run = new LoadRun(scenario, engine, stats, interrupt);
+        using var lag = options.LagSamplesPerSecond > 0
+            ? new PersistenceLagProbe(observer, options.LagSamplesPerSecond, options.LagPollInterval, options.LagTimeout)
+            : null;
+        using var run = new LoadRun(scenario, engine, stats, lag, interrupt);
         var startedUtc = DateTime.UtcNow;
         var start = Stopwatch.GetTimestamp();
         using var progressStop = new CancellationTokenSource();
         var progress = ProgressPrinter.RunAsync(stats, start, progressStop.Token);
         await model.RunAsync(run, start, options.Duration);
-        var elapsed = Stopwatch.GetElapsedTime(start);
+        var ended = Stopwatch.GetTimestamp();
+        var elapsed = Stopwatch.GetElapsedTime(start, ended);
         await progressStop.CancelAsync();
         await progress;
         Console.Error.WriteLine(ProgressPrinter.Format(stats, stats.Sample(elapsed)));
@@ -92,24 +103,49 @@ public static class LoadTestRunner
 
         // Settling and checking run to the end even after Ctrl+C: a second Ctrl+C ends the process.
         var resolution = await UnknownOutcomes.ResolveAsync(engine, stats, CancellationToken.None);
-        IReadOnlyList<CreatedOrder> orders = [.. stats.Created, .. resolution.Reserved];
-        IReadOnlyList<InvariantResult> invariants;
+        var orders = Invariants.Reservations(stats.Created, resolution);
+        var invariants = new List<InvariantResult>();
         try
         {
-            invariants = await Invariants.CheckAsync(engine, sale, orders, resolution.StillUnknown, CancellationToken.None);
+            invariants.AddRange(await Invariants.CheckAsync(engine, sale, orders, resolution.StillUnknown, CancellationToken.None));
         }
         catch (Exception ex) when (ex is SetupException or HttpRequestException)
         {
-            invariants = [new InvariantResult("stock conservation", false, $"could not read the SKU back: {ex.Message}")];
+            invariants.Add(new InvariantResult("stock conservation", false, $"could not read the SKU back: {ex.Message}"));
         }
+
+        LagReport? lagReport = null;
+        DrainReport? drain = null;
+        try
+        {
+            if (lag is not null)
+            {
+                lagReport = await lag.FinishAsync(start, Console.Error);
+                invariants.Add(lagReport.ToInvariant());
+            }
+            if (options.DrainMax > 0)
+            {
+                drain = await PipelineDrain.RunAsync(
+                    observer, sale, saleCreatedUtc, ended, orders, resolution.StillUnknown, options.DrainMax, options.DrainTimeout, options.Seed,
+                    Console.Error, CancellationToken.None);
+                invariants.AddRange(drain.ToInvariants(sale));
+            }
+        }
+        catch (InvalidOperationException ex)
+        {
+            Console.Error.WriteLine($"error: the harness failed while following orders into MySQL, its numbers are not valid: {ex}");
+            return ExitCodes.SetupFailed;
+        }
+        invariants.AddRange(scenario.Verify(sale, orders, resolution));
 
         var summary = new RunSummary(
             options, model.Description, sale, startedUtc, elapsed, tokenPreparation, buyers.Count, usingDevelopmentKey,
-            interrupt.IsCancellationRequested, stats, resolution, invariants, loadAverage);
+            interrupt.IsCancellationRequested, stats, resolution, invariants, loadAverage, lagReport, drain, scenario.Notes);
         Report.PrintConsole(summary, Console.Out);
-        var path = await Report.WriteAsync(summary, options.ResultsDirectory ?? DefaultResultsDirectory(), CancellationToken.None);
+        var folder = await Report.WriteAsync(summary, options.ResultsDirectory ?? DefaultResultsDirectory(), CancellationToken.None);
         Console.Out.WriteLine();
-        Console.Out.WriteLine($"Report: {path}");
+        Console.Out.WriteLine($"Report: {Path.Combine(folder, Report.MarkdownFile)}");
+        Console.Out.WriteLine($"        {Path.Combine(folder, Report.HtmlFile)}");
         return summary.Passed ? ExitCodes.Ok : ExitCodes.InvariantFailed;
     }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using FlashSale.Engine.Campaigns;
 using FlashSale.LoadTests.Scenarios;
 
 namespace FlashSale.LoadTests.Cli;
@@ -83,7 +84,16 @@ public static class CommandLine
     private static readonly HashSet<string> Known =
     [
         "url", "buyers", "stock", "rate", "concurrency", "duration", "max-in-flight", "connections", "timeout", "seed", "out",
+        "skus", "skew", "keys-per-buyer", "lag-samples", "lag-timeout", "lag-poll", "drain-timeout", "drain-max",
     ];
+
+    /// <summary>Options that only mean something to one scenario: given to another, they are a mistake worth saying.</summary>
+    private static readonly Dictionary<string, string> ScenarioOnly = new(StringComparer.Ordinal)
+    {
+        ["skus"] = ManySkusScenario.ScenarioName,
+        ["skew"] = ManySkusScenario.ScenarioName,
+        ["keys-per-buyer"] = ReplayStormScenario.ScenarioName,
+    };
 
     private static LoadTestOptions Build(string scenario, Dictionary<string, string> values)
     {
@@ -94,6 +104,13 @@ public static class CommandLine
         if (!values.ContainsKey("rate") && values.ContainsKey("max-in-flight"))
         {
             throw new FormatException("--max-in-flight only applies to the open model (--rate).");
+        }
+        foreach (var (option, owner) in ScenarioOnly)
+        {
+            if (values.ContainsKey(option) && scenario != owner)
+            {
+                throw new FormatException($"--{option} only applies to the {owner} scenario.");
+            }
         }
 
         var url = values.TryGetValue("url", out var u)
@@ -120,7 +137,19 @@ public static class CommandLine
                 ? s
                 : throw new FormatException($"--seed '{v}' is not a non-negative whole number.")) ?? (ulong)Random.Shared.NextInt64(),
             ResultsDirectory = values.GetValueOrDefault("out"),
+            Skus = Optional(values, "skus", v => PositiveInt("skus", v)),
+            Skew = Optional(values, "skew", v => NonNegativeDouble("skew", v)) ?? 0,
+            KeysPerBuyer = Optional(values, "keys-per-buyer", v => PositiveInt("keys-per-buyer", v)),
+            LagSamplesPerSecond = Optional(values, "lag-samples", v => NonNegativeInt("lag-samples", v)) ?? LoadTestOptions.DefaultLagSamplesPerSecond,
+            LagTimeout = Optional(values, "lag-timeout", v => Duration("lag-timeout", v)) ?? TimeSpan.FromSeconds(30),
+            LagPollInterval = Optional(values, "lag-poll", v => Duration("lag-poll", v)) ?? TimeSpan.FromMilliseconds(20),
+            DrainTimeout = Optional(values, "drain-timeout", v => Duration("drain-timeout", v)) ?? TimeSpan.FromSeconds(60),
+            DrainMax = Optional(values, "drain-max", v => NonNegativeInt("drain-max", v)) ?? LoadTestOptions.DefaultDrainMax,
         };
+        if (options.Skus > CampaignValidator.MaxSkus)
+        {
+            throw new FormatException($"--skus {options.Skus} is more than a campaign may hold ({CampaignValidator.MaxSkus}).");
+        }
         return options;
     }
 
@@ -153,6 +182,16 @@ public static class CommandLine
         => int.TryParse(text.Replace("_", "", StringComparison.Ordinal), NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value > 0
             ? value
             : throw new FormatException($"--{name} '{text}' is not a positive whole number.");
+
+    private static int NonNegativeInt(string name, string text)
+        => int.TryParse(text.Replace("_", "", StringComparison.Ordinal), NumberStyles.None, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw new FormatException($"--{name} '{text}' is not a whole number (0 or more).");
+
+    private static double NonNegativeDouble(string name, string text)
+        => double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw new FormatException($"--{name} '{text}' is not a number (0 or more).");
 
     private static double PositiveDouble(string name, string text)
         => double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value) && value > 0
@@ -192,6 +231,21 @@ public static class CommandLine
             .AppendLine("  --seed <n>            Seed of the buyer draws, to repeat a run. Default random (printed).")
             .AppendLine("  --out <dir>           Results folder. Default loadtests/results.")
             .AppendLine("  -h, --help            This text.")
+            .AppendLine()
+            .AppendLine("Scenario options:")
+            .AppendLine($"  --skus <n>            many-skus: SKUs in the campaign (--stock is per SKU). Default {ManySkusScenario.DefaultSkus}.")
+            .AppendLine("  --skew <s>            many-skus: Zipf exponent of the SKU draw (SKU k gets weight 1/k^s).")
+            .AppendLine("                        0 spreads traffic evenly; 1 is a classic long tail. Default 0.")
+            .AppendLine($"  --keys-per-buyer <n>  replay-storm: Idempotency-Keys each buyer owns and resends. Default {ReplayStormScenario.DefaultKeysPerBuyer}.")
+            .AppendLine()
+            .AppendLine("Durable pipeline (Redis outbox -> Kafka -> MySQL):")
+            .AppendLine("  --lag-samples <n>     Follow at most n 201s per second until GET /api/v1/orders/{no} says")
+            .AppendLine($"                        persisted; 0 turns the lag probe off. Default {LoadTestOptions.DefaultLagSamplesPerSecond}.")
+            .AppendLine("  --lag-timeout <d>     A sampled order not persisted within this fails the run. Default 30s.")
+            .AppendLine("  --lag-poll <d>        Pause between reads of one sampled order (the lag's resolution). Default 20ms.")
+            .AppendLine("  --drain-timeout <d>   After the run, how long to wait for every success to be persisted. Default 60s.")
+            .AppendLine("  --drain-max <n>       Read back at most n successes after the run (a random sample of them")
+            .AppendLine($"                        beyond that); 0 skips the drain check. Default {LoadTestOptions.DefaultDrainMax}.")
             .AppendLine()
             .AppendLine("Environment:")
             .AppendLine("  FLASHSALE_SIGNING_KEY  The Ingress's Auth:SigningKey; tokens are minted with it.")

@@ -9,6 +9,8 @@ public sealed record LoadTestOptions
     public const string DefaultUrl = "http://127.0.0.1:5080";
     public const int DefaultConcurrency = 32;
     public const int DefaultMaxInFlight = 1000;
+    public const int DefaultLagSamplesPerSecond = 20;
+    public const int DefaultDrainMax = 20_000;
 
     public required string Scenario { get; init; }
 
@@ -34,6 +36,30 @@ public sealed record LoadTestOptions
 
     /// <summary>Drives the buyer draws, so a run can be repeated with the same buyers in the same order.</summary>
     public ulong Seed { get; init; }
+
+    /// <summary>many-skus: SKUs in the campaign; null means the scenario's default.</summary>
+    public int? Skus { get; init; }
+
+    /// <summary>many-skus: Zipf exponent of the SKU draw; 0 spreads traffic evenly.</summary>
+    public double Skew { get; init; }
+
+    /// <summary>replay-storm: Idempotency-Keys each buyer sends again and again; null means the scenario's default.</summary>
+    public int? KeysPerBuyer { get; init; }
+
+    /// <summary>At most this many 201s a second are followed until MySQL has them; 0 turns the lag probe off.</summary>
+    public int LagSamplesPerSecond { get; init; } = DefaultLagSamplesPerSecond;
+
+    /// <summary>A sampled order not persisted within this time fails the lag invariant.</summary>
+    public TimeSpan LagTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Pause between two reads of the same sampled order: the resolution of each lag.</summary>
+    public TimeSpan LagPollInterval { get; init; } = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>How long the end-of-run drain waits for every success to be persisted.</summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The drain reads back at most this many successes (a random sample beyond); 0 skips the drain check.</summary>
+    public int DrainMax { get; init; } = DefaultDrainMax;
 
     /// <summary>Null: loadtests/results next to the project.</summary>
     public string? ResultsDirectory { get; init; }

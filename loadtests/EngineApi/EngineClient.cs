@@ -20,6 +20,7 @@ public sealed class SetupException(string message) : Exception(message);
 public sealed class EngineClient : IDisposable
 {
     private const string ProblemTypePrefix = "https://flashsale.dev/problems/";
+    public const string ReplayedHeader = "Idempotent-Replayed";
     private static readonly byte[] QuantityOne = "{\"quantity\":1}"u8.ToArray();
 
     /// <summary>Setup and verification calls are few and must not fail because --timeout is tuned tight for the load.</summary>
@@ -133,7 +134,8 @@ public sealed class EngineClient : IDisposable
         {
             using var response = await _http.SendAsync(request, timer.Token);
             var body = await response.Content.ReadAsByteArrayAsync(timer.Token);
-            return Classify((int)response.StatusCode, body);
+            var markedReplayed = response.Headers.TryGetValues(ReplayedHeader, out var replayed) && replayed.Contains("true", StringComparer.OrdinalIgnoreCase);
+            return Classify((int)response.StatusCode, body, markedReplayed);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -149,14 +151,16 @@ public sealed class EngineClient : IDisposable
         }
     }
 
-    public static ReserveResult Classify(int status, ReadOnlySpan<byte> body)
+    /// <param name="markedReplayed">The answer carried <c>Idempotent-Replayed: true</c>, as every replay (200) must.</param>
+    public static ReserveResult Classify(int status, ReadOnlySpan<byte> body, bool markedReplayed)
     {
         switch (status)
         {
             case 201:
                 return new ReserveResult(Outcome.Created, ReadString(body, "orderNo"u8));
             case 200:
-                return new ReserveResult(Outcome.Replayed, ReadString(body, "orderNo"u8));
+                return new ReserveResult(Outcome.Replayed, ReadString(body, "orderNo"u8),
+                    markedReplayed ? null : $"200 without {ReplayedHeader}: true");
             case 404:
                 return new ReserveResult(Outcome.NotFound);
         }
@@ -182,6 +186,73 @@ public sealed class EngineClient : IDisposable
             >= 500 => new ReserveResult(Outcome.ServerError, Detail: detail),
             _ => new ReserveResult(Outcome.Unexpected, Detail: detail),
         };
+    }
+
+    /// <summary>
+    /// The buyer's view of one order. Never throws for what the server or network did: a 404 is
+    /// <see cref="OrderLookupStatus.NotFound"/> (not yet indexed, lost, or another buyer's), anything
+    /// else unexpected is <see cref="OrderLookupStatus.Failed"/> with the reason.
+    /// </summary>
+    public async Task<OrderLookup> GetOrderAsync(long buyerId, string orderNo, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/api/v1/orders/" + orderNo, UriKind.Relative));
+        request.Headers.TryAddWithoutValidation("Authorization", _tokens.For(buyerId));
+        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timer.CancelAfter(timeout);
+        try
+        {
+            using var response = await _http.SendAsync(request, timer.Token);
+            if (response.StatusCode == HttpStatusCode.NotFound)
+            {
+                return new OrderLookup(OrderLookupStatus.NotFound, null, "404");
+            }
+            if (!response.IsSuccessStatusCode)
+            {
+                return new OrderLookup(OrderLookupStatus.Failed, null, ((int)response.StatusCode).ToString(CultureInfo.InvariantCulture));
+            }
+            var order = await response.Content.ReadFromJsonAsync(LoadTestJson.Default.OrderView, timer.Token);
+            return order is null
+                ? new OrderLookup(OrderLookupStatus.Failed, null, "empty body")
+                : new OrderLookup(OrderLookupStatus.Found, order, null);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return new OrderLookup(OrderLookupStatus.Failed, null, "timeout");
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException or JsonException)
+        {
+            return new OrderLookup(OrderLookupStatus.Failed, null, ex.GetType().Name);
+        }
+    }
+
+    /// <summary>One page of the buyer's orders, newest first; null when the Ingress refused or failed (the reason in <paramref name="failure"/>).</summary>
+    public async Task<(OrderListView? Page, string? Failure)> ListOrdersAsync(
+        long buyerId, string? cursor, int limit, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var uri = string.Create(CultureInfo.InvariantCulture, $"/api/v1/orders?limit={limit}")
+            + (cursor is null ? "" : "&cursor=" + Uri.EscapeDataString(cursor));
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(uri, UriKind.Relative));
+        request.Headers.TryAddWithoutValidation("Authorization", _tokens.For(buyerId));
+        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timer.CancelAfter(timeout);
+        try
+        {
+            using var response = await _http.SendAsync(request, timer.Token);
+            if (!response.IsSuccessStatusCode)
+            {
+                return (null, ((int)response.StatusCode).ToString(CultureInfo.InvariantCulture));
+            }
+            var page = await response.Content.ReadFromJsonAsync(LoadTestJson.Default.OrderListView, timer.Token);
+            return page is null ? (null, "empty body") : (page, null);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return (null, "timeout");
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException or JsonException)
+        {
+            return (null, ex.GetType().Name);
+        }
     }
 
     /// <summary>The last segment of a problem+json <c>type</c>: clients branch on it, never on the human text.</summary>

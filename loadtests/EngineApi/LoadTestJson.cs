@@ -15,7 +15,27 @@ public sealed record CreateCampaignBody(
 /// <summary>The public SKU view: <c>state</c> stays a string so a new engine state cannot break the harness.</summary>
 public sealed record SkuStockView(int Total, int Available, string State);
 
+/// <summary>
+/// An order as <c>GET /api/v1/orders/{orderNo}</c> shows it to its buyer. <c>Persisted</c> is false
+/// while the order is only in the SKU's Redis ledger, on its way through the outbox, Kafka and the persister.
+/// </summary>
+public sealed record OrderView(
+    string OrderNo,
+    string CampaignId,
+    long SkuId,
+    int Quantity,
+    string Amount,
+    string Status,
+    DateTime PaymentDeadline,
+    DateTime CreatedAt,
+    bool Persisted);
+
+/// <summary>A page of the buyer's orders, newest first.</summary>
+public sealed record OrderListView(IReadOnlyList<OrderView> Items, string? NextCursor);
+
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(CreateCampaignBody))]
 [JsonSerializable(typeof(SkuStockView))]
+[JsonSerializable(typeof(OrderView))]
+[JsonSerializable(typeof(OrderListView))]
 internal sealed partial class LoadTestJson : JsonSerializerContext;

@@ -50,3 +50,13 @@ public static class Outcomes
 
 /// <summary>An attempt's outcome; <see cref="OrderNo"/> for 200/201, <see cref="Detail"/> for what the outcome does not say.</summary>
 public readonly record struct ReserveResult(Outcome Outcome, string? OrderNo = null, string? Detail = null);
+
+public enum OrderLookupStatus
+{
+    Found,
+    NotFound,
+    Failed,
+}
+
+/// <summary>What one <c>GET /api/v1/orders/{orderNo}</c> found; <see cref="Detail"/> says why when nothing was found.</summary>
+public readonly record struct OrderLookup(OrderLookupStatus Status, OrderView? Order, string? Detail);

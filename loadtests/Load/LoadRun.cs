@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using FlashSale.LoadTests.EngineApi;
 using FlashSale.LoadTests.Measurement;
+using FlashSale.LoadTests.Pipeline;
 using FlashSale.LoadTests.Scenarios;
 
 namespace FlashSale.LoadTests.Load;
@@ -10,7 +11,8 @@ namespace FlashSale.LoadTests.Load;
 /// outcome. A bug in the harness itself stops the run through <see cref="Stopping"/> instead of
 /// vanishing inside a fire-and-forget task.
 /// </summary>
-public sealed class LoadRun(IScenario scenario, EngineClient engine, LoadStats stats, CancellationToken stop) : IDisposable
+/// <param name="lag">Follows a sample of the 201s into MySQL; null when --lag-samples is 0.</param>
+public sealed class LoadRun(IScenario scenario, EngineClient engine, LoadStats stats, PersistenceLagProbe? lag, CancellationToken stop) : IDisposable
 {
     private readonly CancellationTokenSource _stopping = CancellationTokenSource.CreateLinkedTokenSource(stop);
     private Exception? _failure;
@@ -35,7 +37,10 @@ public sealed class LoadRun(IScenario scenario, EngineClient engine, LoadStats s
             // Never cancelled once sent, not even on Ctrl+C: cutting a request would turn an outcome
             // the engine did decide into an unknown one. The client timeout bounds it instead.
             var result = await engine.ReserveAsync(request, CancellationToken.None);
-            stats.Record(request, result, Stopwatch.GetTimestamp() - startTimestamp);
+            var answered = Stopwatch.GetTimestamp();
+            stats.Record(request, result, answered - startTimestamp);
+            scenario.Observe(request, result);
+            lag?.Offer(request, result, answered);
         }
         catch (Exception ex)
         {

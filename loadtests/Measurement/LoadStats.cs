@@ -6,8 +6,8 @@ using HdrHistogram;
 
 namespace FlashSale.LoadTests.Measurement;
 
-/// <summary>A 201 the harness saw, kept for the distinct-order-number and stock checks.</summary>
-public sealed record CreatedOrder(long SkuId, int Quantity, string? OrderNo, string IdempotencyKey);
+/// <summary>A reservation the harness knows of (a 201, or an unknown attempt a replay showed reserved), kept for the checks.</summary>
+public sealed record CreatedOrder(long SkuId, long BuyerId, int Quantity, string? OrderNo, string IdempotencyKey);
 
 /// <summary>One row of the per-second table: what completed in that interval and how fast.</summary>
 public sealed record IntervalSample(
@@ -115,7 +115,7 @@ public sealed class LoadStats
         Interlocked.Decrement(ref _inFlight);
         if (result.Outcome == Outcome.Created)
         {
-            Created.Enqueue(new CreatedOrder(request.SkuId, request.Quantity, result.OrderNo, request.IdempotencyKey));
+            Created.Enqueue(new CreatedOrder(request.SkuId, request.BuyerId, request.Quantity, result.OrderNo, request.IdempotencyKey));
         }
         else if (result.Outcome.IsUnknown())
         {

@@ -5,6 +5,7 @@ using System.Text;
 using FlashSale.LoadTests.Cli;
 using FlashSale.LoadTests.EngineApi;
 using FlashSale.LoadTests.Measurement;
+using FlashSale.LoadTests.Pipeline;
 using FlashSale.LoadTests.Scenarios;
 using FlashSale.LoadTests.Verification;
 
@@ -24,14 +25,20 @@ public sealed record RunSummary(
     LoadStats Stats,
     Resolution Resolution,
     IReadOnlyList<InvariantResult> Invariants,
-    string? LoadAverageBefore)
+    string? LoadAverageBefore,
+    LagReport? Lag,
+    DrainReport? Drain,
+    IReadOnlyList<string> ScenarioNotes)
 {
     public bool Passed => Invariants.All(i => i.Passed);
 }
 
-/// <summary>The end-of-run summary on the console and the report.md in the results folder.</summary>
+/// <summary>The end-of-run summary on the console, and report.md and report.html in the results folder.</summary>
 public static class Report
 {
+    public const string MarkdownFile = "report.md";
+    public const string HtmlFile = "report.html";
+
     private const int MaxThroughputRows = 60;
 
     public static void PrintConsole(RunSummary run, TextWriter output)
@@ -45,6 +52,22 @@ public static class Report
         {
             output.WriteLine("  " + line);
         }
+        foreach (var line in run.ScenarioNotes)
+        {
+            output.WriteLine("  " + line);
+        }
+        if (run.Lag is { } lag)
+        {
+            output.WriteLine();
+            output.WriteLine(Invariant($"Reservation → MySQL visibility lag in ms ({lag.Sampled:N0} sampled 201s):"));
+            output.Write(LagTable(lag).ToText());
+            output.WriteLine("  " + LagNote(lag));
+        }
+        if (run.Drain is { } drain)
+        {
+            output.WriteLine();
+            output.WriteLine("Pipeline drain: " + DrainNote(drain));
+        }
         output.WriteLine();
         output.WriteLine("Invariants:");
         foreach (var invariant in run.Invariants)
@@ -53,13 +76,14 @@ public static class Report
         }
     }
 
+    /// <summary>Writes report.md and report.html into a new folder under <paramref name="resultsRoot"/>; returns the folder.</summary>
     public static async Task<string> WriteAsync(RunSummary run, string resultsRoot, CancellationToken cancellationToken)
     {
         var folder = Path.Combine(resultsRoot, $"{run.StartedUtc:yyyyMMdd'T'HHmmss'Z'}-{run.Options.Scenario}");
         Directory.CreateDirectory(folder);
-        var path = Path.Combine(folder, "report.md");
-        await File.WriteAllTextAsync(path, Markdown(run), cancellationToken);
-        return path;
+        await File.WriteAllTextAsync(Path.Combine(folder, MarkdownFile), Markdown(run), cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(folder, HtmlFile), HtmlReport.Render(run), cancellationToken);
+        return folder;
     }
 
     public static string Markdown(RunSummary run)
@@ -74,29 +98,11 @@ public static class Report
             .AppendLine()
             .AppendLine("## Parameters")
             .AppendLine()
-            .Append(new TextTable("parameter", "value")
-                .Add("scenario", options.Scenario)
-                .Add("model", run.ModelDescription)
-                .Add("duration", Invariant($"{options.Duration.TotalSeconds:0.###} s"))
-                .Add("stock", string.Join(", ", run.Sale.Skus.Select(s => Invariant($"SKU {s.SkuId}: {s.Stock:N0}"))))
-                .Add("buyer pool", Invariant($"{run.BuyerPool:N0} (tokens minted in {run.TokenPreparation.TotalSeconds:0.0} s, before the clock started)"))
-                .Add("connections (max)", Invariant($"{options.EffectiveConnections:N0}"))
-                .Add("request timeout", Invariant($"{options.Timeout.TotalSeconds:0.###} s"))
-                .Add("seed", Invariant($"{options.Seed}"))
-                .Add("signing key", run.UsingDevelopmentKey ? "development default" : "FLASHSALE_SIGNING_KEY")
-                .ToMarkdown())
+            .Append(Parameters(run).ToMarkdown())
             .AppendLine()
             .AppendLine("## Machine")
             .AppendLine()
-            .Append(new TextTable("what", "value")
-                .Add("processors", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture))
-                .Add("load average before the run", run.LoadAverageBefore ?? "unknown")
-                .Add("OS", RuntimeInformation.OSDescription + " " + RuntimeInformation.OSArchitecture)
-                .Add(".NET", RuntimeInformation.FrameworkDescription + (GCSettings.IsServerGC ? ", server GC" : ", workstation GC"))
-                .Add("Ingress", options.Url.IsLoopback
-                    ? "on this machine: harness and engine share its processors"
-                    : "on another machine")
-                .ToMarkdown())
+            .Append(Machine(run).ToMarkdown())
             .AppendLine()
             .AppendLine("## Outcomes and latency")
             .AppendLine()
@@ -118,6 +124,15 @@ public static class Report
             text.AppendLine();
         }
 
+        foreach (var note in run.ScenarioNotes)
+        {
+            text.AppendLine("- " + note);
+        }
+        if (run.ScenarioNotes.Count > 0)
+        {
+            text.AppendLine();
+        }
+
         if (!run.Stats.Details.IsEmpty)
         {
             text.AppendLine("### Unexpected answers")
@@ -129,8 +144,30 @@ public static class Report
         text.AppendLine("## Throughput per second")
             .AppendLine()
             .Append(ThroughputTable(run).ToMarkdown())
-            .AppendLine()
-            .AppendLine("## Invariants")
+            .AppendLine();
+
+        if (run.Lag is { } lag)
+        {
+            text.AppendLine("## Reservation → MySQL visibility lag")
+                .AppendLine()
+                .AppendLine(Invariant($"Time from a 201 to the first `GET /api/v1/orders/{{orderNo}}` (with the buyer's token) that says `\"persisted\":true`, "))
+                .AppendLine(Invariant($"for {lag.Sampled:N0} sampled 201s (at most {lag.SamplesPerSecond:N0} per second, evenly spaced), in ms. "))
+                .AppendLine("The second row measures from the order's `createdAt`, the instant Redis decided it (the Redis server's clock).")
+                .AppendLine()
+                .Append(LagTable(lag).ToMarkdown())
+                .AppendLine()
+                .AppendLine("- " + LagNote(lag))
+                .AppendLine();
+        }
+        if (run.Drain is { } drain)
+        {
+            text.AppendLine("## Pipeline drain")
+                .AppendLine()
+                .AppendLine(DrainNote(drain))
+                .AppendLine();
+        }
+
+        text.AppendLine("## Invariants")
             .AppendLine();
         foreach (var invariant in run.Invariants)
         {
@@ -139,7 +176,77 @@ public static class Report
         return text.ToString();
     }
 
-    private static TextTable OutcomeTable(RunSummary run)
+    internal static TextTable Machine(RunSummary run)
+        => new TextTable("what", "value")
+            .Add("processors", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture))
+            .Add("load average before the run", run.LoadAverageBefore ?? "unknown")
+            .Add("OS", RuntimeInformation.OSDescription + " " + RuntimeInformation.OSArchitecture)
+            .Add(".NET", RuntimeInformation.FrameworkDescription + (GCSettings.IsServerGC ? ", server GC" : ", workstation GC"))
+            .Add("Ingress", run.Options.Url.IsLoopback
+                ? "on this machine: harness and engine share its processors"
+                : "on another machine");
+
+    internal static TextTable Parameters(RunSummary run)
+    {
+        var options = run.Options;
+        var table = new TextTable("parameter", "value")
+            .Add("scenario", options.Scenario)
+            .Add("model", run.ModelDescription)
+            .Add("duration", Invariant($"{options.Duration.TotalSeconds:0.###} s"))
+            .Add("stock", run.Sale.Skus.Count <= Invariants.MaxSkusListed
+                ? string.Join(", ", run.Sale.Skus.Select(s => Invariant($"SKU {s.SkuId}: {s.Stock:N0}")))
+                : Invariant($"{run.Sale.Skus.Count:N0} SKUs, {run.Sale.Skus.Sum(s => (long)s.Stock):N0} units in all ({run.Sale.Skus.Min(s => s.Stock):N0}–{run.Sale.Skus.Max(s => s.Stock):N0} each)"));
+        if (options.Scenario == ManySkusScenario.ScenarioName)
+        {
+            table.Add("SKU skew (Zipf exponent)", Invariant($"{options.Skew:0.###}"));
+        }
+        if (options.Scenario == ReplayStormScenario.ScenarioName)
+        {
+            table.Add("keys per buyer", Invariant($"{options.KeysPerBuyer ?? ReplayStormScenario.DefaultKeysPerBuyer:N0}"));
+        }
+        return table
+            .Add("buyer pool", Invariant($"{run.BuyerPool:N0} (tokens minted in {run.TokenPreparation.TotalSeconds:0.0} s, before the clock started)"))
+            .Add("connections (max)", Invariant($"{options.EffectiveConnections:N0}"))
+            .Add("request timeout", Invariant($"{options.Timeout.TotalSeconds:0.###} s"))
+            .Add("lag probe", options.LagSamplesPerSecond == 0
+                ? "off"
+                : Invariant($"≤ {options.LagSamplesPerSecond:N0} samples/s, read every {options.LagPollInterval.TotalMilliseconds:0.#} ms, timeout {options.LagTimeout.TotalSeconds:0.###} s"))
+            .Add("drain", options.DrainMax == 0
+                ? "off"
+                : Invariant($"up to {options.DrainMax:N0} successes read back, timeout {options.DrainTimeout.TotalSeconds:0.###} s"))
+            .Add("seed", Invariant($"{options.Seed}"))
+            .Add("signing key", run.UsingDevelopmentKey ? "development default" : "FLASHSALE_SIGNING_KEY");
+    }
+
+    internal static TextTable LagTable(LagReport lag)
+    {
+        var table = new TextTable("measured from", "count", "p50", "p90", "p99", "p99.9", "max");
+        AddLagRow(table, "201 received (harness clock)", lag.FromAnswer);
+        AddLagRow(table, "createdAt (server clock)", lag.FromCreatedAt);
+        return table;
+    }
+
+    private static void AddLagRow(TextTable table, string name, LatencySummary lag)
+        => table.Add(name, Invariant($"{lag.Count:N0}"), Ms(lag.P50), Ms(lag.P90), Ms(lag.P99), Ms(lag.P999), Ms(lag.Max));
+
+    internal static string LagNote(LagReport lag)
+        => Invariant($"Each lag is an upper bound, late by at most one poll interval ({lag.PollInterval.TotalMilliseconds:0.#} ms) plus one read. ")
+            + Invariant($"The probe made {lag.Reads:N0} reads ({lag.ReadsPerSecond:N0}/s, at most {PersistenceLagProbe.MaxConcurrentReads} at once, on its own connections), {lag.ReadFailures:N0} failed. ")
+            + Invariant($"Persisted {lag.Persisted:N0} of {lag.Sampled:N0}")
+            + (lag.TimedOut > 0 ? Invariant($"; {lag.TimedOut:N0} not within {lag.Timeout.TotalSeconds:0.###} s") : "")
+            + (lag.AheadOfCreatedAt > 0 ? Invariant($"; {lag.AheadOfCreatedAt:N0} seen before their createdAt (clocks disagree), left out of the createdAt row") : "")
+            + ".";
+
+    internal static string DrainNote(DrainReport drain)
+        => (drain.NotPersisted == 0
+                ? Invariant($"Read back {drain.Scope}: all persisted, the last seen {drain.SinceRunEnd.TotalSeconds:0.0} s after the run's last answer ")
+                    + Invariant($"(the drain began {drain.StartedAfterRun.TotalSeconds:0.0} s after it, when the lag probe was done)")
+                : Invariant($"Read back {drain.Scope}: {drain.NotPersisted:N0} still not persisted {drain.SinceRunEnd.TotalSeconds:0.0} s after the run's last answer"))
+            + Invariant($"; the order lists of {drain.BuyersListed:N0} of their {drain.BuyersWithOrders:N0} buyers were read too")
+            + (drain.WithoutOrderNo > 0 ? Invariant($"; {drain.WithoutOrderNo:N0} successes had no order number to read") : "")
+            + ".";
+
+    internal static TextTable OutcomeTable(RunSummary run)
     {
         var table = new TextTable("outcome", "count", "share", "req/s", "p50", "p90", "p99", "p99.9", "max");
         var total = run.Stats.Completed;
@@ -164,9 +271,9 @@ public static class Report
             Invariant($"{count / seconds:N0}"),
             Ms(latency.P50), Ms(latency.P90), Ms(latency.P99), Ms(latency.P999), Ms(latency.Max));
 
-    private static TextTable ThroughputTable(RunSummary run)
+    internal static TextTable ThroughputTable(RunSummary run)
     {
-        var table = new TextTable("second", "sent", "answered", "created", "sold-out", "purchase-limit", "other", "p50 ms", "p99 ms", "max ms");
+        var table = new TextTable("second", "sent", "answered", "created", "replayed", "sold-out", "purchase-limit", "other", "p50 ms", "p99 ms", "max ms");
         var samples = run.Stats.Samples;
         // Long runs fold several seconds into one row so the table stays readable.
         var perRow = Math.Max(1, (int)Math.Ceiling(samples.Count / (double)MaxThroughputRows));
@@ -181,7 +288,8 @@ public static class Report
                     byOutcome[o] += sample.ByOutcome[o];
                 }
             }
-            var created = byOutcome[(int)Outcome.Created] + byOutcome[(int)Outcome.Replayed];
+            var created = byOutcome[(int)Outcome.Created];
+            var replayed = byOutcome[(int)Outcome.Replayed];
             var soldOut = byOutcome[(int)Outcome.SoldOut];
             var limit = byOutcome[(int)Outcome.PurchaseLimit];
             var completed = group.Sum(s => s.Completed);
@@ -192,9 +300,10 @@ public static class Report
                 Invariant($"{group.Sum(s => s.Sent):N0}"),
                 Invariant($"{completed:N0}"),
                 Invariant($"{created:N0}"),
+                Invariant($"{replayed:N0}"),
                 Invariant($"{soldOut:N0}"),
                 Invariant($"{limit:N0}"),
-                Invariant($"{completed - created - soldOut - limit:N0}"),
+                Invariant($"{completed - created - replayed - soldOut - limit:N0}"),
                 Ms(group.Max(s => s.Latency.P50)),
                 Ms(group.Max(s => s.Latency.P99)),
                 Ms(group.Max(s => s.Latency.Max)));
@@ -202,7 +311,7 @@ public static class Report
         return table;
     }
 
-    private static TextTable DetailsTable(RunSummary run)
+    internal static TextTable DetailsTable(RunSummary run)
     {
         var table = new TextTable("answer", "count");
         foreach (var (detail, count) in run.Stats.Details.OrderByDescending(d => d.Value).Take(20))
@@ -213,7 +322,7 @@ public static class Report
     }
 
     /// <summary>What the reader needs to trust (or distrust) the numbers: harness lag, unsent requests, unknown outcomes.</summary>
-    private static List<string> HarnessNotes(RunSummary run)
+    internal static List<string> HarnessNotes(RunSummary run)
     {
         var notes = new List<string>();
         var stats = run.Stats;

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Text;
 
 namespace FlashSale.LoadTests.Reporting;
@@ -45,6 +46,27 @@ public sealed class TextTable(params string[] headers)
             text.Append("| ").AppendJoin(" | ", row).AppendLine(" |");
         }
         return text.ToString();
+    }
+
+    public string ToHtml()
+    {
+        var numeric = NumericColumns();
+        var text = new StringBuilder("<table><thead><tr>");
+        for (var i = 0; i < headers.Length; i++)
+        {
+            text.Append(numeric[i] ? "<th class=\"num\">" : "<th>").Append(WebUtility.HtmlEncode(headers[i])).Append("</th>");
+        }
+        text.Append("</tr></thead><tbody>");
+        foreach (var row in _rows)
+        {
+            text.Append("<tr>");
+            for (var i = 0; i < row.Length; i++)
+            {
+                text.Append(numeric[i] ? "<td class=\"num\">" : "<td>").Append(WebUtility.HtmlEncode(row[i])).Append("</td>");
+            }
+            text.Append("</tr>");
+        }
+        return text.Append("</tbody></table>").ToString();
     }
 
     private bool[] NumericColumns()

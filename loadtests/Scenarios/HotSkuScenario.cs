@@ -18,7 +18,7 @@ public sealed class HotSkuScenario(int stock, int buyers, ulong seed) : IScenari
 
     public async Task<SaleUnderTest> SetUpAsync(SaleSetup setup, CancellationToken cancellationToken)
     {
-        var sale = await SingleSkuSale.SetUpAsync(setup, stock, cancellationToken);
+        var sale = await SingleSkuSale.SetUpAsync(setup, stock, SingleSkuSale.PerUserLimit, cancellationToken);
         _campaignId = sale.CampaignId;
         return sale;
     }

@@ -18,6 +18,17 @@ public static class ScenarioCatalog
             $"Small stock (default {SoldOutFloodScenario.DefaultStock}), buyers taken in turn from a pool "
             + $"(default {SoldOutFloodScenario.DefaultBuyers}): most requests arrive after sell-out.",
             o => new SoldOutFloodScenario(o.Stock ?? SoldOutFloodScenario.DefaultStock, o.Buyers ?? SoldOutFloodScenario.DefaultBuyers)),
+        new(ManySkusScenario.ScenarioName,
+            $"One campaign with --skus SKUs (default {ManySkusScenario.DefaultSkus}, stock {ManySkusScenario.DefaultStockPerSku} each), "
+            + "traffic spread over them, skewed by --skew; buyers at random, one unit per SKU each.",
+            o => new ManySkusScenario(
+                o.Skus ?? ManySkusScenario.DefaultSkus, o.Stock ?? ManySkusScenario.DefaultStockPerSku,
+                o.Buyers ?? ManySkusScenario.DefaultBuyers, o.Skew, o.Seed)),
+        new(ReplayStormScenario.ScenarioName,
+            $"Buyers (default {ReplayStormScenario.DefaultBuyers}) resend their own {ReplayStormScenario.DefaultKeysPerBuyer} Idempotency-Keys "
+            + "(--keys-per-buyer) again and again; stock half the keys. Every replay must return its key's first answer.",
+            o => new ReplayStormScenario(
+                o.Buyers ?? ReplayStormScenario.DefaultBuyers, o.KeysPerBuyer ?? ReplayStormScenario.DefaultKeysPerBuyer, o.Stock, o.Seed)),
     ];
 
     public static ScenarioEntry? Find(string name) => All.FirstOrDefault(s => string.Equals(s.Name, name, StringComparison.Ordinal));

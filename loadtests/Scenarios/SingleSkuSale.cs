@@ -2,7 +2,7 @@ using FlashSale.Engine.Campaigns;
 
 namespace FlashSale.LoadTests.Scenarios;
 
-/// <summary>The campaign both single-SKU scenarios sell from: one SKU, one unit per buyer.</summary>
+/// <summary>The campaign the single-SKU scenarios sell from: one SKU, one unit per buyer unless said otherwise.</summary>
 internal static class SingleSkuSale
 {
     public const long SkuId = 1;
@@ -10,11 +10,12 @@ internal static class SingleSkuSale
     public const int PerUserLimit = 1;
     public const int PaymentWindowSeconds = 900;
 
-    public static async Task<SaleUnderTest> SetUpAsync(SaleSetup setup, int stock, CancellationToken cancellationToken)
+    public static async Task<SaleUnderTest> SetUpAsync(
+        SaleSetup setup, int stock, int perUserLimit, CancellationToken cancellationToken)
     {
         await setup.Engine.CreateCampaignAsync(
             setup.CampaignId, setup.StartsAt, setup.EndsAt, PaymentWindowSeconds,
-            [new CampaignSku(SkuId, Price, stock, PerUserLimit)],
+            [new CampaignSku(SkuId, Price, stock, perUserLimit)],
             cancellationToken);
         await setup.Engine.WarmUpAsync(setup.CampaignId, cancellationToken);
         return new SaleUnderTest(setup.CampaignId, [new SkuUnderTest(SkuId, stock)]);

@@ -19,7 +19,7 @@ public sealed class SoldOutFloodScenario(int stock, int buyers) : IScenario
 
     public async Task<SaleUnderTest> SetUpAsync(SaleSetup setup, CancellationToken cancellationToken)
     {
-        var sale = await SingleSkuSale.SetUpAsync(setup, stock, cancellationToken);
+        var sale = await SingleSkuSale.SetUpAsync(setup, stock, SingleSkuSale.PerUserLimit, cancellationToken);
         _campaignId = sale.CampaignId;
         return sale;
     }

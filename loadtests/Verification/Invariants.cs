@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using FlashSale.LoadTests.EngineApi;
 using FlashSale.LoadTests.Measurement;
@@ -13,40 +14,77 @@ public sealed record InvariantResult(string Name, bool Passed, string Detail)
 /// <summary>
 /// The sale's promises, checked from the outside after the run: never more units sold than
 /// stocked, one order number per reservation, and Redis's stock agreeing with the 201s
-/// the buyers were given.
+/// the buyers were given. A sale of a few SKUs gets a line per SKU; a catalogue gets one line per
+/// promise, naming the SKUs that broke it.
 /// </summary>
 public static class Invariants
 {
+    /// <summary>Up to this many SKUs each get their own lines; beyond, a line per promise.</summary>
+    public const int MaxSkusListed = 3;
+
+    private const int SkuReadParallelism = 8;
+    private const int MaxExamples = 5;
+
     public static async Task<IReadOnlyList<InvariantResult>> CheckAsync(
         EngineClient engine, SaleUnderTest sale, IReadOnlyList<CreatedOrder> orders, IReadOnlyList<ReserveRequest> stillUnknown,
         CancellationToken cancellationToken)
     {
-        var results = new List<InvariantResult>();
-        foreach (var sku in sale.Skus)
+        var unitsBySku = orders.GroupBy(o => o.SkuId).ToDictionary(g => g.Key, g => g.Sum(o => (long)o.Quantity));
+        var unknownBySku = stillUnknown.GroupBy(r => r.SkuId).ToDictionary(g => g.Key, g => g.Sum(r => (long)r.Quantity));
+        var views = new ConcurrentDictionary<long, SkuStockView>();
+        await Parallel.ForEachAsync(sale.Skus, new ParallelOptions { MaxDegreeOfParallelism = SkuReadParallelism, CancellationToken = cancellationToken },
+            async (sku, ct) => views[sku.SkuId] = await engine.GetSkuAsync(sale.CampaignId, sku.SkuId, ct));
+
+        var oversell = sale.Skus.Select(sku =>
         {
-            var units = orders.Where(o => o.SkuId == sku.SkuId).Sum(o => (long)o.Quantity);
-            results.Add(new InvariantResult(
+            var units = unitsBySku.GetValueOrDefault(sku.SkuId);
+            return new InvariantResult(
                 $"no oversell (SKU {sku.SkuId})",
                 units <= sku.Stock,
-                Invariant($"{units:N0} units reserved, stock {sku.Stock:N0}")));
-        }
+                Invariant($"{units:N0} units reserved, stock {sku.Stock:N0}"));
+        }).ToList();
 
-        results.Add(DistinctOrderNumbers(orders));
-
-        foreach (var sku in sale.Skus)
+        var conservation = sale.Skus.Select(sku =>
         {
-            var units = orders.Where(o => o.SkuId == sku.SkuId).Sum(o => (long)o.Quantity);
-            var unknownUnits = stillUnknown.Where(r => r.SkuId == sku.SkuId).Sum(r => (long)r.Quantity);
-            var view = await engine.GetSkuAsync(sale.CampaignId, sku.SkuId, cancellationToken);
+            var units = unitsBySku.GetValueOrDefault(sku.SkuId);
+            var unknownUnits = unknownBySku.GetValueOrDefault(sku.SkuId);
+            var view = views[sku.SkuId];
             var expected = sku.Stock - units;
             // An attempt whose fate is still unknown may or may not hold a unit: then only a range can be checked.
             var passed = view.Total == sku.Stock && view.Available <= expected && view.Available >= expected - unknownUnits;
             var detail = unknownUnits == 0
                 ? Invariant($"available {view.Available:N0}, expected {sku.Stock:N0} − {units:N0} = {expected:N0} (total {view.Total:N0}, state {view.State})")
                 : Invariant($"available {view.Available:N0}, expected {expected - unknownUnits:N0}..{expected:N0}: {sku.Stock:N0} − {units:N0} reserved − up to {unknownUnits:N0} unknown (total {view.Total:N0}, state {view.State})");
-            results.Add(new InvariantResult($"stock conservation (SKU {sku.SkuId})", passed, detail));
+            return new InvariantResult($"stock conservation (SKU {sku.SkuId})", passed, detail);
+        }).ToList();
+
+        if (sale.Skus.Count <= MaxSkusListed)
+        {
+            return [.. oversell, DistinctOrderNumbers(orders), .. conservation];
         }
-        return results;
+
+        var reserved = unitsBySku.Values.Sum();
+        var stock = sale.Skus.Sum(s => (long)s.Stock);
+        var soldOut = sale.Skus.Count(s => unitsBySku.GetValueOrDefault(s.SkuId) >= s.Stock);
+        return
+        [
+            Collapse("no oversell", oversell,
+                Invariant($"{reserved:N0} units reserved of {stock:N0} over {sale.Skus.Count:N0} SKUs, none above its stock; {soldOut:N0} SKUs sold out")),
+            DistinctOrderNumbers(orders),
+            Collapse("stock conservation", conservation,
+                Invariant($"every SKU's available stock is its total less the units reserved ({sale.Skus.Count:N0} SKUs read back)")),
+        ];
+    }
+
+    /// <summary>One line for a promise over many SKUs: passed with a summary, or failed naming the first SKUs that broke it.</summary>
+    private static InvariantResult Collapse(string name, List<InvariantResult> perSku, string summary)
+    {
+        var failed = perSku.Where(r => !r.Passed).ToList();
+        var title = Invariant($"{name} ({perSku.Count:N0} SKUs)");
+        return failed.Count == 0
+            ? new InvariantResult(title, true, summary)
+            : new InvariantResult(title, false, Invariant($"{failed.Count:N0} SKUs fail: ")
+                + string.Join("; ", failed.Take(MaxExamples).Select(r => $"{r.Name}: {r.Detail}")));
     }
 
     private static InvariantResult DistinctOrderNumbers(IReadOnlyList<CreatedOrder> orders)
@@ -64,6 +102,25 @@ public static class Invariants
         var examples = string.Join(", ", duplicates.Take(3).Select(g => Invariant($"{g.Key} ×{g.Count()}")));
         return new InvariantResult("distinct order numbers", false,
             Invariant($"{duplicates.Count:N0} order numbers given more than once ({examples}); {missing:N0} reservations without an order number"));
+    }
+
+    /// <summary>
+    /// The run's reservations: every 201, plus the unknown attempts a replay showed reserved. A replay
+    /// that names an order already among the 201s (its key was sent again during the run and one of
+    /// the later attempts got the 201) is the same order, not a second one.
+    /// </summary>
+    public static IReadOnlyList<CreatedOrder> Reservations(IEnumerable<CreatedOrder> created, Resolution resolution)
+    {
+        var all = created.ToList();
+        var seen = all.Where(o => o.OrderNo is not null).Select(o => o.OrderNo!).ToHashSet(StringComparer.Ordinal);
+        foreach (var order in resolution.Reserved)
+        {
+            if (order.OrderNo is null || seen.Add(order.OrderNo))
+            {
+                all.Add(order);
+            }
+        }
+        return all;
     }
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);

@@ -42,7 +42,7 @@ public static class UnknownOutcomes
                     var result = await engine.ReserveAsync(request, EngineClient.VerificationTimeout, ct);
                     if (result.Outcome is Outcome.Created or Outcome.Replayed)
                     {
-                        reserved.Enqueue(new CreatedOrder(request.SkuId, request.Quantity, result.OrderNo, request.IdempotencyKey));
+                        reserved.Enqueue(new CreatedOrder(request.SkuId, request.BuyerId, request.Quantity, result.OrderNo, request.IdempotencyKey));
                     }
                     else if (result.Outcome.IsUnknown())
                     {
