@@ -1,4 +1,5 @@
 using System.Globalization;
+using Dapper;
 using MySqlConnector;
 
 namespace FlashSale.Bench.Infrastructure;
@@ -13,7 +14,15 @@ public static class LocalServices
     private const string DevUser = "flashsale";
     private const string DevPassword = "flashsale-dev-only";
 
-    public static string Redis => $"127.0.0.1:{Port("FLASHSALE_REDIS_PORT", 6380)}";
+    /// <summary>
+    /// The Redis logical database the benchmarks write to. Database 0 belongs to the dev engine, whose
+    /// outbox relay drains every SKU listed in <c>fs:live-skus</c> and whose buyers' indexes are
+    /// <c>fs:u:{id}:recent</c>: a benchmark there would feed its SKUs to that relay and mix its buyers
+    /// (ids from 1) with the dev engine's.
+    /// </summary>
+    public const int RedisDatabase = 9;
+
+    public static string Redis => $"127.0.0.1:{Port("FLASHSALE_REDIS_PORT", 6380)},defaultDatabase={RedisDatabase}";
 
     /// <summary>A MariaDB connection string for <paramref name="database"/> (empty: no default database).</summary>
     public static string MariaDb(string database, uint? maxPoolSize = null)
@@ -32,6 +41,23 @@ public static class LocalServices
             builder.MinimumPoolSize = size;
         }
         return builder.ConnectionString;
+    }
+
+    /// <summary>Throws unless MariaDB commits durably (<c>innodb_flush_log_at_trx_commit = 1</c>).</summary>
+    /// <remarks>
+    /// A relaxed fsync would make every row-at-a-time baseline fast by making it lose committed rows on a
+    /// crash: the comparisons here are against a database that keeps what it acknowledged.
+    /// </remarks>
+    public static async Task RequireDurableMariaDbAsync(CancellationToken cancellationToken = default)
+    {
+        await using var server = new MySqlConnection(MariaDb(""));
+        await server.OpenAsync(cancellationToken);
+        var flush = await server.ExecuteScalarAsync<int>(new CommandDefinition(
+            "SELECT @@innodb_flush_log_at_trx_commit", cancellationToken: cancellationToken));
+        if (flush != 1)
+        {
+            throw new InvalidOperationException($"innodb_flush_log_at_trx_commit is {flush}; the baselines need durable commits (1).");
+        }
     }
 
     private static uint Port(string variable, uint fallback)

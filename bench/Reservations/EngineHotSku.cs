@@ -3,6 +3,7 @@ using Dapper;
 using FlashSale.Bench.Infrastructure;
 using FlashSale.Engine;
 using FlashSale.Engine.Campaigns;
+using FlashSale.Engine.Orders;
 using FlashSale.Engine.Redis;
 using FlashSale.Engine.Reservations;
 using FlashSale.Engine.Stock;
@@ -17,7 +18,8 @@ namespace FlashSale.Bench.Reservations;
 /// <summary>
 /// One hot SKU on sale through the engine, wired the way Ingress wires it: a host with
 /// <see cref="EngineSetup.AddFlashSaleEngine"/>, the catalog migrated, a campaign created and warmed into Redis.
-/// Every reservation comes from a new buyer, so the per-user limit of 1 never refuses one.
+/// Every reservation comes from a new buyer, so the per-user limit of 1 never refuses one. It runs in
+/// Redis database <see cref="LocalServices.RedisDatabase"/>, away from the dev engine's database 0.
 /// </summary>
 public sealed class EngineHotSku : IAsyncDisposable
 {
@@ -26,6 +28,9 @@ public sealed class EngineHotSku : IAsyncDisposable
 
     // The idempotency field is userId:key and every buyer is new, so one key string serves all of them.
     private const string IdempotencyKey = "bench-order-1";
+
+    // A run makes tens of thousands of reservations, each by its own buyer; one DEL per buyer would take a while.
+    private const int RecentKeysPerDelete = 1_000;
 
     private readonly IHost _host;
     private readonly CampaignDefinition _campaign;
@@ -56,6 +61,12 @@ public sealed class EngineHotSku : IAsyncDisposable
         builder.AddFlashSaleEngine();
 
         var host = builder.Build();
+        // In database 0 the dev engine's relay would drain the bench SKU, and its buyers would share the bench's ids.
+        var database = host.Services.GetRequiredService<IConnectionMultiplexer>().GetDatabase().Database;
+        if (database != LocalServices.RedisDatabase)
+        {
+            throw new InvalidOperationException($"The engine talks to Redis database {database}, not the bench's {LocalServices.RedisDatabase}.");
+        }
         await host.StartAsync(cancellationToken);
         await host.Services.MigrateCatalogAsync(cancellationToken);
 
@@ -108,12 +119,26 @@ public sealed class EngineHotSku : IAsyncDisposable
         }
     }
 
-    /// <summary>Removes the SKU's keys and the campaign, so that runs do not pile up in Redis and the catalog.</summary>
+    /// <summary>
+    /// Removes what the run wrote to Redis (the SKU's keys, its <see cref="SkuKeys.LiveSkus"/> entry and
+    /// the recent-orders index of every buyer it used) and the campaign, so that runs do not pile up in
+    /// Redis and the catalog.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         var services = _host.Services;
-        await services.GetRequiredService<IConnectionMultiplexer>().GetDatabase()
-            .KeyDeleteAsync(new SkuKeys(_campaign.CampaignId, SkuId).All());
+        var db = services.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
+        var sku = new SkuKeys(_campaign.CampaignId, SkuId);
+        await db.KeyDeleteAsync(sku.All());
+        await db.SetRemoveAsync(SkuKeys.LiveSkus, sku.Member);
+        // The index is written fire-and-forget after each reservation, on this same connection, so
+        // these deletes reach Redis after the last of those writes.
+        var buyers = Reserved;
+        for (var first = 1L; first <= buyers; first += RecentKeysPerDelete)
+        {
+            var count = (int)Math.Min(RecentKeysPerDelete, buyers - first + 1);
+            await db.KeyDeleteAsync([.. Enumerable.Range(0, count).Select(i => OrderQueries.RecentKey(first + i))]);
+        }
         await using (var connection = await services.GetRequiredService<CatalogDataSource>().OpenConnectionAsync(CancellationToken.None))
         {
             await connection.ExecuteAsync(

@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using FlashSale.Bench.Infrastructure;
 
 namespace FlashSale.Bench.Reservations;
 
@@ -50,7 +51,7 @@ public class HotSkuReservationBenchmarks
         {
             try
             {
-                await mariaDb.VerifyAsync();
+                await RunChecks.VerifyAsync($"{nameof(HotSkuReservationBenchmarks)}.{nameof(MariaDbConditionalUpdate)}", mariaDb.VerifyAsync);
             }
             finally
             {
@@ -66,7 +67,7 @@ public class HotSkuReservationBenchmarks
         {
             try
             {
-                await engine.VerifyAsync();
+                await RunChecks.VerifyAsync($"{nameof(HotSkuReservationBenchmarks)}.{nameof(EngineReserve)}", engine.VerifyAsync);
             }
             finally
             {
