@@ -3,6 +3,7 @@ using FlashSale.Engine.Pipeline;
 using FlashSale.Ingress.Campaigns;
 using FlashSale.Ingress.Infrastructure;
 using FlashSale.Ingress.Orders;
+using FlashSale.Ingress.Payments;
 using FlashSale.Ingress.Relay;
 using FlashSale.Ingress.Reservations;
 
@@ -15,6 +16,7 @@ builder.AddIngressHttp();
 builder.AddIngressAuth();
 builder.AddIngressOperations();
 builder.AddOutboxRelay();
+builder.AddPayments();
 
 var app = builder.Build();
 
@@ -31,6 +33,8 @@ app.MapCampaignAdminApi();
 app.MapCampaignsApi();
 app.MapReservationsApi();
 app.MapOrdersApi();
+app.MapPaymentsApi();
+app.MapPaymentsAdminApi();
 
 await app.RunAsync();
 

@@ -22,6 +22,8 @@ public sealed record OrderView(
 
 public sealed record OrderPage(IReadOnlyList<OrderView> Items, long? NextCursor);
 
+public sealed record PaymentView(string ProviderTxnId, long OrderNo, decimal Amount, string ProviderStatus, string Outcome, DateTimeOffset ReceivedAt);
+
 /// <summary>
 /// Reads orders with read-your-writes: the shard when the order is persisted, otherwise the SKU's
 /// Redis ledger, found through the buyer's short-lived index of recent reservations.
@@ -81,23 +83,55 @@ public sealed class OrderQueries(ShardDataSources shards, IConnectionMultiplexer
                 .Select(r => r.ToView())];
         }
 
-        // Reservations still on their way to MySQL belong on the first pages too.
-        var known = persisted.Select(o => o.OrderNo).ToHashSet();
-        var recent = await redis.GetDatabase().HashGetAllAsync(RecentKey(userId));
+        // Reservations still on their way to MySQL belong on the first pages too. Entries of the buyer's
+        // recent index that reached MySQL meanwhile are dropped from it.
+        var db = redis.GetDatabase();
+        var recent = (await db.HashGetAllAsync(RecentKey(userId)))
+            .Select(e => (OrderNo: long.Parse(e.Name.ToString(), CultureInfo.InvariantCulture), Sku: e.Value.ToString()))
+            .ToList();
         var pending = new List<OrderView>();
-        foreach (var entry in recent)
+        if (recent.Count > 0)
         {
-            var orderNo = long.Parse(entry.Name.ToString(), CultureInfo.InvariantCulture);
-            if (orderNo < (before ?? long.MaxValue) && !known.Contains(orderNo)
-                && await GetAsync(orderNo, userId, cancellationToken) is { } order)
+            HashSet<long> stored;
+            await using (var connection = await shards.OpenAsync(shards.OfUser(userId), cancellationToken))
             {
-                pending.Add(order);
+                stored = [.. await connection.QueryAsync<long>(new CommandDefinition(
+                    "SELECT order_no FROM orders WHERE order_no IN @ids", new { ids = recent.Select(r => r.OrderNo) }, cancellationToken: cancellationToken))];
+            }
+            if (stored.Count > 0)
+            {
+                db.HashDelete(RecentKey(userId), [.. stored.Select(o => (RedisValue)o)], StackExchange.Redis.CommandFlags.FireAndForget);
+            }
+            foreach (var (orderNo, sku) in recent.Where(r => !stored.Contains(r.OrderNo) && r.OrderNo < (before ?? long.MaxValue)))
+            {
+                if (await FromLedgerAsync(orderNo, sku) is { } order)
+                {
+                    pending.Add(order);
+                }
             }
         }
 
         var merged = persisted.Concat(pending).DistinctBy(o => o.OrderNo).OrderByDescending(o => o.OrderNo).ToList();
         var page = merged.Take(limit).ToList();
         return new OrderPage(page, merged.Count > limit ? page[^1].OrderNo : null);
+    }
+
+    /// <summary>Recorded payment callbacks with an outcome (e.g. refund-required), newest first, from every shard.</summary>
+    public async Task<IReadOnlyList<PaymentView>> ListPaymentsAsync(string outcome, int limit, CancellationToken cancellationToken)
+    {
+        var all = new List<PaymentView>();
+        for (var shard = 0; shard < shards.Count; shard++)
+        {
+            await using var connection = await shards.OpenAsync(shard, cancellationToken);
+            var rows = await connection.QueryAsync<(string ProviderTxnId, long OrderNo, decimal Amount, string ProviderStatus, string Outcome, DateTime CreatedAt)>(
+                new CommandDefinition("""
+                    SELECT provider_txn_id, order_no, amount, provider_status, outcome, created_at FROM payments
+                    WHERE outcome = @outcome ORDER BY id DESC LIMIT @limit
+                    """, new { outcome, limit }, cancellationToken: cancellationToken));
+            all.AddRange(rows.Select(r => new PaymentView(r.ProviderTxnId, r.OrderNo, r.Amount, r.ProviderStatus, r.Outcome,
+                new DateTimeOffset(DateTime.SpecifyKind(r.CreatedAt, DateTimeKind.Utc)))));
+        }
+        return [.. all.OrderByDescending(p => p.ReceivedAt).Take(limit)];
     }
 
     private async Task<OrderView?> FromLedgerAsync(long orderNo, string skuMember)

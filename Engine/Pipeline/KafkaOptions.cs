@@ -26,6 +26,13 @@ public sealed class KafkaOptions
     [Range(1_000, 300_000)]
     public int SessionTimeoutMs { get; set; } = 10_000;
 
+    /// <summary>
+    /// The longest a fetch waits at the broker for data. Part of the reservation → MySQL lag when
+    /// traffic is light (librdkafka's mock broker always waits this long on an empty fetch).
+    /// </summary>
+    [Range(1, 10_000)]
+    public int FetchWaitMaxMs { get; set; } = 100;
+
     /// <summary>Extra librdkafka properties for every client of this process.</summary>
     public Dictionary<string, string> Client { get; set; } = [];
 
@@ -50,6 +57,7 @@ public sealed class KafkaOptions
         AutoCommitIntervalMs = 500,
         AutoOffsetReset = AutoOffsetReset.Earliest,
         SessionTimeoutMs = SessionTimeoutMs,
+        FetchWaitMaxMs = FetchWaitMaxMs,
         HeartbeatIntervalMs = Math.Max(500, SessionTimeoutMs / 5),
         PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
     });

@@ -27,6 +27,7 @@ public static class PipelineSetup
         builder.Services.AddSingleton<OrderBatchWriter>();
         builder.Services.AddSingleton<CounterApplier>();
         builder.Services.AddSingleton<Orders.OrderQueries>();
+        builder.Services.AddSingleton<Orders.OrderLifecycle>();
         return builder;
     }
 

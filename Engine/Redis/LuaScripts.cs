@@ -13,6 +13,10 @@ public static class LuaScripts
 
     public static RedisScript SoldOutSnapshot { get; } = Load("soldout-snapshot.lua");
 
+    public static RedisScript Release { get; } = Load("release.lua");
+
+    public static RedisScript MarkPaid { get; } = Load("mark-paid.lua");
+
     private static RedisScript Load(string name)
     {
         var assembly = typeof(LuaScripts).Assembly;

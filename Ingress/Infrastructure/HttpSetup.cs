@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using FlashSale.Ingress.Campaigns;
 using FlashSale.Ingress.Orders;
+using FlashSale.Ingress.Payments;
 using FlashSale.Ingress.Reservations;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Json;
@@ -18,6 +19,9 @@ namespace FlashSale.Ingress.Infrastructure;
 [JsonSerializable(typeof(SkuStockView))]
 [JsonSerializable(typeof(OrderResponse))]
 [JsonSerializable(typeof(OrderListResponse))]
+[JsonSerializable(typeof(PaymentCallbackBody))]
+[JsonSerializable(typeof(PaymentCallbackResponse))]
+[JsonSerializable(typeof(IReadOnlyList<PaymentAdminView>))]
 internal sealed partial class IngressJson : JsonSerializerContext;
 
 public static class HttpSetup

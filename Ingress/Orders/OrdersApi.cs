@@ -43,7 +43,37 @@ internal static class OrdersApi
         var group = app.MapGroup("/api/v1/orders").WithTags("Orders").RequireAuthorization(AuthSetup.BuyerPolicy);
         group.MapGet("/{orderNo}", Get);
         group.MapGet("/", List);
+        group.MapPost("/{orderNo}/cancel", Cancel);
         return group;
+    }
+
+    /// <summary>The owner gives a pending order up; its units go back on sale. A paid order is not cancelled this way.</summary>
+    public static async Task<Results<Ok<OrderResponse>, ProblemHttpResult>> Cancel(
+        string orderNo, ClaimsPrincipal user, OrderQueries orders, OrderLifecycle lifecycle, HttpContext context, CancellationToken cancellationToken)
+    {
+        var buyer = user.BuyerId()!.Value;
+        if (!long.TryParse(orderNo, NumberStyles.None, CultureInfo.InvariantCulture, out var number) || number <= 0)
+        {
+            return UnknownOrder(orderNo);
+        }
+        var order = await orders.GetAsync(number, buyer, cancellationToken);
+        if (order is null || order.UserId != buyer)
+        {
+            return UnknownOrder(orderNo);
+        }
+        if (!order.Persisted)
+        {
+            context.Response.Headers.RetryAfter = "1";
+            return Problems.Create(StatusCodes.Status503ServiceUnavailable, "order-not-yet-persisted", "Order not yet recorded",
+                "The order was placed moments ago and is still on its way to the order database; try again in a second.");
+        }
+
+        var (outcome, _) = await lifecycle.CancelAsync(number, "buyer-cancelled", cancellationToken);
+        if (outcome == CancelOutcome.Paid)
+        {
+            return Problems.Conflict("order-paid", "Order paid", "A paid order cannot be cancelled here; ask for a refund instead.");
+        }
+        return TypedResults.Ok(OrderResponse.From((await orders.GetAsync(number, buyer, cancellationToken))!));
     }
 
     /// <summary>The buyer's own order (another buyer's is 404, as if it did not exist); an admin may read any persisted order.</summary>

@@ -70,10 +70,12 @@ internal sealed partial class OutboxRelay(
     private async Task ReadOutboxesAsync(CancellationToken stoppingToken)
     {
         var db = redis.GetDatabase();
-        var streams = new List<RedisKey>();
-        var known = new HashSet<RedisKey>();
+        var skus = new List<SkuKeys>();
+        var known = new HashSet<SkuKeys>();
         var nextRefresh = DateTime.MinValue;
         var nextClaim = DateTime.UtcNow.AddMilliseconds(_settings.ClaimIntervalMs);
+        var nextPrune = DateTime.UtcNow.AddMilliseconds(_settings.PruneIntervalMs);
+        var idle = _settings.PollIntervalMs;
 
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -81,35 +83,53 @@ internal sealed partial class OutboxRelay(
             {
                 if (DateTime.UtcNow >= nextRefresh)
                 {
-                    foreach (var stream in await NewStreamsAsync(db, known))
+                    foreach (var sku in await NewSkusAsync(db, known))
                     {
-                        streams.Add(stream);
+                        skus.Add(sku);
                         // Our own entries from before a restart: delivered to us, never acknowledged.
-                        await EnqueueAsync(stream, await db.StreamReadGroupAsync(stream, Group, _consumer, "0", _settings.ReadCount), stoppingToken);
+                        await EnqueueAsync(sku.Outbox, await db.StreamReadGroupAsync(sku.Outbox, Group, _consumer, "0", _settings.ReadCount), stoppingToken);
                     }
                     nextRefresh = DateTime.UtcNow.AddMilliseconds(_settings.RefreshIntervalMs);
                 }
 
                 if (DateTime.UtcNow >= nextClaim)
                 {
-                    foreach (var stream in streams)
+                    var claims = await Task.WhenAll(skus.Select(sku =>
+                        db.StreamAutoClaimAsync(sku.Outbox, Group, _consumer, _settings.ClaimMinIdleMs, "0-0", _settings.ReadCount)));
+                    for (var i = 0; i < skus.Count; i++)
                     {
-                        var claimed = await db.StreamAutoClaimAsync(stream, Group, _consumer, _settings.ClaimMinIdleMs, "0-0", _settings.ReadCount);
-                        await EnqueueAsync(stream, claimed.ClaimedEntries, stoppingToken);
+                        await EnqueueAsync(skus[i].Outbox, claims[i].ClaimedEntries, stoppingToken);
                     }
                     nextClaim = DateTime.UtcNow.AddMilliseconds(_settings.ClaimIntervalMs);
                 }
 
-                var read = 0;
-                foreach (var stream in streams)
+                if (DateTime.UtcNow >= nextPrune)
                 {
-                    var entries = await db.StreamReadGroupAsync(stream, Group, _consumer, ">", _settings.ReadCount);
-                    read += entries.Length;
-                    await EnqueueAsync(stream, entries, stoppingToken);
+                    foreach (var drained in await EndedAndDrainedAsync(db, skus))
+                    {
+                        skus.Remove(drained);
+                        known.Remove(drained);
+                    }
+                    nextPrune = DateTime.UtcNow.AddMilliseconds(_settings.PruneIntervalMs);
                 }
-                if (read == 0)
+
+                // One pipelined round trip for every outbox, however many SKUs are live.
+                var reads = await Task.WhenAll(skus.Select(sku => db.StreamReadGroupAsync(sku.Outbox, Group, _consumer, ">", _settings.ReadCount)));
+                var read = 0;
+                for (var i = 0; i < skus.Count; i++)
                 {
-                    await Task.Delay(_settings.PollIntervalMs, stoppingToken);
+                    read += reads[i].Length;
+                    await EnqueueAsync(skus[i].Outbox, reads[i], stoppingToken);
+                }
+                // Busy: poll again at once. Idle: back off up to MaxIdlePollMs, so quiet SKUs cost Redis little.
+                if (read > 0)
+                {
+                    idle = _settings.PollIntervalMs;
+                }
+                else
+                {
+                    await Task.Delay(idle, stoppingToken);
+                    idle = Math.Min(idle * 2, _settings.MaxIdlePollMs);
                 }
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException)
@@ -120,12 +140,12 @@ internal sealed partial class OutboxRelay(
         }
     }
 
-    private static async Task<List<RedisKey>> NewStreamsAsync(IDatabase db, HashSet<RedisKey> known)
+    private static async Task<List<SkuKeys>> NewSkusAsync(IDatabase db, HashSet<SkuKeys> known)
     {
-        var added = new List<RedisKey>();
+        var added = new List<SkuKeys>();
         foreach (var member in await db.SetMembersAsync(SkuKeys.LiveSkus))
         {
-            if (!SkuKeys.TryParseMember(member.ToString(), out var sku) || !known.Add(sku.Outbox))
+            if (!SkuKeys.TryParseMember(member.ToString(), out var sku) || !known.Add(sku))
             {
                 continue;
             }
@@ -137,9 +157,30 @@ internal sealed partial class OutboxRelay(
             {
                 // Another relay made the group first.
             }
-            added.Add(sku.Outbox);
+            added.Add(sku);
         }
         return added;
+    }
+
+    /// <summary>
+    /// SKUs whose campaign has ended and whose outbox is empty leave the live set, so no relay polls
+    /// them any more. Warm-up puts a SKU back.
+    /// </summary>
+    private static async Task<List<SkuKeys>> EndedAndDrainedAsync(IDatabase db, List<SkuKeys> skus)
+    {
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var ends = await Task.WhenAll(skus.Select(sku => db.HashGetAsync(sku.Meta, "ends")));
+        var lengths = await Task.WhenAll(skus.Select(sku => db.StreamLengthAsync(sku.Outbox)));
+        var drained = new List<SkuKeys>();
+        for (var i = 0; i < skus.Count; i++)
+        {
+            if (!ends[i].IsNull && (long)ends[i] < now && lengths[i] == 0)
+            {
+                await db.SetRemoveAsync(SkuKeys.LiveSkus, skus[i].Member);
+                drained.Add(skus[i]);
+            }
+        }
+        return drained;
     }
 
     private async Task EnqueueAsync(RedisKey stream, StreamEntry[] entries, CancellationToken stoppingToken)
@@ -235,10 +276,13 @@ internal sealed partial class OutboxRelay(
 
     private void OnDelivery(Pending pending, DeliveryReport<string, byte[]> report)
     {
-        if (report.Error.IsError)
+        // A delivery "confirmed" without an offset (a DUPLICATE_SEQUENCE_NUMBER answer) is not taken on
+        // trust: sending it again costs a duplicate, which the persister absorbs; trusting a broker that
+        // did not write it would lose an order.
+        if (report.Error.IsError || report.Offset == Offset.Unset)
         {
             // Still pending in Redis: release it locally so the next claim round sends it again.
-            LogDeliveryFailed(logger, pending.Entry.Id.ToString(), report.Error.Reason);
+            LogDeliveryFailed(logger, pending.Entry.Id.ToString(), report.Error.IsError ? report.Error.Reason : "no offset");
             _inFlight.TryRemove((pending.Stream, pending.Entry.Id), out _);
             return;
         }

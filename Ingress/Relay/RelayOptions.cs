@@ -13,6 +13,14 @@ public sealed class RelayOptions
     [Range(1, 1_000)]
     public int PollIntervalMs { get; set; } = 5;
 
+    /// <summary>The longest pause between rounds while every outbox stays empty.</summary>
+    [Range(1, 10_000)]
+    public int MaxIdlePollMs { get; set; } = 50;
+
+    /// <summary>How often SKUs of ended campaigns with empty outboxes are dropped from the live set.</summary>
+    [Range(1_000, 3_600_000)]
+    public int PruneIntervalMs { get; set; } = 30_000;
+
     /// <summary>Entries read from one outbox per round.</summary>
     [Range(1, 10_000)]
     public int ReadCount { get; set; } = 500;

@@ -19,4 +19,12 @@ public sealed class PersisterOptions
     public int BufferSize { get; set; } = 20_000;
 
     public string ConsumerGroup { get; set; } = "flashsale-persister";
+
+    /// <summary>How often expired payment windows are looked for; a unit comes back at most this late.</summary>
+    [Range(10, 600_000)]
+    public int TimeoutScanIntervalMs { get; set; } = 1_000;
+
+    /// <summary>Orders cancelled (and releases retried) per shard per scan.</summary>
+    [Range(1, 10_000)]
+    public int TimeoutBatchSize { get; set; } = 500;
 }

@@ -15,8 +15,14 @@ namespace FlashSale.Tests.Infrastructure;
 public sealed class IngressFactory : WebApplicationFactory<Program>, IAsyncLifetime
 {
     public const string CatalogDatabase = "flashsale_test_catalog";
+
+    /// <summary>Redis logical databases: 0 dev, 1-8 pipeline fixtures, 9 benchmarks, 15 these in-process tests.</summary>
+    public const int RedisDatabase = 15;
     public const string Shard0Database = "flashsale_test_shard_0";
     public const string Shard1Database = "flashsale_test_shard_1";
+
+    /// <summary>Test-only payment provider secret.</summary>
+    public const string PaymentSecret = "TEST-ONLY-payment-secret-0123456789";
 
     public IConnectionMultiplexer Redis => Services.GetRequiredService<IConnectionMultiplexer>();
 
@@ -25,12 +31,14 @@ public sealed class IngressFactory : WebApplicationFactory<Program>, IAsyncLifet
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
-        builder.UseSetting("ConnectionStrings:Redis", TestEnvironment.Redis);
+        // Database 0 is the dev engine's (dev/up.sh): its relay would drain these tests' outboxes.
+        builder.UseSetting("ConnectionStrings:Redis", $"{TestEnvironment.Redis},defaultDatabase={RedisDatabase}");
         builder.UseSetting("ConnectionStrings:Catalog", TestEnvironment.MySql(CatalogDatabase));
         builder.UseSetting("Auth:SigningKey", TestEnvironment.SigningKey);
         builder.UseSetting("Auth:Issuer", "flashsale");
         builder.UseSetting("Auth:Audience", "flashsale");
         builder.UseSetting("Engine:NodeId", "1");
+        builder.UseSetting("Payments:CallbackSecret", PaymentSecret);
         builder.UseSetting("Shards:ConnectionStrings:0", TestEnvironment.MySql(Shard0Database));
         builder.UseSetting("Shards:ConnectionStrings:1", TestEnvironment.MySql(Shard1Database));
         // These tests look at the outbox itself; the pipeline tests run the relay in real processes.

@@ -55,8 +55,8 @@ public sealed class PipelineFixture : IAsyncLifetime
         Kafka = KafkaMockBroker.Find();
         await Kafka.CreateTopicAsync(Topic, Partitions);
 
-        // Database 0 belongs to the in-process tests; each pipeline fixture takes one of 1..15.
-        RedisDatabase = 1 + (Interlocked.Increment(ref _nextRedisDatabase) - 1) % 15;
+        // Each pipeline fixture takes one of Redis databases 1-8 (see IngressFactory.RedisDatabase).
+        RedisDatabase = 1 + (Interlocked.Increment(ref _nextRedisDatabase) - 1) % 8;
         Redis = await ConnectionMultiplexer.ConnectAsync($"{TestEnvironment.Redis},allowAdmin=true");
         await Redis.GetServer(TestEnvironment.Redis).FlushDatabaseAsync(RedisDatabase);
 
@@ -76,6 +76,7 @@ public sealed class PipelineFixture : IAsyncLifetime
             ["Shards__ConnectionStrings__0"] = TestEnvironment.MySql(IngressFactory.Shard0Database),
             ["Shards__ConnectionStrings__1"] = TestEnvironment.MySql(IngressFactory.Shard1Database),
             ["Auth__SigningKey"] = TestEnvironment.SigningKey,
+            ["Payments__CallbackSecret"] = IngressFactory.PaymentSecret,
             ["Kafka__BootstrapServers"] = Kafka.BootstrapServers,
             ["Kafka__ReservationsTopic"] = Topic,
             ["Persister__ConsumerGroup"] = ConsumerGroup,
@@ -102,7 +103,9 @@ public sealed class PipelineFixture : IAsyncLifetime
     }
 
     /// <summary>Creates and warms a campaign with the given SKUs (id, stock, per-user limit) through the admin API.</summary>
-    public async Task<string> StartSaleAsync(params (long SkuId, int Stock, int PerUserLimit)[] skus)
+    public Task<string> StartSaleAsync(params (long SkuId, int Stock, int PerUserLimit)[] skus) => StartSaleAsync(900, skus);
+
+    public async Task<string> StartSaleAsync(int paymentWindowSeconds, params (long SkuId, int Stock, int PerUserLimit)[] skus)
     {
         var campaignId = TestSale.NewCampaignId();
         using var admin = Client(Tokens.Mint(1, admin: true));
@@ -110,7 +113,7 @@ public sealed class PipelineFixture : IAsyncLifetime
         var skuJson = string.Join(",", skus.Select(s => $$"""{"skuId":{{s.SkuId}},"price":"12.50","stock":{{s.Stock}},"perUserLimit":{{s.PerUserLimit}}}"""));
         using var created = await admin.PostAsync("/api/v1/admin/campaigns", TestSale.Json($$"""
             {"campaignId":"{{campaignId}}","startsAt":"{{TestSale.Iso(now.AddMinutes(-1))}}","endsAt":"{{TestSale.Iso(now.AddHours(1))}}",
-             "paymentWindowSeconds":900,"skus":[{{skuJson}}]}
+             "paymentWindowSeconds":{{paymentWindowSeconds}},"skus":[{{skuJson}}]}
             """));
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         using var warmed = await admin.PostAsync($"/api/v1/admin/campaigns/{campaignId}/warmup", null);

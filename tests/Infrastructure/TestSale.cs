@@ -37,7 +37,8 @@ public sealed class TestSale
         TimeSpan? startsIn = null,
         TimeSpan? endsIn = null,
         bool warm = true,
-        string price = "199.00")
+        string price = "199.00",
+        int paymentWindowSeconds = 900)
     {
         var sale = new TestSale(factory, NewCampaignId(), Random.Shared.NextInt64(1, 1_000_000));
         var now = DateTimeOffset.UtcNow;
@@ -47,7 +48,7 @@ public sealed class TestSale
               "campaignId": "{{sale.CampaignId}}",
               "startsAt": "{{Iso(now + (startsIn ?? TimeSpan.FromMinutes(-1)))}}",
               "endsAt": "{{Iso(now + (endsIn ?? TimeSpan.FromHours(1)))}}",
-              "paymentWindowSeconds": 900,
+              "paymentWindowSeconds": {{paymentWindowSeconds}},
               "skus": [ { "skuId": {{sale.SkuId}}, "price": "{{price}}", "stock": {{stock}}, "perUserLimit": {{perUserLimit}} } ]
             }
             """));

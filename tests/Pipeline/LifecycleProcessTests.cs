@@ -1,0 +1,80 @@
+using Dapper;
+using FlashSale.Engine.Redis;
+using FlashSale.Tests.Infrastructure;
+
+namespace FlashSale.Tests.Pipeline;
+
+[Collection(PipelineCollection.Name)]
+public sealed class LifecycleProcessTests(PipelineFixture engine) : IClassFixture<PipelineFixture>
+{
+    [Fact]
+    public async Task PersisterKilledBetweenCancelAndReleaseReturnsEachUnitExactlyOnceAfterRestart()
+    {
+        var campaignId = await engine.StartSaleAsync(paymentWindowSeconds: 30, (801, 20, 2));
+        var keys = new SkuKeys(campaignId, 801);
+        // This Persister reaches Kafka and MySQL but not Redis: it can cancel expired orders, never release them.
+        await engine.Persister.StopAsync();
+        await using var cutOff = new EngineProcess("Persister-without-Redis", "Persister",
+            engine.Environment(("ConnectionStrings__Redis", "127.0.0.1:1,connectTimeout=500")));
+        await cutOff.StartAsync();
+        try
+        {
+            var successes = await SaleTraffic.ReserveAsync(engine, campaignId, [801], attempts: 10, buyers: 10);
+            Assert.Equal(10, successes.Count);
+            var unitsHeld = successes.Sum(s => s.Quantity);
+            await engine.DrainAsync(campaignId, successes.Count);
+
+            await WaitAsync(async () => await CountAsync(campaignId, "status = 'Cancelled' AND stock_released = 0") == successes.Count, TimeSpan.FromSeconds(90));
+            await cutOff.KillAsync();
+            Assert.Equal(20 - unitsHeld, (long)await engine.Db.HashGetAsync(keys.Meta, "available"));
+        }
+        finally
+        {
+            await engine.Persister.StartAsync();
+        }
+
+        await WaitAsync(async () => await CountAsync(campaignId, "stock_released = 1") == 10, TimeSpan.FromSeconds(30));
+        Assert.Equal(20, (long)await engine.Db.HashGetAsync(keys.Meta, "available"));
+        var ledger = await engine.Db.HashGetAllAsync(keys.Ledger);
+        Assert.All(ledger, e => Assert.EndsWith("|C", e.Value.ToString(), StringComparison.Ordinal));
+        Assert.Equal(10, await CountLogAsync(campaignId, "release"));
+
+        // Releasing again (another Persister's scan, a retry) gives nothing back a second time.
+        var again = await LuaScripts.Release.EvaluateAsync(engine.Db, [keys.Meta, keys.Users, keys.Ledger], [ledger[0].Name]);
+        Assert.Equal(1, (int)again);
+        Assert.Equal(20, (long)await engine.Db.HashGetAsync(keys.Meta, "available"));
+    }
+
+    private async Task<int> CountAsync(string campaignId, string condition)
+    {
+        var total = 0;
+        for (var shard = 0; shard < engine.Shards.Count; shard++)
+        {
+            await using var connection = await engine.Shards.OpenAsync(shard, CancellationToken.None);
+            total += await connection.ExecuteScalarAsync<int>($"SELECT COUNT(*) FROM orders WHERE campaign_id = @campaignId AND {condition}", new { campaignId });
+        }
+        return total;
+    }
+
+    private async Task<int> CountLogAsync(string campaignId, string movement)
+    {
+        var total = 0;
+        for (var shard = 0; shard < engine.Shards.Count; shard++)
+        {
+            await using var connection = await engine.Shards.OpenAsync(shard, CancellationToken.None);
+            total += await connection.ExecuteScalarAsync<int>(
+                "SELECT COUNT(*) FROM inventory_log WHERE campaign_id = @campaignId AND movement = @movement", new { campaignId, movement });
+        }
+        return total;
+    }
+
+    private static async Task WaitAsync(Func<Task<bool>> condition, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"condition not met within {timeout.TotalSeconds} s");
+            await Task.Delay(200);
+        }
+    }
+}
