@@ -26,8 +26,10 @@ case "${1:-up}" in
     fi
     rm -f "$FLASHSALE_RUN/kafka.bootstrap"
     log "Starting the Kafka mock cluster (log: .run/kafka-mock.log)"
-    (cd "$(dirname "$dll")" && setsid nohup dotnet "$dll" --control-url "${FLASHSALE_KAFKA_CONTROL_URL:-http://127.0.0.1:9644}" \
-      </dev/null >"$FLASHSALE_RUN/kafka-mock.log" 2>&1 & echo $! >"$pidfile")
+    # exec keeps one process from the subshell to dotnet, so the pid file names the broker itself.
+    (cd "$(dirname "$dll")" && exec nohup dotnet "$dll" --control-url "${FLASHSALE_KAFKA_CONTROL_URL:-http://127.0.0.1:9644}" \
+      </dev/null >"$FLASHSALE_RUN/kafka-mock.log" 2>&1) &
+    echo $! >"$pidfile"
     wait_for "the Kafka mock cluster" 60 test -s "$FLASHSALE_RUN/kafka.bootstrap"
     log "Kafka mock cluster at $(cat "$FLASHSALE_RUN/kafka.bootstrap")"
     ;;

@@ -38,8 +38,10 @@ start() {
     return
   fi
   log "Starting $name (log: .run/$name.log)"
+  # exec keeps one process from the subshell to dotnet, so the pid file names the host itself.
   (cd "$dir" && DOTNET_ENVIRONMENT=Development ASPNETCORE_ENVIRONMENT=Development \
-    setsid nohup dotnet "$dll" "$@" </dev/null >"$FLASHSALE_RUN/$name.log" 2>&1 & echo $! >"$pidfile")
+    exec nohup dotnet "$dll" "$@" </dev/null >"$FLASHSALE_RUN/$name.log" 2>&1) &
+  echo $! >"$pidfile"
 }
 
 mkdir -p "$FLASHSALE_RUN"
