@@ -271,6 +271,17 @@ internal sealed partial class OutboxRelay(
                 producer.Poll(TimeSpan.FromMilliseconds(100));
                 stoppingToken.ThrowIfCancellationRequested();
             }
+            catch (ProduceException<string, byte[]> ex)
+            {
+                // Refused before it left this process: it stays pending in Redis and the claim round sends it again.
+                LogDeliveryFailed(logger, pending.Entry.Id.ToString(), ex.Error.Reason);
+                _inFlight.TryRemove((pending.Stream, pending.Entry.Id), out _);
+                if (ex.Error.IsFatal)
+                {
+                    Volatile.Write(ref _producerFailed, true);
+                }
+                return;
+            }
         }
     }
 
