@@ -43,7 +43,7 @@ public sealed class FaultTests(PipelineFixture engine) : IClassFixture<PipelineF
         {
             successes = await SaleTraffic.ReserveAsync(engine, campaignId, [501], attempts: 300, buyers: 300, parallelism: 16);
             // The relay has read every entry (pending with it) but Kafka confirmed none.
-            await WaitAsync(async () => await PendingWithRelayAsync(outbox) == successes.Count);
+            await Eventually.HoldsAsync(async () => await PendingWithRelayAsync(outbox) == successes.Count);
             await engine.Ingress.KillAsync();
         }
         finally
@@ -58,7 +58,7 @@ public sealed class FaultTests(PipelineFixture engine) : IClassFixture<PipelineF
         await engine.Ingress.StartAsync();
 
         SaleTraffic.AssertExactlyOneRowEach(engine, successes, await engine.DrainAsync(campaignId, successes.Count));
-        await WaitAsync(async () => await engine.Db.StreamLengthAsync(outbox) == 0);
+        await Eventually.HoldsAsync(async () => await engine.Db.StreamLengthAsync(outbox) == 0);
     }
 
     [Fact]
@@ -112,15 +112,5 @@ public sealed class FaultTests(PipelineFixture engine) : IClassFixture<PipelineF
     }
 
     private async Task WaitForRowsAsync(string campaignId, int atLeast)
-        => await WaitAsync(async () => (await engine.OrdersAsync(campaignId)).Count >= atLeast);
-
-    private static async Task WaitAsync(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not met within 60 s");
-            await Task.Delay(100);
-        }
-    }
+        => await Eventually.HoldsAsync(async () => (await engine.OrdersAsync(campaignId)).Count >= atLeast);
 }

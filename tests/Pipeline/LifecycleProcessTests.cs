@@ -24,7 +24,7 @@ public sealed class LifecycleProcessTests(PipelineFixture engine) : IClassFixtur
             var unitsHeld = successes.Sum(s => s.Quantity);
             await engine.DrainAsync(campaignId, successes.Count);
 
-            await WaitAsync(async () => await CountAsync(campaignId, "status = 'Cancelled' AND stock_released = 0") == successes.Count, TimeSpan.FromSeconds(90));
+            await Eventually.HoldsAsync(async () => await CountAsync(campaignId, "status = 'Cancelled' AND stock_released = 0") == successes.Count, TimeSpan.FromSeconds(90));
             await cutOff.KillAsync();
             Assert.Equal(20 - unitsHeld, (long)await engine.Db.HashGetAsync(keys.Meta, "available"));
         }
@@ -33,7 +33,7 @@ public sealed class LifecycleProcessTests(PipelineFixture engine) : IClassFixtur
             await engine.Persister.StartAsync();
         }
 
-        await WaitAsync(async () => await CountAsync(campaignId, "stock_released = 1") == 10, TimeSpan.FromSeconds(30));
+        await Eventually.HoldsAsync(async () => await CountAsync(campaignId, "stock_released = 1") == 10, TimeSpan.FromSeconds(30));
         Assert.Equal(20, (long)await engine.Db.HashGetAsync(keys.Meta, "available"));
         var ledger = await engine.Db.HashGetAllAsync(keys.Ledger);
         Assert.All(ledger, e => Assert.EndsWith("|C", e.Value.ToString(), StringComparison.Ordinal));
@@ -66,15 +66,5 @@ public sealed class LifecycleProcessTests(PipelineFixture engine) : IClassFixtur
                 "SELECT COUNT(*) FROM inventory_log WHERE campaign_id = @campaignId AND movement = @movement", new { campaignId, movement });
         }
         return total;
-    }
-
-    private static async Task WaitAsync(Func<Task<bool>> condition, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"condition not met within {timeout.TotalSeconds} s");
-            await Task.Delay(200);
-        }
     }
 }

@@ -24,9 +24,9 @@ public sealed class PipelineTests(PipelineFixture engine) : IClassFixture<Pipeli
             var keys = new SkuKeys(campaignId, sku);
             var units = successes.Where(s => s.SkuId == sku).Sum(s => s.Quantity);
             Assert.Equal(1_400 - units, (long)await engine.Db.HashGetAsync(keys.Meta, "available"));
-            await WaitAsync(async () => (await PipelineFixture.CountersAsync(campaignId, sku)).Reserved == units);
+            await Eventually.HoldsAsync(async () => (await PipelineFixture.CountersAsync(campaignId, sku)).Reserved == units);
             // Relayed entries are acknowledged and deleted: the outbox holds only what is still in flight.
-            await WaitAsync(async () => await engine.Db.StreamLengthAsync(keys.Outbox) == 0);
+            await Eventually.HoldsAsync(async () => await engine.Db.StreamLengthAsync(keys.Outbox) == 0);
         }
         await using var shard = await engine.Shards.OpenAsync(0, CancellationToken.None);
         var logged = await shard.ExecuteScalarAsync<int>(
@@ -42,14 +42,14 @@ public sealed class PipelineTests(PipelineFixture engine) : IClassFixture<Pipeli
         var campaignId = await engine.StartSaleAsync([.. skus.Select(s => (s, 300, 2))]);
         var successes = await SaleTraffic.ReserveAsync(engine, campaignId, skus, attempts: 400, buyers: 300);
         await engine.DrainAsync(campaignId, successes.Count);
-        await WaitAsync(async () => (await PipelineFixture.CountersAsync(campaignId, 201)).Reserved == successes.Where(s => s.SkuId == 201).Sum(s => s.Quantity));
+        await Eventually.HoldsAsync(async () => (await PipelineFixture.CountersAsync(campaignId, 201)).Reserved == successes.Where(s => s.SkuId == 201).Sum(s => s.Quantity));
         var counted = await PipelineFixture.CountersAsync(campaignId, 201);
 
         // A second persister in a new consumer group reads the whole topic again from the start.
         await using var replay = new EngineProcess("Persister-replay", "Persister",
             engine.Environment(("Persister__ConsumerGroup", engine.ConsumerGroup + "-replay")));
         await replay.StartAsync();
-        await WaitAsync(() => Task.FromResult(replay.Log.Contains("Assigned partitions", StringComparison.Ordinal)));
+        await Eventually.HoldsAsync(() => Task.FromResult(replay.Log.Contains("Assigned partitions", StringComparison.Ordinal)));
         await Task.Delay(TimeSpan.FromSeconds(5));
 
         SaleTraffic.AssertExactlyOneRowEach(engine, successes, await engine.OrdersAsync(campaignId));
@@ -97,15 +97,5 @@ public sealed class PipelineTests(PipelineFixture engine) : IClassFixture<Pipeli
         var second = await page2.JsonAsync();
         Assert.Equal([orderNos[0]], second.GetProperty("items").EnumerateArray().Select(o => o.GetProperty("orderNo").GetString()!));
         Assert.Equal(System.Text.Json.JsonValueKind.Null, second.GetProperty("nextCursor").ValueKind);
-    }
-
-    private static async Task WaitAsync(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not met within 30 s");
-            await Task.Delay(100);
-        }
     }
 }

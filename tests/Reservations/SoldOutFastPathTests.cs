@@ -48,7 +48,7 @@ public sealed class SoldOutFastPathTests(IngressFactory factory)
         await sale.Db.HashIncrementAsync(sale.Keys.Meta, "available", 1);
         await sale.Db.HashIncrementAsync(sale.Keys.Meta, "gen", 1);
         await factory.Redis.GetSubscriber().PublishAsync(StockSignals.Channel, sale.Keys.Member);
-        await WaitAsync(() => !Cache.IsSoldOutFor(new ReservationRequest(sale.CampaignId, sale.SkuId, 3004, "k", 1)));
+        await Eventually.HoldsAsync(() => !Cache.IsSoldOutFor(new ReservationRequest(sale.CampaignId, sale.SkuId, 3004, "k", 1)));
 
         using var second = await sale.ReserveAsync(late, "k");
         Assert.Equal(HttpStatusCode.Created, second.StatusCode);
@@ -75,7 +75,7 @@ public sealed class SoldOutFastPathTests(IngressFactory factory)
     private async Task WaitUntilCachedAsync(TestSale sale, long userId, string key)
     {
         using var probe = factory.Buyer(userId);
-        await WaitAsync(async () =>
+        await Eventually.HoldsAsync(async () =>
         {
             // Each sold-out answer from Redis renews or (re)loads the snapshot.
             if (!Cache.IsSoldOutFor(new ReservationRequest(sale.CampaignId, sale.SkuId, userId, key, 1)))
@@ -85,17 +85,5 @@ public sealed class SoldOutFastPathTests(IngressFactory factory)
             }
             return true;
         });
-    }
-
-    private static Task WaitAsync(Func<bool> condition) => WaitAsync(() => Task.FromResult(condition()));
-
-    private static async Task WaitAsync(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not met within 10 s");
-            await Task.Delay(20);
-        }
     }
 }
