@@ -12,8 +12,9 @@ namespace FlashSale.Tests.Infrastructure;
 /// <summary>
 /// The whole engine as separate processes — an Ingress (with its relay) and a Persister — wired to
 /// the real Redis, MariaDB and the Kafka-protocol broker. Each fixture gets its own Redis database,
-/// Kafka topic and consumer group, so fixtures never see each other's work; orders go to the shared
-/// test shard databases under campaign ids unique to the test.
+/// Kafka topic, consumer group and MySQL databases (catalog and shards, named after its Redis database),
+/// so fixtures never see each other's work: a Persister's payment-window scan or reconciler only ever
+/// finds orders whose reservations live in its own Redis database.
 /// </summary>
 public sealed class PipelineFixture : IAsyncLifetime
 {
@@ -27,7 +28,16 @@ public sealed class PipelineFixture : IAsyncLifetime
 
     public ConnectionMultiplexer Redis { get; private set; } = null!;
 
-    public int RedisDatabase { get; private set; }
+    public PipelineFixture()
+    {
+        // Each pipeline fixture takes one of Redis databases 1-8 (see IngressFactory.RedisDatabase).
+        RedisDatabase = 1 + (Interlocked.Increment(ref _nextRedisDatabase) - 1) % 8;
+        Shards = new ShardDataSources([TestEnvironment.MySql(ShardDatabase(0)), TestEnvironment.MySql(ShardDatabase(1))]);
+    }
+
+    public int RedisDatabase { get; }
+
+    public string CatalogDatabase => $"flashsale_test_p{RedisDatabase}_catalog";
 
     public string Topic => $"test.reservations.{_suffix}";
 
@@ -39,10 +49,7 @@ public sealed class PipelineFixture : IAsyncLifetime
 
     public EngineProcess Persister { get; private set; } = null!;
 
-    public ShardDataSources Shards { get; } = new([
-        TestEnvironment.MySql(IngressFactory.Shard0Database),
-        TestEnvironment.MySql(IngressFactory.Shard1Database),
-    ]);
+    public ShardDataSources Shards { get; }
 
     public TokenIssuer Tokens { get; } = new(
         new AuthOptions { SigningKey = TestEnvironment.SigningKey, Issuer = "flashsale", Audience = "flashsale" }, TimeProvider.System);
@@ -55,8 +62,6 @@ public sealed class PipelineFixture : IAsyncLifetime
         Kafka = KafkaMockBroker.Find();
         await Kafka.CreateTopicAsync(Topic, Partitions);
 
-        // Each pipeline fixture takes one of Redis databases 1-8 (see IngressFactory.RedisDatabase).
-        RedisDatabase = 1 + (Interlocked.Increment(ref _nextRedisDatabase) - 1) % 8;
         Redis = await ConnectionMultiplexer.ConnectAsync($"{TestEnvironment.Redis},allowAdmin=true");
         await Redis.GetServer(TestEnvironment.Redis).FlushDatabaseAsync(RedisDatabase);
 
@@ -72,9 +77,9 @@ public sealed class PipelineFixture : IAsyncLifetime
         var environment = new Dictionary<string, string>
         {
             ["ConnectionStrings__Redis"] = $"{TestEnvironment.Redis},defaultDatabase={RedisDatabase}",
-            ["ConnectionStrings__Catalog"] = TestEnvironment.MySql(IngressFactory.CatalogDatabase),
-            ["Shards__ConnectionStrings__0"] = TestEnvironment.MySql(IngressFactory.Shard0Database),
-            ["Shards__ConnectionStrings__1"] = TestEnvironment.MySql(IngressFactory.Shard1Database),
+            ["ConnectionStrings__Catalog"] = TestEnvironment.MySql(CatalogDatabase),
+            ["Shards__ConnectionStrings__0"] = TestEnvironment.MySql(ShardDatabase(0)),
+            ["Shards__ConnectionStrings__1"] = TestEnvironment.MySql(ShardDatabase(1)),
             ["Auth__SigningKey"] = TestEnvironment.SigningKey,
             ["Payments__CallbackSecret"] = IngressFactory.PaymentSecret,
             ["Kafka__BootstrapServers"] = Kafka.BootstrapServers,
@@ -156,9 +161,9 @@ public sealed class PipelineFixture : IAsyncLifetime
         }
     }
 
-    public static async Task<(long Reserved, long Sold, long Released)> CountersAsync(string campaignId, long skuId)
+    public async Task<(long Reserved, long Sold, long Released)> CountersAsync(string campaignId, long skuId)
     {
-        await using var connection = new MySqlConnection(TestEnvironment.MySql(IngressFactory.CatalogDatabase));
+        await using var connection = new MySqlConnection(TestEnvironment.MySql(CatalogDatabase));
         return await connection.QuerySingleOrDefaultAsync<(long, long, long)>(
             "SELECT reserved, sold, released FROM campaign_sku_counters WHERE campaign_id = @campaignId AND sku_id = @skuId",
             new { campaignId, skuId });
@@ -171,6 +176,8 @@ public sealed class PipelineFixture : IAsyncLifetime
         await Shards.DisposeAsync();
         await Redis.DisposeAsync();
     }
+
+    private string ShardDatabase(int shard) => $"flashsale_test_p{RedisDatabase}_shard_{shard}";
 
     private static string Tail(string log) => log.Length > 4_000 ? log[^4_000..] : log;
 

@@ -24,7 +24,7 @@ public sealed class PipelineTests(PipelineFixture engine) : IClassFixture<Pipeli
             var keys = new SkuKeys(campaignId, sku);
             var units = successes.Where(s => s.SkuId == sku).Sum(s => s.Quantity);
             Assert.Equal(1_400 - units, (long)await engine.Db.HashGetAsync(keys.Meta, "available"));
-            await Eventually.HoldsAsync(async () => (await PipelineFixture.CountersAsync(campaignId, sku)).Reserved == units);
+            await Eventually.HoldsAsync(async () => (await engine.CountersAsync(campaignId, sku)).Reserved == units);
             // Relayed entries are acknowledged and deleted: the outbox holds only what is still in flight.
             await Eventually.HoldsAsync(async () => await engine.Db.StreamLengthAsync(keys.Outbox) == 0);
         }
@@ -42,8 +42,8 @@ public sealed class PipelineTests(PipelineFixture engine) : IClassFixture<Pipeli
         var campaignId = await engine.StartSaleAsync([.. skus.Select(s => (s, 300, 2))]);
         var successes = await SaleTraffic.ReserveAsync(engine, campaignId, skus, attempts: 400, buyers: 300);
         await engine.DrainAsync(campaignId, successes.Count);
-        await Eventually.HoldsAsync(async () => (await PipelineFixture.CountersAsync(campaignId, 201)).Reserved == successes.Where(s => s.SkuId == 201).Sum(s => s.Quantity));
-        var counted = await PipelineFixture.CountersAsync(campaignId, 201);
+        await Eventually.HoldsAsync(async () => (await engine.CountersAsync(campaignId, 201)).Reserved == successes.Where(s => s.SkuId == 201).Sum(s => s.Quantity));
+        var counted = await engine.CountersAsync(campaignId, 201);
 
         // A second persister in a new consumer group reads the whole topic again from the start.
         await using var replay = new EngineProcess("Persister-replay", "Persister",
@@ -53,7 +53,7 @@ public sealed class PipelineTests(PipelineFixture engine) : IClassFixture<Pipeli
         await Task.Delay(TimeSpan.FromSeconds(5));
 
         SaleTraffic.AssertExactlyOneRowEach(engine, successes, await engine.OrdersAsync(campaignId));
-        Assert.Equal(counted, await PipelineFixture.CountersAsync(campaignId, 201));
+        Assert.Equal(counted, await engine.CountersAsync(campaignId, 201));
     }
 
     [Fact]
