@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
+using FlashSale.LoadTests.Baseline;
 using FlashSale.LoadTests.Cli;
 using FlashSale.LoadTests.EngineApi;
 using FlashSale.LoadTests.Load;
@@ -21,8 +22,25 @@ public static class LoadTestRunner
     public static async Task<int> RunAsync(LoadTestOptions options, CancellationToken interrupt)
     {
         var scenario = ScenarioCatalog.Find(options.Scenario)!.Create(options);
+        try
+        {
+            return await RunAsync(options, scenario, interrupt);
+        }
+        finally
+        {
+            // A scenario may run something beside the load (full-sale samples the SKU); it ends with the run, however that ends.
+            if (scenario is IAsyncDisposable disposable)
+            {
+                await disposable.DisposeAsync();
+            }
+        }
+    }
+
+    private static async Task<int> RunAsync(LoadTestOptions options, IScenario scenario, CancellationToken interrupt)
+    {
         var tokens = BuyerTokens.FromEnvironment(out var usingDevelopmentKey);
-        using var engine = new EngineClient(options.Url, options.EffectiveConnections, options.Timeout, tokens);
+        var payments = PaymentSigner.FromEnvironment(out var usingDevelopmentSecret);
+        using var engine = new EngineClient(options.Url, options.EffectiveConnections, options.Timeout, tokens, payments);
         // The lag probe and the drain read orders over a pool of their own: they must neither wait for
         // the load's connections (all busy in the closed model) nor take them.
         using var observer = new EngineClient(options.Url, PipelineDrain.Parallelism, options.Timeout, tokens);
@@ -45,8 +63,9 @@ public static class LoadTestRunner
             var now = DateTime.UtcNow;
             saleCreatedUtc = now;
             // Opened a minute ago so a clock a little behind ours (Redis's, another host's) still sees it started.
+            var selling = TimeSpan.FromTicks(scenario.Waves(options.Duration).Sum(w => w.Ticks));
             sale = await scenario.SetUpAsync(
-                new SaleSetup(campaignId, now.AddMinutes(-1), now + options.Duration + CampaignTail, engine), interrupt);
+                new SaleSetup(campaignId, now.AddMinutes(-1), now + selling + CampaignTail, engine, observer), interrupt);
             Console.Error.WriteLine($"Campaign {sale.CampaignId} created and warmed: " + (sale.Skus.Count <= Invariants.MaxSkusListed
                 ? string.Join(", ", sale.Skus.Select(s => $"SKU {s.SkuId} stock {s.Stock}"))
                 : string.Create(CultureInfo.InvariantCulture, $"{sale.Skus.Count:N0} SKUs, {sale.Skus.Sum(s => (long)s.Stock):N0} units in all")));
@@ -67,12 +86,26 @@ public static class LoadTestRunner
             return ExitCodes.SetupFailed;
         }
 
+        var waves = scenario.Waves(options.Duration);
+        BaselineReport? baseline = null;
+        if (options.Baseline)
+        {
+            try
+            {
+                baseline = await BaselineRun.RunAsync(
+                    options, scenario, tokens, sale, NewModel(options), TimeSpan.FromTicks(waves.Sum(w => w.Ticks)), Console.Error, interrupt);
+            }
+            catch (Exception ex) when (ex is BaselineException or HttpRequestException)
+            {
+                Console.Error.WriteLine($"error: the constant endpoint could not be measured: {ex.Message}");
+                return ExitCodes.SetupFailed;
+            }
+        }
+
         var stats = new LoadStats();
-        ILoadModel model = options.IsOpenModel
-            ? new OpenModel(options.Rate!.Value, options.MaxInFlight, options.Timeout)
-            : new ClosedModel(options.Concurrency);
+        var model = NewModel(options);
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Running {scenario.Name}, {model.Description}, for {options.Duration.TotalSeconds:0.###} s against {options.Url} (seed {options.Seed})."));
+            $"Running {scenario.Name}, {model.Description}, for {string.Join(" + ", waves.Select(w => $"{w.TotalSeconds:0.###} s"))} against {options.Url} (seed {options.Seed})."));
 
         var loadAverage = MachineLoad.Read();
         if (loadAverage is not null)
@@ -86,28 +119,50 @@ public static class LoadTestRunner
         using var run = new LoadRun(scenario, engine, stats, lag, interrupt);
         var startedUtc = DateTime.UtcNow;
         var start = Stopwatch.GetTimestamp();
-        using var progressStop = new CancellationTokenSource();
-        var progress = ProgressPrinter.RunAsync(stats, start, progressStop.Token);
-        await model.RunAsync(run, start, options.Duration);
+        var spans = new List<WaveSpan>();
+        for (var wave = 0; wave < waves.Count && !interrupt.IsCancellationRequested; wave++)
+        {
+            run.BeginWave(wave);
+            var waveStart = Stopwatch.GetTimestamp();
+            if (waves.Count > 1)
+            {
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Wave {wave + 1} of {waves.Count}: {waves[wave].TotalSeconds:0.###} s of reservations."));
+            }
+            using (var progressStop = new CancellationTokenSource())
+            {
+                var progress = ProgressPrinter.RunAsync(stats, start, progressStop.Token);
+                await model.RunAsync(run, waveStart, waves[wave]);
+                await progressStop.CancelAsync();
+                await progress;
+            }
+            var waveEnd = Stopwatch.GetTimestamp();
+            Console.Error.WriteLine(ProgressPrinter.Format(stats, stats.Sample(Stopwatch.GetElapsedTime(start, waveEnd))));
+            // The wave is under load from its start until its last reservation was answered; follow-ups may go on a little longer.
+            var lastAnswer = run.LastReservationAnswer;
+            spans.Add(new WaveSpan(wave, Stopwatch.GetElapsedTime(start, waveStart),
+                Stopwatch.GetElapsedTime(waveStart, lastAnswer > waveStart ? lastAnswer : waveEnd), Stopwatch.GetElapsedTime(waveStart, waveEnd)));
+
+            if (run.Failure is not null)
+            {
+                Console.Error.WriteLine($"error: the harness failed during the run, its numbers are not valid: {run.Failure}");
+                return ExitCodes.SetupFailed;
+            }
+            if (wave < waves.Count - 1 && !interrupt.IsCancellationRequested)
+            {
+                await scenario.SettleAsync(new SettleContext(wave, IsLast: false, null, observer, Console.Error), CancellationToken.None);
+            }
+        }
         var ended = Stopwatch.GetTimestamp();
         var elapsed = Stopwatch.GetElapsedTime(start, ended);
-        await progressStop.CancelAsync();
-        await progress;
-        Console.Error.WriteLine(ProgressPrinter.Format(stats, stats.Sample(elapsed)));
-
-        if (run.Failure is not null)
-        {
-            Console.Error.WriteLine($"error: the harness failed during the run, its numbers are not valid: {run.Failure}");
-            return ExitCodes.SetupFailed;
-        }
 
         // Settling and checking run to the end even after Ctrl+C: a second Ctrl+C ends the process.
         var resolution = await UnknownOutcomes.ResolveAsync(engine, stats, CancellationToken.None);
+        await scenario.SettleAsync(new SettleContext(spans.Count - 1, IsLast: true, resolution, observer, Console.Error), CancellationToken.None);
         var orders = Invariants.Reservations(stats.Created, resolution);
         var invariants = new List<InvariantResult>();
         try
         {
-            invariants.AddRange(await Invariants.CheckAsync(engine, sale, orders, resolution.StillUnknown, CancellationToken.None));
+            invariants.AddRange(await Invariants.CheckAsync(engine, sale, orders, resolution.StillUnknown, scenario.ReleasedUnits, CancellationToken.None));
         }
         catch (Exception ex) when (ex is SetupException or HttpRequestException)
         {
@@ -136,11 +191,19 @@ public static class LoadTestRunner
             Console.Error.WriteLine($"error: the harness failed while following orders into MySQL, its numbers are not valid: {ex}");
             return ExitCodes.SetupFailed;
         }
+        invariants.AddRange(await LedgerCheck.CheckAsync(observer, sale, CancellationToken.None));
         invariants.AddRange(scenario.Verify(sale, orders, resolution));
 
         var summary = new RunSummary(
             options, model.Description, sale, startedUtc, elapsed, tokenPreparation, buyers.Count, usingDevelopmentKey,
-            interrupt.IsCancellationRequested, stats, resolution, invariants, loadAverage, lagReport, drain, scenario.Notes);
+            interrupt.IsCancellationRequested, stats, resolution, invariants, loadAverage, lagReport, drain, scenario.Notes)
+        {
+            Waves = spans,
+            UsingDevelopmentSecret = usingDevelopmentSecret,
+            FollowUpsAbandoned = run.FollowUps.Abandoned,
+            Sections = scenario.Sections,
+            Baseline = baseline,
+        };
         Report.PrintConsole(summary, Console.Out);
         var folder = await Report.WriteAsync(summary, options.ResultsDirectory ?? DefaultResultsDirectory(), CancellationToken.None);
         Console.Out.WriteLine();
@@ -148,6 +211,10 @@ public static class LoadTestRunner
         Console.Out.WriteLine($"        {Path.Combine(folder, Report.HtmlFile)}");
         return summary.Passed ? ExitCodes.Ok : ExitCodes.InvariantFailed;
     }
+
+    private static ILoadModel NewModel(LoadTestOptions options) => options.IsOpenModel
+        ? new OpenModel(options.Rate!.Value, options.MaxInFlight, options.Timeout)
+        : new ClosedModel(options.Concurrency);
 
     /// <summary>loadtests/results beside the project file (git-ignored), found from the build output; else ./loadtests-results.</summary>
     private static string DefaultResultsDirectory()

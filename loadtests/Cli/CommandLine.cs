@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using FlashSale.Engine.Campaigns;
 using FlashSale.LoadTests.Scenarios;
+using FlashSale.LoadTests.Scenarios.FullSale;
 
 namespace FlashSale.LoadTests.Cli;
 
@@ -44,6 +45,10 @@ public static class CommandLine
                 value = name[(equals + 1)..];
                 name = name[..equals];
             }
+            else if (Flags.Contains(name))
+            {
+                value = "true";
+            }
             else if (i + 1 < args.Count)
             {
                 value = args[++i];
@@ -85,7 +90,11 @@ public static class CommandLine
     [
         "url", "buyers", "stock", "rate", "concurrency", "duration", "max-in-flight", "connections", "timeout", "seed", "out",
         "skus", "skew", "keys-per-buyer", "lag-samples", "lag-timeout", "lag-poll", "drain-timeout", "drain-max",
+        "pay-share", "cancel-share", "duplicate-callbacks", "payment-window", "think-time", "second-wave", "settle-timeout", "baseline",
     ];
+
+    /// <summary>Options that take no value.</summary>
+    private static readonly HashSet<string> Flags = ["baseline"];
 
     /// <summary>Options that only mean something to one scenario: given to another, they are a mistake worth saying.</summary>
     private static readonly Dictionary<string, string> ScenarioOnly = new(StringComparer.Ordinal)
@@ -93,6 +102,13 @@ public static class CommandLine
         ["skus"] = ManySkusScenario.ScenarioName,
         ["skew"] = ManySkusScenario.ScenarioName,
         ["keys-per-buyer"] = ReplayStormScenario.ScenarioName,
+        ["pay-share"] = FullSaleScenario.ScenarioName,
+        ["cancel-share"] = FullSaleScenario.ScenarioName,
+        ["duplicate-callbacks"] = FullSaleScenario.ScenarioName,
+        ["payment-window"] = FullSaleScenario.ScenarioName,
+        ["think-time"] = FullSaleScenario.ScenarioName,
+        ["second-wave"] = FullSaleScenario.ScenarioName,
+        ["settle-timeout"] = FullSaleScenario.ScenarioName,
     };
 
     private static LoadTestOptions Build(string scenario, Dictionary<string, string> values)
@@ -145,7 +161,32 @@ public static class CommandLine
             LagPollInterval = Optional(values, "lag-poll", v => Duration("lag-poll", v)) ?? TimeSpan.FromMilliseconds(20),
             DrainTimeout = Optional(values, "drain-timeout", v => Duration("drain-timeout", v)) ?? TimeSpan.FromSeconds(60),
             DrainMax = Optional(values, "drain-max", v => NonNegativeInt("drain-max", v)) ?? LoadTestOptions.DefaultDrainMax,
+            PayShare = Optional(values, "pay-share", v => Share("pay-share", v)),
+            CancelShare = Optional(values, "cancel-share", v => Share("cancel-share", v)),
+            DuplicateShare = Optional(values, "duplicate-callbacks", v => Share("duplicate-callbacks", v)),
+            PaymentWindowSeconds = Optional(values, "payment-window", v => (int)Math.Round(Duration("payment-window", v).TotalSeconds)),
+            ThinkTime = Optional(values, "think-time", v => Duration("think-time", v)),
+            SecondWave = Optional(values, "second-wave", v => Duration("second-wave", v)),
+            SettleTimeout = Optional(values, "settle-timeout", v => Duration("settle-timeout", v)),
+            Baseline = values.TryGetValue("baseline", out var baseline) && (baseline == "true"
+                ? true
+                : throw new FormatException("--baseline takes no value.")),
         };
+        if (options.PaymentWindowSeconds is < CampaignValidator.MinPaymentWindowSeconds or > CampaignValidator.MaxPaymentWindowSeconds)
+        {
+            throw new FormatException(
+                $"--payment-window must be between {CampaignValidator.MinPaymentWindowSeconds} s and {CampaignValidator.MaxPaymentWindowSeconds} s (what the admin API accepts).");
+        }
+        var payShare = options.PayShare ?? FullSaleScenario.DefaultPayShare;
+        var cancelShare = options.CancelShare ?? FullSaleScenario.DefaultCancelShare;
+        if (payShare + cancelShare > 1)
+        {
+            throw new FormatException($"--pay-share {payShare} and --cancel-share {cancelShare} add up to more than 1.");
+        }
+        if (payShare >= 1)
+        {
+            throw new FormatException("--pay-share 1 leaves nothing to cancel or time out: the full sale is about units coming back.");
+        }
         if (options.Skus > CampaignValidator.MaxSkus)
         {
             throw new FormatException($"--skus {options.Skus} is more than a campaign may hold ({CampaignValidator.MaxSkus}).");
@@ -193,6 +234,11 @@ public static class CommandLine
             ? value
             : throw new FormatException($"--{name} '{text}' is not a number (0 or more).");
 
+    private static double Share(string name, string text)
+        => double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value) && value <= 1
+            ? value
+            : throw new FormatException($"--{name} '{text}' is not a share between 0 and 1.");
+
     private static double PositiveDouble(string name, string text)
         => double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value) && value > 0
             ? value
@@ -230,6 +276,8 @@ public static class CommandLine
             .AppendLine("  --timeout <d>         Per-request timeout. Default 10s.")
             .AppendLine("  --seed <n>            Seed of the buyer draws, to repeat a run. Default random (printed).")
             .AppendLine("  --out <dir>           Results folder. Default loadtests/results.")
+            .AppendLine("  --baseline            First run the same load against a constant endpoint (a child process,")
+            .AppendLine("                        loadtests/BaselineServer), then against the engine; report both and the ratio.")
             .AppendLine("  -h, --help            This text.")
             .AppendLine()
             .AppendLine("Scenario options:")
@@ -237,6 +285,13 @@ public static class CommandLine
             .AppendLine("  --skew <s>            many-skus: Zipf exponent of the SKU draw (SKU k gets weight 1/k^s).")
             .AppendLine("                        0 spreads traffic evenly; 1 is a classic long tail. Default 0.")
             .AppendLine($"  --keys-per-buyer <n>  replay-storm: Idempotency-Keys each buyer owns and resends. Default {ReplayStormScenario.DefaultKeysPerBuyer}.")
+            .AppendLine(CultureInfo.InvariantCulture, $"  --pay-share <s>       full-sale: share of the first wave's orders that are paid. Default {FullSaleScenario.DefaultPayShare}.")
+            .AppendLine(CultureInfo.InvariantCulture, $"  --cancel-share <s>    full-sale: share the buyer cancels; the rest time out. Default {FullSaleScenario.DefaultCancelShare}.")
+            .AppendLine(CultureInfo.InvariantCulture, $"  --duplicate-callbacks <s>  full-sale: share of payments the provider sends twice. Default {FullSaleScenario.DefaultDuplicateShare}.")
+            .AppendLine($"  --payment-window <d>  full-sale: the campaign's payment window. Default {FullSaleScenario.DefaultPaymentWindowSeconds}s, the shortest allowed.")
+            .AppendLine($"  --think-time <d>      full-sale: buyers pay or cancel within this after their 201. Default {FullSaleScenario.DefaultThinkTime.TotalSeconds:0}s.")
+            .AppendLine("  --second-wave <d>     full-sale: how long the second wave (after the timeouts) sends. Default --duration.")
+            .AppendLine($"  --settle-timeout <d>  full-sale: wait at most this past the last payment deadline. Default {FullSaleScenario.DefaultSettleTimeout.TotalSeconds:0}s.")
             .AppendLine()
             .AppendLine("Durable pipeline (Redis outbox -> Kafka -> MySQL):")
             .AppendLine("  --lag-samples <n>     Follow at most n 201s per second until GET /api/v1/orders/{no} says")
@@ -250,6 +305,8 @@ public static class CommandLine
             .AppendLine("Environment:")
             .AppendLine("  FLASHSALE_SIGNING_KEY  The Ingress's Auth:SigningKey; tokens are minted with it.")
             .AppendLine("                         Default: the development key of Ingress/appsettings.Development.json.")
+            .AppendLine("  FLASHSALE_PAYMENT_SECRET  The Ingress's Payments:CallbackSecret; full-sale signs callbacks with it.")
+            .AppendLine("                         Default: the development secret of Ingress/appsettings.Development.json.")
             .AppendLine()
             .AppendLine("Exit codes: 0 all invariants passed, 1 an invariant failed, 2 usage error, 3 setup failed.")
             .ToString();

@@ -46,6 +46,30 @@ public sealed record LoadTestOptions
     /// <summary>replay-storm: Idempotency-Keys each buyer sends again and again; null means the scenario's default.</summary>
     public int? KeysPerBuyer { get; init; }
 
+    /// <summary>full-sale: share of the first wave's orders that are paid; null means the scenario's default.</summary>
+    public double? PayShare { get; init; }
+
+    /// <summary>full-sale: share of the first wave's orders their buyer cancels; null means the scenario's default.</summary>
+    public double? CancelShare { get; init; }
+
+    /// <summary>full-sale: share of payments whose callback the provider sends twice; null means the scenario's default.</summary>
+    public double? DuplicateShare { get; init; }
+
+    /// <summary>full-sale: the campaign's payment window in seconds; null means the shortest the admin API accepts.</summary>
+    public int? PaymentWindowSeconds { get; init; }
+
+    /// <summary>full-sale: a buyer pays or cancels between a quarter of this and all of it after their 201.</summary>
+    public TimeSpan? ThinkTime { get; init; }
+
+    /// <summary>full-sale: how long the second wave sends reservations; null means as long as --duration.</summary>
+    public TimeSpan? SecondWave { get; init; }
+
+    /// <summary>full-sale: how long past the last payment deadline to wait for the timeout scan; null means the default.</summary>
+    public TimeSpan? SettleTimeout { get; init; }
+
+    /// <summary>Measure the same load against a constant endpoint first, in a child process, and report both side by side.</summary>
+    public bool Baseline { get; init; }
+
     /// <summary>At most this many 201s a second are followed until MySQL has them; 0 turns the lag probe off.</summary>
     public int LagSamplesPerSecond { get; init; } = DefaultLagSamplesPerSecond;
 

@@ -22,18 +22,22 @@ public sealed class EngineClient : IDisposable
     private const string ProblemTypePrefix = "https://flashsale.dev/problems/";
     public const string ReplayedHeader = "Idempotent-Replayed";
     private static readonly byte[] QuantityOne = "{\"quantity\":1}"u8.ToArray();
+    private static readonly Uri PaymentCallbackUri = new("/api/v1/payments/callbacks", UriKind.Relative);
 
     /// <summary>Setup and verification calls are few and must not fail because --timeout is tuned tight for the load.</summary>
     public static readonly TimeSpan VerificationTimeout = TimeSpan.FromSeconds(30);
 
     private readonly HttpClient _http;
     private readonly BuyerTokens _tokens;
+    private readonly PaymentSigner? _payments;
     private readonly TimeSpan _reservationTimeout;
     private readonly ConcurrentDictionary<(string CampaignId, long SkuId), Uri> _reservationUris = new();
 
-    public EngineClient(Uri baseAddress, int maxConnections, TimeSpan reservationTimeout, BuyerTokens tokens)
+    /// <param name="payments">Signs payment callbacks; null for a client that never sends one.</param>
+    public EngineClient(Uri baseAddress, int maxConnections, TimeSpan reservationTimeout, BuyerTokens tokens, PaymentSigner? payments = null)
     {
         _tokens = tokens;
+        _payments = payments;
         _reservationTimeout = reservationTimeout;
         var handler = new SocketsHttpHandler
         {
@@ -186,6 +190,140 @@ public sealed class EngineClient : IDisposable
             >= 500 => new ReserveResult(Outcome.ServerError, Detail: detail),
             _ => new ReserveResult(Outcome.Unexpected, Detail: detail),
         };
+    }
+
+    /// <summary>
+    /// A follow-up about an order, within --timeout. Like <see cref="ReserveAsync(ReserveRequest, CancellationToken)"/>
+    /// it never throws for what the server or network did.
+    /// </summary>
+    public Task<FollowUpResult> FollowUpAsync(FollowUpAction action, CancellationToken cancellationToken) => action switch
+    {
+        PayOrder pay => PayAsync(pay, cancellationToken),
+        CancelOrder cancel => CancelAsync(cancel, cancellationToken),
+        _ => throw new ArgumentOutOfRangeException(nameof(action), action, "Unknown follow-up."),
+    };
+
+    /// <summary>The payment provider's signed callback: <c>POST /api/v1/payments/callbacks</c>, status succeeded.</summary>
+    public async Task<FollowUpResult> PayAsync(PayOrder pay, CancellationToken cancellationToken)
+    {
+        var signer = _payments ?? throw new InvalidOperationException("This client was made without a payment signer.");
+        // The values are digits, the harness's own transaction ids and a decimal amount: nothing to escape.
+        var body = Encoding.UTF8.GetBytes(
+            $$"""{"orderNo":"{{pay.OrderNo}}","providerTxnId":"{{pay.ProviderTxnId}}","amount":"{{pay.Amount}}","status":"succeeded"}""");
+        var (timestamp, signature) = signer.Sign(body);
+        using var request = new HttpRequestMessage(HttpMethod.Post, PaymentCallbackUri) { Content = new ByteArrayContent(body) };
+        request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
+        request.Headers.TryAddWithoutValidation("X-Timestamp", timestamp);
+        request.Headers.TryAddWithoutValidation("X-Signature", signature);
+        return await SendFollowUpAsync(request, static (status, body) => status switch
+        {
+            200 => new FollowUpResult(ReadString(body, "outcome"u8) switch
+            {
+                "applied" => FollowUpOutcome.Applied,
+                "refund-required" => FollowUpOutcome.RefundRequired,
+                "failed" => FollowUpOutcome.PaymentFailed,
+                _ => FollowUpOutcome.Unexpected,
+            }, ReadString(body, "orderStatus"u8)),
+            409 when ProblemSlug(body) == "amount-mismatch" => new FollowUpResult(FollowUpOutcome.AmountMismatch),
+            _ => null,
+        }, cancellationToken);
+    }
+
+    /// <summary>The buyer's cancel: <c>POST /api/v1/orders/{orderNo}/cancel</c> with their token.</summary>
+    public async Task<FollowUpResult> CancelAsync(CancelOrder cancel, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri($"/api/v1/orders/{cancel.OrderNo}/cancel", UriKind.Relative));
+        request.Headers.TryAddWithoutValidation("Authorization", _tokens.For(cancel.BuyerId));
+        return await SendFollowUpAsync(request, static (status, body) => status switch
+        {
+            200 => new FollowUpResult(FollowUpOutcome.Cancelled, ReadString(body, "status"u8)),
+            409 when ProblemSlug(body) == "order-paid" => new FollowUpResult(FollowUpOutcome.OrderPaid, "Paid"),
+            _ => null,
+        }, cancellationToken);
+    }
+
+    /// <summary>Sends a follow-up; <paramref name="classify"/> names the answers particular to it, the rest are classified alike.</summary>
+    private async Task<FollowUpResult> SendFollowUpAsync(
+        HttpRequestMessage request, Func<int, byte[], FollowUpResult?> classify, CancellationToken cancellationToken)
+    {
+        using var timer = cancellationToken.CanBeCanceled
+            ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken)
+            : new CancellationTokenSource();
+        timer.CancelAfter(_reservationTimeout);
+        try
+        {
+            using var response = await _http.SendAsync(request, timer.Token);
+            var body = await response.Content.ReadAsByteArrayAsync(timer.Token);
+            var status = (int)response.StatusCode;
+            if (classify(status, body) is { } particular)
+            {
+                return particular;
+            }
+            var slug = ProblemSlug(body);
+            if (status == 503 && slug == "order-not-yet-persisted")
+            {
+                return new FollowUpResult(FollowUpOutcome.NotYetPersisted, RetryAfter: response.Headers.RetryAfter?.Delta);
+            }
+            var detail = slug is null ? status.ToString(CultureInfo.InvariantCulture) : $"{status} {slug}";
+            return status switch
+            {
+                404 => new FollowUpResult(FollowUpOutcome.NotFound),
+                >= 400 and < 500 => new FollowUpResult(FollowUpOutcome.OtherClientError, Detail: detail),
+                >= 500 => new FollowUpResult(FollowUpOutcome.ServerError, RetryAfter: response.Headers.RetryAfter?.Delta, Detail: detail),
+                _ => new FollowUpResult(FollowUpOutcome.Unexpected, Detail: detail),
+            };
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return new FollowUpResult(FollowUpOutcome.Timeout);
+        }
+        catch (HttpRequestException ex)
+        {
+            return new FollowUpResult(FollowUpOutcome.TransportError, Detail: ex.HttpRequestError.ToString());
+        }
+        catch (IOException ex)
+        {
+            return new FollowUpResult(FollowUpOutcome.TransportError, Detail: ex.GetType().Name);
+        }
+    }
+
+    /// <summary>
+    /// One SKU's ledger as the admin endpoint reports it. The view is null unless the answer was 200; then
+    /// <c>Status</c> and <c>Body</c> say what came instead (a 404 with an empty body: the endpoint is missing).
+    /// </summary>
+    public async Task<(LedgerView? View, int Status, string Body)> GetLedgerAsync(string campaignId, long skuId, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get,
+            new Uri($"/api/v1/admin/campaigns/{campaignId}/skus/{skuId}/ledger", UriKind.Relative));
+        request.Headers.TryAddWithoutValidation("Authorization", _tokens.Admin);
+        using var response = await _http.SendAsync(request, cancellationToken);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        if (response.StatusCode != HttpStatusCode.OK)
+        {
+            return (null, (int)response.StatusCode, body);
+        }
+        try
+        {
+            return (JsonSerializer.Deserialize(body, LoadTestJson.Default.LedgerView), 200, body);
+        }
+        catch (JsonException)
+        {
+            return (null, 200, body);
+        }
+    }
+
+    /// <summary>Recorded payment callbacks with one outcome, newest first, at most <paramref name="limit"/> (the endpoint's cap is 500).</summary>
+    public async Task<IReadOnlyList<PaymentRecordView>> ListPaymentsAsync(string outcome, int limit, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(
+            string.Create(CultureInfo.InvariantCulture, $"/api/v1/admin/payments?outcome={Uri.EscapeDataString(outcome)}&limit={limit}"), UriKind.Relative));
+        request.Headers.TryAddWithoutValidation("Authorization", _tokens.Admin);
+        using var response = await _http.SendAsync(request, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new SetupException($"GET payments ({outcome}): {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(cancellationToken)}");
+        }
+        return await response.Content.ReadFromJsonAsync(LoadTestJson.Default.IReadOnlyListPaymentRecordView, cancellationToken) ?? [];
     }
 
     /// <summary>

@@ -33,9 +33,24 @@ public sealed record OrderView(
 /// <summary>A page of the buyer's orders, newest first.</summary>
 public sealed record OrderListView(IReadOnlyList<OrderView> Items, string? NextCursor);
 
+/// <summary>
+/// <c>GET /api/v1/admin/campaigns/{id}/skus/{sku}/ledger</c>: one SKU's stock as Redis and MySQL see it,
+/// the reservations still on their way between them, and the drift that is left once those are counted.
+/// </summary>
+public sealed record LedgerView(long Total, LedgerRedisView Redis, LedgerDbView Db, long InFlight, long Drift, DateTime CheckedAt);
+
+public sealed record LedgerRedisView(long Available, long Reserved, long Sold);
+
+public sealed record LedgerDbView(long Pending, long Paid, long Cancelled);
+
+/// <summary>A recorded payment callback as <c>GET /api/v1/admin/payments</c> lists it.</summary>
+public sealed record PaymentRecordView(string ProviderTxnId, string OrderNo, string Amount, string ProviderStatus, string Outcome, DateTime ReceivedAt);
+
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(CreateCampaignBody))]
 [JsonSerializable(typeof(SkuStockView))]
 [JsonSerializable(typeof(OrderView))]
 [JsonSerializable(typeof(OrderListView))]
+[JsonSerializable(typeof(LedgerView))]
+[JsonSerializable(typeof(IReadOnlyList<PaymentRecordView>))]
 internal sealed partial class LoadTestJson : JsonSerializerContext;

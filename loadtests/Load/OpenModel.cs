@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using FlashSale.LoadTests.Scenarios;
 
 namespace FlashSale.LoadTests.Load;
 
@@ -12,9 +13,18 @@ namespace FlashSale.LoadTests.Load;
 /// for a slot and is counted as late; its latency still counts from its intended start. One that
 /// is still waiting when the duration is over is counted as not sent.
 /// </para>
+/// <para>
+/// Follow-ups (a payment, a cancel) arrive the same way at their own due time, on top of the
+/// reservation rate: a buyer pays when they decide to, not in a reservation's slot. Their latency counts
+/// from their due time. After the duration only follow-ups are sent, until none is queued or in flight
+/// (at most <see cref="LoadRun.FollowUpTail"/>).
+/// </para>
 /// </summary>
 public sealed class OpenModel(double rate, int maxInFlight, TimeSpan requestTimeout) : ILoadModel
 {
+    /// <summary>With no reservation left and nothing queued, how long to wait for an answer in flight to add a follow-up.</summary>
+    private static readonly TimeSpan IdlePoll = TimeSpan.FromMilliseconds(20);
+
     public string Description => $"open model: {rate:0.##} req/s, at most {maxInFlight} in flight";
 
     public Task RunAsync(LoadRun run, long startTimestamp, TimeSpan duration)
@@ -55,45 +65,113 @@ public sealed class OpenModel(double rate, int maxInFlight, TimeSpan requestTime
     {
         var stats = run.Stats;
         var stop = run.Stopping;
+        var followUps = run.FollowUps;
         var ticksPerRequest = Stopwatch.Frequency / rate;
         var end = start + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        var tailEnd = end + (long)(LoadRun.FollowUpTail.TotalSeconds * Stopwatch.Frequency);
         var planned = (long)(duration.TotalSeconds * rate);
-        long sent = 0;
+        long i = 0;
         long late = 0;
         long notSent = 0;
-        for (long i = 0; i < planned; i++)
+        while (!stop.IsCancellationRequested)
         {
-            var intended = start + (long)(i * ticksPerRequest);
-            if (!PreciseSleep.Until(intended, stop))
+            var nextReservation = i < planned ? start + (long)(i * ticksPerRequest) : long.MaxValue;
+            var nextFollowUp = followUps.NextDue() ?? long.MaxValue;
+            if (nextReservation == long.MaxValue && (nextFollowUp == long.MaxValue || Stopwatch.GetTimestamp() > tailEnd))
             {
-                // Stopped while early for request i: every request due so far was sent.
-                break;
-            }
-            if (!slots.Wait(0))
-            {
-                late++;
-                var left = end - Stopwatch.GetTimestamp();
-                if (left <= 0 || !WaitForSlot(slots, TimeSpan.FromSeconds((double)left / Stopwatch.Frequency), stop))
+                if (run.Idle || Stopwatch.GetTimestamp() > tailEnd)
                 {
-                    // Out of time (or stopped) while waiting for a slot: request i and all that fell due since were owed.
-                    var due = Math.Min(planned, (long)((Stopwatch.GetTimestamp() - start) / ticksPerRequest) + 1);
-                    notSent = Math.Max(0, due - sent);
                     break;
                 }
+                // An answer still in flight may yet schedule a follow-up.
+                followUps.WaitForChange(IdlePoll);
+                continue;
             }
-            stats.RecordScheduleLag(Stopwatch.GetTimestamp() - intended);
-            _ = SendAsync(run, slots, i, intended);
-            sent++;
+
+            var followUpFirst = nextFollowUp <= nextReservation;
+            var sleep = PreciseSleep.Until(followUpFirst ? nextFollowUp : nextReservation, stop, followUps.Changed);
+            if (sleep == SleepEnd.Stopped)
+            {
+                // Stopped while early for the next request: every request due so far was sent.
+                break;
+            }
+            if (sleep == SleepEnd.Woken)
+            {
+                // A follow-up was added; it may be due before what we were waiting for.
+                continue;
+            }
+
+            FollowUpAction? action = null;
+            long intended;
+            if (followUpFirst)
+            {
+                if (!followUps.TryTakeDue(Stopwatch.GetTimestamp(), out action, out intended))
+                {
+                    continue;
+                }
+            }
+            else
+            {
+                intended = nextReservation;
+            }
+
+            if (!slots.Wait(0))
+            {
+                var limit = action is null ? end : tailEnd;
+                if (action is null)
+                {
+                    late++;
+                }
+                var left = limit - Stopwatch.GetTimestamp();
+                if (left <= 0 || !WaitForSlot(slots, TimeSpan.FromSeconds((double)left / Stopwatch.Frequency), stop))
+                {
+                    if (action is not null)
+                    {
+                        // Out of time for follow-ups: this one and whatever is queued are abandoned.
+                        followUps.Schedule(action, intended);
+                        break;
+                    }
+                    // Out of time (or stopped) while waiting for a slot: request i and all that fell due since were owed.
+                    var due = Math.Min(planned, (long)((Stopwatch.GetTimestamp() - start) / ticksPerRequest) + 1);
+                    notSent = Math.Max(0, due - i);
+                    i = planned;
+                    continue;
+                }
+            }
+
+            if (action is null)
+            {
+                stats.RecordScheduleLag(Stopwatch.GetTimestamp() - intended);
+                _ = SendAsync(run, slots, i, intended);
+                i++;
+            }
+            else
+            {
+                _ = SendAsync(run, slots, action, intended);
+            }
         }
-        stats.LateStarts = late;
-        stats.NotSent = notSent;
+        followUps.Abandon();
+        stats.LateStarts += late;
+        stats.NotSent += notSent;
     }
 
-    private static async Task SendAsync(LoadRun run, SemaphoreSlim slots, long sequence, long intended)
+    private static async Task SendAsync(LoadRun run, SemaphoreSlim slots, long index, long intended)
     {
         try
         {
-            await run.ExecuteAsync(sequence, intended);
+            await run.ExecuteReservationAsync(index, intended);
+        }
+        finally
+        {
+            slots.Release();
+        }
+    }
+
+    private static async Task SendAsync(LoadRun run, SemaphoreSlim slots, FollowUpAction action, long intended)
+    {
+        try
+        {
+            await run.ExecuteFollowUpAsync(action, intended);
         }
         finally
         {

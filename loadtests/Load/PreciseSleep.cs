@@ -3,6 +3,14 @@ using System.Runtime.InteropServices;
 
 namespace FlashSale.LoadTests.Load;
 
+/// <summary>Why <see cref="PreciseSleep.Until"/> returned.</summary>
+internal enum SleepEnd
+{
+    Reached,
+    Stopped,
+    Woken,
+}
+
 /// <summary>
 /// Waits until a Stopwatch timestamp with sub-millisecond precision. Every managed wait
 /// (Thread.Sleep, Task.Delay, wait handles) rounds to whole milliseconds and oversleeps by about
@@ -16,23 +24,39 @@ internal static class PreciseSleep
 
     private static bool _nativeAvailable = OperatingSystem.IsLinux() || OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD();
 
-    /// <summary>Blocks until <paramref name="timestamp"/>; false as soon as <paramref name="stop"/> is cancelled.</summary>
-    public static bool Until(long timestamp, CancellationToken stop)
+    /// <summary>
+    /// Blocks until <paramref name="timestamp"/>, or until <paramref name="stop"/> is cancelled, or until
+    /// <paramref name="wake"/> is signalled (noticed during the coarse part of the wait, not the last millisecond).
+    /// </summary>
+    public static SleepEnd Until(long timestamp, CancellationToken stop, WaitHandle? wake = null)
     {
         while (true)
         {
             var remaining = timestamp - Stopwatch.GetTimestamp();
             if (remaining <= 0)
             {
-                return !stop.IsCancellationRequested;
+                return stop.IsCancellationRequested ? SleepEnd.Stopped : SleepEnd.Reached;
             }
             var milliseconds = remaining * 1000 / Stopwatch.Frequency;
             if (milliseconds >= 2)
             {
-                // Long waits stay on a wait handle so Ctrl+C is noticed at once; the last ~1 ms is done finely below.
-                if (stop.WaitHandle.WaitOne((int)milliseconds - 1))
+                // Long waits stay on a wait handle so Ctrl+C (or new work) is noticed at once; the last ~1 ms is done finely below.
+                if (wake is null)
                 {
-                    return false;
+                    if (stop.WaitHandle.WaitOne((int)milliseconds - 1))
+                    {
+                        return SleepEnd.Stopped;
+                    }
+                }
+                else
+                {
+                    switch (WaitHandle.WaitAny([stop.WaitHandle, wake], (int)milliseconds - 1))
+                    {
+                        case 0:
+                            return SleepEnd.Stopped;
+                        case 1:
+                            return SleepEnd.Woken;
+                    }
                 }
             }
             else if (remaining > SpinThreshold && _nativeAvailable)

@@ -16,7 +16,8 @@ public sealed record IntervalSample(
     long Sent,
     long Completed,
     long[] ByOutcome,
-    LatencySummary Latency)
+    LatencySummary Latency,
+    long FollowUps)
 {
     public double CompletedPerSecond => Length > TimeSpan.Zero ? Completed / Length.TotalSeconds : 0;
 }
@@ -44,6 +45,13 @@ public sealed class LoadStats
     private readonly long[] _countsAtLastSample = new long[Outcomes.Count];
     private readonly List<IntervalSample> _samples = [];
     private readonly Lock _sampling = new();
+    private readonly Recorder[] _followUpRecorders;
+    private readonly HistogramBase?[] _followUpIntervals;
+    private readonly HistogramBase[] _followUpCumulative;
+    private readonly long[] _followUpCounts;
+    private long _followUpsAtLastSample;
+    private long _followUpsSent;
+    private long _followUpsInFlight;
     private long _sent;
     private long _sentAtLastSample;
     private long _inFlight;
@@ -54,6 +62,11 @@ public sealed class LoadStats
         _recorders = [.. Outcomes.All.Select(_ => NewRecorder())];
         _intervals = new HistogramBase?[Outcomes.Count];
         _cumulative = [.. Outcomes.All.Select(_ => NewHistogram())];
+        var followUpSlots = FollowUpOutcomes.Kinds.Count * FollowUpOutcomes.All.Count;
+        _followUpRecorders = [.. Enumerable.Range(0, followUpSlots).Select(_ => NewRecorder())];
+        _followUpIntervals = new HistogramBase?[followUpSlots];
+        _followUpCumulative = [.. Enumerable.Range(0, followUpSlots).Select(_ => NewHistogram())];
+        _followUpCounts = new long[followUpSlots];
     }
 
     public long Sent => Interlocked.Read(ref _sent);
@@ -74,6 +87,35 @@ public sealed class LoadStats
     }
 
     public long Count(Outcome outcome) => Interlocked.Read(ref _counts[(int)outcome]);
+
+    public long FollowUpsSent => Interlocked.Read(ref _followUpsSent);
+
+    public long FollowUpsInFlight => Interlocked.Read(ref _followUpsInFlight);
+
+    public long FollowUpsAnswered
+    {
+        get
+        {
+            long total = 0;
+            for (var i = 0; i < _followUpCounts.Length; i++)
+            {
+                total += Interlocked.Read(ref _followUpCounts[i]);
+            }
+            return total;
+        }
+    }
+
+    public long Count(FollowUpKind kind, FollowUpOutcome outcome) => Interlocked.Read(ref _followUpCounts[FollowUpSlot(kind, outcome)]);
+
+    public long Count(FollowUpKind kind)
+    {
+        long total = 0;
+        foreach (var outcome in FollowUpOutcomes.All)
+        {
+            total += Count(kind, outcome);
+        }
+        return total;
+    }
 
     /// <summary>Open model: requests that found --max-in-flight full at their intended start and went late.</summary>
     public long LateStarts { get; set; }
@@ -104,6 +146,24 @@ public sealed class LoadStats
     {
         Interlocked.Increment(ref _sent);
         Interlocked.Increment(ref _inFlight);
+    }
+
+    public void RecordFollowUpSent()
+    {
+        Interlocked.Increment(ref _followUpsSent);
+        Interlocked.Increment(ref _followUpsInFlight);
+    }
+
+    public void RecordFollowUp(FollowUpAction action, FollowUpResult result, long latencyStopwatchTicks)
+    {
+        var slot = FollowUpSlot(action.Kind, result.Outcome);
+        _followUpRecorders[slot].RecordValue(ToMicros(latencyStopwatchTicks));
+        Interlocked.Increment(ref _followUpCounts[slot]);
+        Interlocked.Decrement(ref _followUpsInFlight);
+        if (result.Detail is not null)
+        {
+            Details.AddOrUpdate($"{action.Kind.Label()} {result.Outcome.Label()}: {result.Detail}", 1, static (_, n) => n + 1);
+        }
     }
 
     public void RecordScheduleLag(long stopwatchTicks) => _scheduleLag.RecordValue(ToMicros(stopwatchTicks));
@@ -144,6 +204,13 @@ public sealed class LoadStats
                 byOutcome[i] = count - _countsAtLastSample[i];
                 _countsAtLastSample[i] = count;
             }
+            for (var i = 0; i < _followUpRecorders.Length; i++)
+            {
+                var interval = _followUpRecorders[i].GetIntervalHistogram(_followUpIntervals[i]);
+                _followUpIntervals[i] = interval;
+                _followUpCumulative[i].Add(interval);
+            }
+            var followUps = FollowUpsAnswered;
             _scheduleLagInterval = _scheduleLag.GetIntervalHistogram(_scheduleLagInterval);
             _scheduleLagTotal.Add(_scheduleLagInterval);
             _overall.Add(_intervalOverall);
@@ -151,8 +218,9 @@ public sealed class LoadStats
             var sent = Sent;
             var sample = new IntervalSample(
                 elapsed, elapsed - _lastSampleAt, sent - _sentAtLastSample, byOutcome.Sum(), byOutcome,
-                LatencySummary.Of(_intervalOverall));
+                LatencySummary.Of(_intervalOverall), followUps - _followUpsAtLastSample);
             _sentAtLastSample = sent;
+            _followUpsAtLastSample = followUps;
             _lastSampleAt = elapsed;
             _samples.Add(sample);
             return sample;
@@ -177,6 +245,15 @@ public sealed class LoadStats
         }
     }
 
+    /// <summary>Cumulative latency of one kind of follow-up with one outcome, as of the last <see cref="Sample"/>.</summary>
+    public LatencySummary Latency(FollowUpKind kind, FollowUpOutcome outcome)
+    {
+        lock (_sampling)
+        {
+            return LatencySummary.Of(_followUpCumulative[FollowUpSlot(kind, outcome)]);
+        }
+    }
+
     public LatencySummary ScheduleLag()
     {
         lock (_sampling)
@@ -184,6 +261,8 @@ public sealed class LoadStats
             return LatencySummary.Of(_scheduleLagTotal);
         }
     }
+
+    private static int FollowUpSlot(FollowUpKind kind, FollowUpOutcome outcome) => ((int)kind * FollowUpOutcomes.All.Count) + (int)outcome;
 
     private static long ToMicros(long stopwatchTicks)
         => Math.Clamp(stopwatchTicks * 1_000_000 / Stopwatch.Frequency, 0, HighestTrackableMicros);

@@ -39,8 +39,11 @@ public static class ProgressPrinter
                 line.Append(CultureInfo.InvariantCulture, $" {outcome.Label()} {count:N0}");
             }
         }
-        return line
-            .Append(CultureInfo.InvariantCulture, $" | p99 {sample.Latency.P99:0.00} ms (so far {stats.OverallLatency().P99:0.00} ms)")
-            .ToString();
+        line.Append(CultureInfo.InvariantCulture, $" | p99 {sample.Latency.P99:0.00} ms (so far {stats.OverallLatency().P99:0.00} ms)");
+        if (stats.FollowUpsSent > 0)
+        {
+            line.Append(CultureInfo.InvariantCulture, $" | follow-ups sent {stats.FollowUpsSent:N0}, answered {stats.FollowUpsAnswered:N0}");
+        }
+        return line.ToString();
     }
 }

@@ -22,6 +22,7 @@ public sealed record DrainReport(
     TimeSpan Timeout,
     IReadOnlyList<string> Mismatches,
     IReadOnlyDictionary<long, long> PersistedUnitsBySku,
+    long PersistedCancelledUnits,
     int BuyersWithOrders,
     int BuyersListed,
     int BuyersNotListable,
@@ -63,12 +64,13 @@ public sealed record DrainReport(
             .Where(x => x.Units > x.Sku.Stock)
             .ToList();
         var totalUnits = PersistedUnitsBySku.Values.Sum();
-        var scope = Sampled ? " (among the orders read back)" : "";
+        var scope = (Sampled ? " (among the orders read back)" : "")
+            + (PersistedCancelledUnits > 0 ? Invariant($"; {PersistedCancelledUnits:N0} units of cancelled orders left out, they went back on sale") : "");
         var name = sale.Skus.Count == 1 ? Invariant($"persisted orders ≤ stock (SKU {sale.Skus[0].SkuId})") : "persisted orders ≤ stock";
         results.Add(new InvariantResult(name, over.Count == 0, over.Count == 0
             ? sale.Skus.Count == 1
-                ? Invariant($"{totalUnits:N0} units in persisted orders{scope}, stock {sale.Skus[0].Stock:N0}")
-                : Invariant($"{totalUnits:N0} units in persisted orders over {sale.Skus.Count:N0} SKUs{scope}, none above its stock")
+                ? Invariant($"{totalUnits:N0} units in persisted live orders, stock {sale.Skus[0].Stock:N0}{scope}")
+                : Invariant($"{totalUnits:N0} units in persisted live orders over {sale.Skus.Count:N0} SKUs, none above its stock{scope}")
             : string.Join("; ", over.Take(5).Select(x => Invariant($"SKU {x.Sku.SkuId}: {x.Units:N0} units persisted, stock {x.Sku.Stock:N0}")))));
         return results;
     }
@@ -113,6 +115,7 @@ public static class PipelineDrain
         var last = new ConcurrentDictionary<CreatedOrder, OrderLookupStatus>();
         var mismatches = new ConcurrentQueue<string>();
         var units = new ConcurrentDictionary<long, long>();
+        long cancelledUnits = 0;
         var persisted = 0;
         var pending = toCheck;
 
@@ -133,7 +136,15 @@ public static class PipelineDrain
                             {
                                 mismatches.Enqueue(mismatch);
                             }
-                            units.AddOrUpdate(lookup.Order.SkuId, lookup.Order.Quantity, (_, u) => u + lookup.Order.Quantity);
+                            // A cancelled order holds nothing: its units went back on sale (and may be in another order now).
+                            if (lookup.Order.Status == "Cancelled")
+                            {
+                                Interlocked.Add(ref cancelledUnits, lookup.Order.Quantity);
+                            }
+                            else
+                            {
+                                units.AddOrUpdate(lookup.Order.SkuId, lookup.Order.Quantity, (_, u) => u + lookup.Order.Quantity);
+                            }
                             Interlocked.Increment(ref persisted);
                             last.TryRemove(order, out _);
                             return;
@@ -161,7 +172,7 @@ public static class PipelineDrain
         return new DrainReport(
             successes.Count, toCheck.Count, successes.Count - withNumbers.Count, persisted,
             states.Count(s => s == OrderLookupStatus.Found), states.Count(s => s == OrderLookupStatus.NotFound), states.Count(s => s == OrderLookupStatus.Failed),
-            startedAfterRun, waited, timeout, [.. mismatches], new Dictionary<long, long>(units), buyersWithOrders, listed, notListable, listProblems);
+            startedAfterRun, waited, timeout, [.. mismatches], new Dictionary<long, long>(units), cancelledUnits, buyersWithOrders, listed, notListable, listProblems);
     }
 
     private static string? Compare(SaleUnderTest sale, CreatedOrder expected, OrderView actual)

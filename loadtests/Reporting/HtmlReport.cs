@@ -46,7 +46,7 @@ public static class HtmlReport
             .Append("<style>").Append(Css).Append("</style></head><body>")
             .Append(Invariant($"<h1>Load test: {Encode(options.Scenario)} <span class=\"badge {(run.Passed ? "pass" : "fail")}\">{(run.Passed ? "all invariants passed" : "INVARIANT FAILED")}</span></h1>"))
             .Append(Invariant($"<div class=\"sub\">Started {run.StartedUtc:yyyy-MM-dd HH:mm:ss} UTC against {Encode(options.Url.ToString())}, campaign <code>{Encode(run.Sale.CampaignId)}</code>; "))
-            .Append(Invariant($"{Encode(run.ModelDescription)}, {run.Elapsed.TotalSeconds:0.0} s{(run.Interrupted ? ", interrupted by Ctrl+C" : "")}.</div>"));
+            .Append(Invariant($"{Encode(run.ModelDescription)}, {Encode(Report.LoadTimeText(run))}{(run.Interrupted ? ", interrupted by Ctrl+C" : "")}.</div>"));
 
         AppendCards(html, run);
 
@@ -75,6 +75,34 @@ public static class HtmlReport
         if (notes.Count > 0)
         {
             html.Append("<ul class=\"note\">").AppendJoin("", notes.Select(n => $"<li>{Encode(n)}</li>")).Append("</ul>");
+        }
+
+        if (run.Baseline is { } baseline)
+        {
+            html.Append("<h2>Against a constant endpoint</h2>")
+                .Append(Invariant($"<p>{Encode(Report.BaselineIntro(baseline))}</p>"))
+                .Append(Report.BaselineTable(run, baseline).ToHtml())
+                .Append("<ul class=\"note\">").AppendJoin("", Report.BaselineNotes(baseline).Select(n => $"<li>{Encode(n)}</li>")).Append("</ul>");
+        }
+
+        if (run.Stats.FollowUpsSent > 0)
+        {
+            html.Append("<h2>Follow-ups</h2>")
+                .Append("<p>Requests about orders the run saw created, sent at their due time next to the reservations. Latency in ms from that due time.</p>")
+                .Append(Report.FollowUpTable(run).ToHtml());
+        }
+
+        foreach (var section in run.Sections)
+        {
+            html.Append(Invariant($"<h2>{Encode(section.Title)}</h2><p>{Encode(section.Text)}</p>"));
+            if (section.Table is not null)
+            {
+                html.Append(section.Table.ToHtml());
+            }
+            if (section.HtmlChart is not null)
+            {
+                html.Append(section.HtmlChart);
+            }
         }
 
         html.Append("<h2>Outcome counts</h2>").Append(OutcomeCountChart(run));
@@ -110,17 +138,26 @@ public static class HtmlReport
     private static void AppendCards(StringBuilder html, RunSummary run)
     {
         var stats = run.Stats;
-        var seconds = Math.Max(run.Elapsed.TotalSeconds, 1e-9);
+        var seconds = Math.Max(run.LoadTime.TotalSeconds, 1e-9);
         var overall = stats.OverallLatency();
         var cards = new List<(string Value, string Key)>
         {
-            (Invariant($"{stats.Completed / seconds:N0}/s"), Invariant($"answered ({stats.Completed:N0} in {run.Elapsed.TotalSeconds:0.0} s)")),
+            (Invariant($"{stats.Completed / seconds:N0}/s"), Invariant($"answered ({stats.Completed:N0} in {run.LoadTime.TotalSeconds:0.0} s under load)")),
             (Invariant($"{stats.Count(Outcome.Created):N0}"), "created (201)"),
             (Invariant($"{overall.P50:0.0} / {overall.P99:0.0} ms"), "latency p50 / p99, all"),
         };
         if (stats.Count(Outcome.Replayed) > 0)
         {
             cards.Add((Invariant($"{stats.Count(Outcome.Replayed):N0}"), "replayed (200)"));
+        }
+        if (run.Baseline is { } baseline)
+        {
+            var constant = baseline.Stats.OverallLatency();
+            cards.Add((Invariant($"{constant.P50:0.0} / {constant.P99:0.0} ms"), "constant endpoint p50 / p99, all"));
+        }
+        if (stats.FollowUpsSent > 0)
+        {
+            cards.Add((Invariant($"{stats.FollowUpsAnswered:N0}"), "follow-ups answered (payments, cancels)"));
         }
         if (run.Lag is { Persisted: > 0 } lag)
         {

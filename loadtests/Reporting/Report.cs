@@ -2,11 +2,14 @@ using System.Globalization;
 using System.Runtime;
 using System.Runtime.InteropServices;
 using System.Text;
+using FlashSale.LoadTests.Baseline;
 using FlashSale.LoadTests.Cli;
 using FlashSale.LoadTests.EngineApi;
+using FlashSale.LoadTests.Load;
 using FlashSale.LoadTests.Measurement;
 using FlashSale.LoadTests.Pipeline;
 using FlashSale.LoadTests.Scenarios;
+using FlashSale.LoadTests.Scenarios.FullSale;
 using FlashSale.LoadTests.Verification;
 
 namespace FlashSale.LoadTests.Reporting;
@@ -31,7 +34,26 @@ public sealed record RunSummary(
     IReadOnlyList<string> ScenarioNotes)
 {
     public bool Passed => Invariants.All(i => i.Passed);
+
+    /// <summary>The waves of reservations; a run of one scenario wave has one.</summary>
+    public IReadOnlyList<WaveSpan> Waves { get; init; } = [];
+
+    public bool UsingDevelopmentSecret { get; init; }
+
+    /// <summary>Follow-ups still queued when the run stopped sending (Ctrl+C, or past <see cref="Load.LoadRun.FollowUpTail"/>).</summary>
+    public long FollowUpsAbandoned { get; init; }
+
+    public IReadOnlyList<ReportSection> Sections { get; init; } = [];
+
+    /// <summary>The same load against the constant endpoint (--baseline); null without.</summary>
+    public BaselineReport? Baseline { get; init; }
+
+    /// <summary>Time under load, which the rates are per: each wave from its first request to its last reservation's answer.</summary>
+    public TimeSpan LoadTime => Waves.Count == 0 ? Elapsed : TimeSpan.FromTicks(Waves.Sum(w => w.Load.Ticks));
 }
+
+/// <summary>One wave of reservations: when it started (since the run's start), how long it was under load, how long it ran with its follow-ups.</summary>
+public sealed record WaveSpan(int Wave, TimeSpan StartsAt, TimeSpan Load, TimeSpan Duration);
 
 /// <summary>The end-of-run summary on the console, and report.md and report.html in the results folder.</summary>
 public static class Report
@@ -44,10 +66,26 @@ public static class Report
     public static void PrintConsole(RunSummary run, TextWriter output)
     {
         output.WriteLine();
-        output.WriteLine(Invariant($"{run.Options.Scenario} against {run.Options.Url} ({run.ModelDescription}), {run.Elapsed.TotalSeconds:0.0} s, campaign {run.Sale.CampaignId}")
+        output.WriteLine(Invariant($"{run.Options.Scenario} against {run.Options.Url} ({run.ModelDescription}), {LoadTimeText(run)}, campaign {run.Sale.CampaignId}")
             + (run.Interrupted ? ", interrupted by Ctrl+C" : ""));
         output.WriteLine(Invariant($"Latency in ms{(run.Options.IsOpenModel ? ", from each request's intended start" : "")}:"));
         output.Write(OutcomeTable(run).ToText());
+        if (run.Stats.FollowUpsSent > 0)
+        {
+            output.WriteLine();
+            output.WriteLine("Follow-ups (latency in ms from each one's due time):");
+            output.Write(FollowUpTable(run).ToText());
+        }
+        if (run.Baseline is { } baseline)
+        {
+            output.WriteLine();
+            output.WriteLine(Invariant($"Against a constant endpoint (same model and requests, {baseline.Duration.TotalSeconds:0.###} s, measured first):"));
+            output.Write(BaselineTable(run, baseline).ToText());
+            foreach (var line in BaselineNotes(baseline))
+            {
+                output.WriteLine("  " + line);
+            }
+        }
         foreach (var line in HarnessNotes(run))
         {
             output.WriteLine("  " + line);
@@ -55,6 +93,15 @@ public static class Report
         foreach (var line in run.ScenarioNotes)
         {
             output.WriteLine("  " + line);
+        }
+        foreach (var section in run.Sections)
+        {
+            output.WriteLine();
+            output.WriteLine(section.Title + ": " + section.Text);
+            if (section.Table is not null)
+            {
+                output.Write(section.Table.ToText());
+            }
         }
         if (run.Lag is { } lag)
         {
@@ -106,7 +153,7 @@ public static class Report
             .AppendLine()
             .AppendLine("## Outcomes and latency")
             .AppendLine()
-            .AppendLine(Invariant($"Rates are per second over the {run.Elapsed.TotalSeconds:0.0} s from the first request to the last answer. Latencies in ms")
+            .AppendLine(Invariant($"Rates are per second over the {LoadTimeText(run)}. Latencies in ms")
                 + (options.IsOpenModel
                     ? ", measured from each request's intended start time, so time spent waiting behind a slow server counts (coordinated omission corrected)."
                     : ", measured from each request's actual send: the closed model slows down with the server, so stalls show as lost throughput, not latency."))
@@ -131,6 +178,43 @@ public static class Report
         if (run.ScenarioNotes.Count > 0)
         {
             text.AppendLine();
+        }
+
+        if (run.Stats.FollowUpsSent > 0)
+        {
+            text.AppendLine("## Follow-ups")
+                .AppendLine()
+                .AppendLine("Requests about orders the run saw created, sent at their due time next to the reservations. Latency in ms from that due time.")
+                .AppendLine()
+                .Append(FollowUpTable(run).ToMarkdown())
+                .AppendLine();
+        }
+
+        if (run.Baseline is { } baseline)
+        {
+            text.AppendLine("## Against a constant endpoint")
+                .AppendLine()
+                .AppendLine(BaselineIntro(baseline))
+                .AppendLine()
+                .Append(BaselineTable(run, baseline).ToMarkdown())
+                .AppendLine();
+            foreach (var note in BaselineNotes(baseline))
+            {
+                text.AppendLine("- " + note);
+            }
+            text.AppendLine();
+        }
+
+        foreach (var section in run.Sections)
+        {
+            text.AppendLine("## " + section.Title)
+                .AppendLine()
+                .AppendLine(section.Text)
+                .AppendLine();
+            if (section.Table is not null)
+            {
+                text.Append(section.Table.ToMarkdown()).AppendLine();
+            }
         }
 
         if (!run.Stats.Details.IsEmpty)
@@ -192,7 +276,9 @@ public static class Report
         var table = new TextTable("parameter", "value")
             .Add("scenario", options.Scenario)
             .Add("model", run.ModelDescription)
-            .Add("duration", Invariant($"{options.Duration.TotalSeconds:0.###} s"))
+            .Add("duration", run.Waves.Count > 1
+                ? Invariant($"{run.Waves.Count} waves: ") + string.Join(", ", run.Waves.Select(w => Invariant($"{w.Duration.TotalSeconds:0.#} s from {w.StartsAt.TotalSeconds:0.#} s")))
+                : Invariant($"{options.Duration.TotalSeconds:0.###} s"))
             .Add("stock", run.Sale.Skus.Count <= Invariants.MaxSkusListed
                 ? string.Join(", ", run.Sale.Skus.Select(s => Invariant($"SKU {s.SkuId}: {s.Stock:N0}")))
                 : Invariant($"{run.Sale.Skus.Count:N0} SKUs, {run.Sale.Skus.Sum(s => (long)s.Stock):N0} units in all ({run.Sale.Skus.Min(s => s.Stock):N0}–{run.Sale.Skus.Max(s => s.Stock):N0} each)"));
@@ -203,6 +289,14 @@ public static class Report
         if (options.Scenario == ReplayStormScenario.ScenarioName)
         {
             table.Add("keys per buyer", Invariant($"{options.KeysPerBuyer ?? ReplayStormScenario.DefaultKeysPerBuyer:N0}"));
+        }
+        if (options.Scenario == FullSaleScenario.ScenarioName)
+        {
+            table.Add("payment window", Invariant($"{options.PaymentWindowSeconds ?? FullSaleScenario.DefaultPaymentWindowSeconds} s"))
+                .Add("pay / cancel / time out (first wave)", Invariant($"{options.PayShare ?? FullSaleScenario.DefaultPayShare:0.##} / {options.CancelShare ?? FullSaleScenario.DefaultCancelShare:0.##} / the rest"))
+                .Add("callbacks sent twice", Invariant($"{options.DuplicateShare ?? FullSaleScenario.DefaultDuplicateShare:P0} of payments"))
+                .Add("think time", Invariant($"{(options.ThinkTime ?? FullSaleScenario.DefaultThinkTime).TotalSeconds:0.###} s"))
+                .Add("payment secret", run.UsingDevelopmentSecret ? "development default" : PaymentSigner.SecretVariable);
         }
         return table
             .Add("buyer pool", Invariant($"{run.BuyerPool:N0} (tokens minted in {run.TokenPreparation.TotalSeconds:0.0} s, before the clock started)"))
@@ -215,7 +309,8 @@ public static class Report
                 ? "off"
                 : Invariant($"up to {options.DrainMax:N0} successes read back, timeout {options.DrainTimeout.TotalSeconds:0.###} s"))
             .Add("seed", Invariant($"{options.Seed}"))
-            .Add("signing key", run.UsingDevelopmentKey ? "development default" : "FLASHSALE_SIGNING_KEY");
+            .Add("signing key", run.UsingDevelopmentKey ? "development default" : BuyerTokens.SigningKeyVariable)
+            .Add("constant endpoint (--baseline)", run.Baseline is null ? "no" : "measured first, same model and requests");
     }
 
     internal static TextTable LagTable(LagReport lag)
@@ -250,7 +345,7 @@ public static class Report
     {
         var table = new TextTable("outcome", "count", "share", "req/s", "p50", "p90", "p99", "p99.9", "max");
         var total = run.Stats.Completed;
-        var seconds = Math.Max(run.Elapsed.TotalSeconds, 1e-9);
+        var seconds = Math.Max(run.LoadTime.TotalSeconds, 1e-9);
         foreach (var outcome in Outcomes.All)
         {
             var count = run.Stats.Count(outcome);
@@ -336,6 +431,10 @@ public static class Report
                     + Invariant($"{stats.NotSent:N0} were due but never sent. Their wait is in the latencies; raise --max-in-flight or lower --rate."));
             }
         }
+        if (run.FollowUpsAbandoned > 0)
+        {
+            notes.Add(Invariant($"WARNING: {run.FollowUpsAbandoned:N0} follow-ups were never sent (the run was stopped, or they were still queued {LoadRun.FollowUpTail.TotalMinutes:0} minutes after the last reservation)."));
+        }
         if (stats.InFlight > 0)
         {
             notes.Add(Invariant($"WARNING: {stats.InFlight:N0} requests were still unanswered after the drain period and are not counted."));
@@ -347,6 +446,80 @@ public static class Report
                 + Invariant($"{resolution.Reserved.Count:N0} hold a reservation, {resolution.NotReserved:N0} do not, {resolution.StillUnknown.Count:N0} are still unknown."));
         }
         return notes;
+    }
+
+    internal static string LoadTimeText(RunSummary run) => run.Waves.Count > 1
+        ? Invariant($"{run.LoadTime.TotalSeconds:0.0} s under load in {run.Waves.Count} waves (each from its first request to its last reservation's answer)")
+        : Invariant($"{run.LoadTime.TotalSeconds:0.0} s from the first request to the last answer");
+
+    internal static TextTable FollowUpTable(RunSummary run)
+    {
+        var table = new TextTable("follow-up", "outcome", "count", "p50", "p90", "p99", "p99.9", "max");
+        foreach (var kind in FollowUpOutcomes.Kinds)
+        {
+            foreach (var outcome in FollowUpOutcomes.All)
+            {
+                var count = run.Stats.Count(kind, outcome);
+                if (count == 0)
+                {
+                    continue;
+                }
+                var latency = run.Stats.Latency(kind, outcome);
+                table.Add(kind.Label(), outcome.Label(), Invariant($"{count:N0}"),
+                    Ms(latency.P50), Ms(latency.P90), Ms(latency.P99), Ms(latency.P999), Ms(latency.Max));
+            }
+        }
+        return table;
+    }
+
+    internal static string BaselineIntro(BaselineReport baseline)
+        => Invariant($"The same load model ({baseline.ModelDescription}) sent the same reservations (same sequence numbers: buyers, SKUs, keys) ")
+            + Invariant($"for {baseline.Duration.TotalSeconds:0.###} s to a constant endpoint in a child process (loadtests/BaselineServer: Kestrel and routing on the reservation route, ")
+            + "a constant body of the engine's size, no token check, no Redis), just before the engine run. "
+            + (baseline.Stock is { } stock
+                ? Invariant($"It answers 201 for the first {stock:N0} reservations of each SKU and the engine's sold-out 409 after, so both see the same sell-out. ")
+                : "It answers 201 to every reservation. ")
+            + "Only reservations are compared (follow-ups are engine work). Rates are per second under load; the ratio is engine ÷ constant endpoint.";
+
+    internal static IEnumerable<string> BaselineNotes(BaselineReport baseline)
+    {
+        yield return "Constant endpoint: " + baseline.Server;
+        var stats = baseline.Stats;
+        if (stats.LateStarts > 0 || stats.NotSent > 0)
+        {
+            yield return Invariant($"WARNING: against the constant endpoint the target rate was not held either: {stats.LateStarts:N0} late, {stats.NotSent:N0} not sent.");
+        }
+        var unknown = stats.Count(Outcome.Timeout) + stats.Count(Outcome.TransportError) + stats.Count(Outcome.ServerError);
+        if (unknown > 0)
+        {
+            yield return Invariant($"WARNING: {unknown:N0} requests to the constant endpoint failed (timeout, 5xx, transport error).");
+        }
+    }
+
+    /// <summary>Throughput and p50/p99, all answers and per outcome both saw, constant endpoint and engine side by side.</summary>
+    internal static TextTable BaselineTable(RunSummary run, BaselineReport baseline)
+    {
+        var table = new TextTable("measure", "constant endpoint", "engine", "engine ÷ constant");
+        var baseSeconds = Math.Max(baseline.LoadTime.TotalSeconds, 1e-9);
+        var engineSeconds = Math.Max(run.LoadTime.TotalSeconds, 1e-9);
+        void Row(string name, double constant, double engine, string format)
+            => table.Add(name, constant.ToString(format, CultureInfo.InvariantCulture), engine.ToString(format, CultureInfo.InvariantCulture),
+                constant > 0 ? (engine / constant).ToString("0.00", CultureInfo.InvariantCulture) : "-");
+
+        Row("answers/s, all", baseline.Stats.Completed / baseSeconds, run.Stats.Completed / engineSeconds, "N0");
+        var baseAll = baseline.Stats.OverallLatency();
+        var engineAll = run.Stats.OverallLatency();
+        Row("p50 ms, all", baseAll.P50, engineAll.P50, "0.00");
+        Row("p99 ms, all", baseAll.P99, engineAll.P99, "0.00");
+        foreach (var outcome in Outcomes.All.Where(o => baseline.Stats.Count(o) > 0 && run.Stats.Count(o) > 0))
+        {
+            var constant = baseline.Stats.Latency(outcome);
+            var engine = run.Stats.Latency(outcome);
+            Row(Invariant($"answers/s, {outcome.Label()}"), baseline.Stats.Count(outcome) / baseSeconds, run.Stats.Count(outcome) / engineSeconds, "N0");
+            Row(Invariant($"p50 ms, {outcome.Label()}"), constant.P50, engine.P50, "0.00");
+            Row(Invariant($"p99 ms, {outcome.Label()}"), constant.P99, engine.P99, "0.00");
+        }
+        return table;
     }
 
     private static string Ms(double milliseconds) => milliseconds.ToString("0.00", CultureInfo.InvariantCulture);

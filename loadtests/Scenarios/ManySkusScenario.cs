@@ -79,7 +79,7 @@ public sealed class ManySkusScenario : IScenario
         return new ReserveRequest(campaignId, index + 1, buyer, SingleSkuSale.IdempotencyKey(campaignId, sequence), 1);
     }
 
-    public void Observe(ReserveRequest request, ReserveResult result) => Interlocked.Increment(ref _requestsPerSku[request.SkuId - 1]);
+    public void Observe(ReserveRequest request, ReserveResult result, ILoadContext context) => Interlocked.Increment(ref _requestsPerSku[request.SkuId - 1]);
 
     public IReadOnlyList<string> Notes
     {

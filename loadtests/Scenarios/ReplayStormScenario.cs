@@ -64,7 +64,7 @@ public sealed class ReplayStormScenario : IScenario
         return new ReserveRequest(campaignId, SingleSkuSale.SkuId, key.BuyerId, key.Key, 1);
     }
 
-    public void Observe(ReserveRequest request, ReserveResult result)
+    public void Observe(ReserveRequest request, ReserveResult result, ILoadContext context)
     {
         if (!_byKey.TryGetValue(request.IdempotencyKey, out var key))
         {

@@ -1,4 +1,5 @@
 using FlashSale.LoadTests.Cli;
+using FlashSale.LoadTests.Scenarios.FullSale;
 
 namespace FlashSale.LoadTests.Scenarios;
 
@@ -29,6 +30,14 @@ public static class ScenarioCatalog
             + "(--keys-per-buyer) again and again; stock half the keys. Every replay must return its key's first answer.",
             o => new ReplayStormScenario(
                 o.Buyers ?? ReplayStormScenario.DefaultBuyers, o.KeysPerBuyer ?? ReplayStormScenario.DefaultKeysPerBuyer, o.Stock, o.Seed)),
+        new(FullSaleScenario.ScenarioName,
+            $"A whole sale with a {FullSaleScenario.DefaultPaymentWindowSeconds} s payment window (default stock {FullSaleScenario.DefaultStock}): "
+            + "orders are paid (signed callbacks, some sent twice), cancelled, or left to time out; a second wave after the timeouts buys what came back.",
+            o => new FullSaleScenario(new FullSaleSettings(
+                o.Stock ?? FullSaleScenario.DefaultStock, o.Buyers ?? FullSaleScenario.DefaultBuyers,
+                o.PayShare ?? FullSaleScenario.DefaultPayShare, o.CancelShare ?? FullSaleScenario.DefaultCancelShare,
+                o.DuplicateShare ?? FullSaleScenario.DefaultDuplicateShare, o.PaymentWindowSeconds ?? FullSaleScenario.DefaultPaymentWindowSeconds,
+                o.ThinkTime ?? FullSaleScenario.DefaultThinkTime, o.SecondWave, o.SettleTimeout ?? FullSaleScenario.DefaultSettleTimeout, o.Seed))),
     ];
 
     public static ScenarioEntry? Find(string name) => All.FirstOrDefault(s => string.Equals(s.Name, name, StringComparison.Ordinal));

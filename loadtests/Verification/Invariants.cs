@@ -12,9 +12,9 @@ public sealed record InvariantResult(string Name, bool Passed, string Detail)
 }
 
 /// <summary>
-/// The sale's promises, checked from the outside after the run: never more units sold than
+/// The sale's promises, checked from the outside after the run: never more units held than
 /// stocked, one order number per reservation, and Redis's stock agreeing with the 201s
-/// the buyers were given. A sale of a few SKUs gets a line per SKU; a catalogue gets one line per
+/// the buyers were given, less the units of orders that were cancelled (they went back on sale). A sale of a few SKUs gets a line per SKU; a catalogue gets one line per
 /// promise, naming the SKUs that broke it.
 /// </summary>
 public static class Invariants
@@ -27,9 +27,10 @@ public static class Invariants
 
     public static async Task<IReadOnlyList<InvariantResult>> CheckAsync(
         EngineClient engine, SaleUnderTest sale, IReadOnlyList<CreatedOrder> orders, IReadOnlyList<ReserveRequest> stillUnknown,
-        CancellationToken cancellationToken)
+        IReadOnlyDictionary<long, long> released, CancellationToken cancellationToken)
     {
-        var unitsBySku = orders.GroupBy(o => o.SkuId).ToDictionary(g => g.Key, g => g.Sum(o => (long)o.Quantity));
+        // Units held = reserved less released: a cancelled order's units are back on sale and may be sold again.
+        var unitsBySku = orders.GroupBy(o => o.SkuId).ToDictionary(g => g.Key, g => g.Sum(o => (long)o.Quantity) - released.GetValueOrDefault(g.Key));
         var unknownBySku = stillUnknown.GroupBy(r => r.SkuId).ToDictionary(g => g.Key, g => g.Sum(r => (long)r.Quantity));
         var views = new ConcurrentDictionary<long, SkuStockView>();
         await Parallel.ForEachAsync(sale.Skus, new ParallelOptions { MaxDegreeOfParallelism = SkuReadParallelism, CancellationToken = cancellationToken },
@@ -41,7 +42,9 @@ public static class Invariants
             return new InvariantResult(
                 $"no oversell (SKU {sku.SkuId})",
                 units <= sku.Stock,
-                Invariant($"{units:N0} units reserved, stock {sku.Stock:N0}"));
+                released.GetValueOrDefault(sku.SkuId) is var back && back > 0
+                    ? Invariant($"{units:N0} units held ({units + back:N0} reserved, {back:N0} released again), stock {sku.Stock:N0}")
+                    : Invariant($"{units:N0} units reserved, stock {sku.Stock:N0}"));
         }).ToList();
 
         var conservation = sale.Skus.Select(sku =>
@@ -50,11 +53,13 @@ public static class Invariants
             var unknownUnits = unknownBySku.GetValueOrDefault(sku.SkuId);
             var view = views[sku.SkuId];
             var expected = sku.Stock - units;
+            var back = released.GetValueOrDefault(sku.SkuId);
             // An attempt whose fate is still unknown may or may not hold a unit: then only a range can be checked.
             var passed = view.Total == sku.Stock && view.Available <= expected && view.Available >= expected - unknownUnits;
+            var held = back > 0 ? Invariant($"{units:N0} held ({units + back:N0} reserved − {back:N0} released)") : Invariant($"{units:N0}");
             var detail = unknownUnits == 0
-                ? Invariant($"available {view.Available:N0}, expected {sku.Stock:N0} − {units:N0} = {expected:N0} (total {view.Total:N0}, state {view.State})")
-                : Invariant($"available {view.Available:N0}, expected {expected - unknownUnits:N0}..{expected:N0}: {sku.Stock:N0} − {units:N0} reserved − up to {unknownUnits:N0} unknown (total {view.Total:N0}, state {view.State})");
+                ? Invariant($"available {view.Available:N0}, expected {sku.Stock:N0} − {held} = {expected:N0} (total {view.Total:N0}, state {view.State})")
+                : Invariant($"available {view.Available:N0}, expected {expected - unknownUnits:N0}..{expected:N0}: {sku.Stock:N0} − {held} − up to {unknownUnits:N0} unknown (total {view.Total:N0}, state {view.State})");
             return new InvariantResult($"stock conservation (SKU {sku.SkuId})", passed, detail);
         }).ToList();
 
@@ -69,10 +74,10 @@ public static class Invariants
         return
         [
             Collapse("no oversell", oversell,
-                Invariant($"{reserved:N0} units reserved of {stock:N0} over {sale.Skus.Count:N0} SKUs, none above its stock; {soldOut:N0} SKUs sold out")),
+                Invariant($"{reserved:N0} units held of {stock:N0} over {sale.Skus.Count:N0} SKUs, none above its stock; {soldOut:N0} SKUs sold out")),
             DistinctOrderNumbers(orders),
             Collapse("stock conservation", conservation,
-                Invariant($"every SKU's available stock is its total less the units reserved ({sale.Skus.Count:N0} SKUs read back)")),
+                Invariant($"every SKU's available stock is its total less the units held ({sale.Skus.Count:N0} SKUs read back)")),
         ];
     }
 
