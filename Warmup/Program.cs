@@ -1,4 +1,5 @@
 using FlashSale.Engine;
+using FlashSale.Engine.Pipeline;
 using FlashSale.Warmup.Auth;
 using FlashSale.Warmup.Campaigns;
 using FlashSale.Warmup.Infrastructure;
@@ -11,6 +12,7 @@ Output.UnwrapRedirected();
 var builder = WarmupHost.CreateBuilder();
 builder.AddFlashSaleEngine();
 builder.AddFlashSaleTokens();
+builder.AddFlashSaleShards();
 builder.Services.AddSingleton<CatalogSchema>();
 
 var app = new CommandApp(new HostTypeRegistrar(builder));
@@ -28,6 +30,9 @@ app.Configure(config =>
     config.AddCommand<StatusCommand>("status")
         .WithDescription("Show each SKU's price, total and available stock and state.")
         .WithExample("status", "--campaign", "spring-2026");
+    config.AddCommand<ReconcileCommand>("reconcile")
+        .WithDescription("Compare each SKU's Redis stock and ledger with its orders in MySQL; --repair repairs the drift. Exits 5 while drift remains.")
+        .WithExample("reconcile", "--campaign", "spring-2026", "--repair");
     config.AddCommand<TokenCommand>("token")
         .WithDescription("Print a bearer token for development and load tests (only the token, on stdout).")
         .WithExample("token", "--user", "42", "--admin");

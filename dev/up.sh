@@ -22,6 +22,11 @@ bash dev/kafka.sh up
 export Kafka__BootstrapServers
 Kafka__BootstrapServers=$(cat "$FLASHSALE_RUN/kafka.bootstrap")
 
+# The hosts' and the CLI's Development settings name the default ports; these follow dev/env.sh's instead.
+mysql="Server=127.0.0.1;Port=$FLASHSALE_MYSQL_PORT;User ID=$FLASHSALE_MYSQL_USER;Password=$FLASHSALE_MYSQL_PASSWORD"
+export ConnectionStrings__Redis="127.0.0.1:$FLASHSALE_REDIS_PORT" ConnectionStrings__Catalog="$mysql;Database=flashsale_catalog" \
+  Shards__ConnectionStrings__0="$mysql;Database=flashsale_shard_0" Shards__ConnectionStrings__1="$mysql;Database=flashsale_shard_1"
+
 bin() { echo "$FLASHSALE_ROOT/$1/bin/Release/net10.0"; }
 warmup() { (cd "$(bin Warmup)" && DOTNET_ENVIRONMENT=Development dotnet FlashSale.Warmup.dll "$@"); }
 

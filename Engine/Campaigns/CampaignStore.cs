@@ -83,6 +83,15 @@ public sealed class CampaignStore(CatalogDataSource catalog)
             [.. skus]);
     }
 
+    /// <summary>Ids of the campaigns that end after <paramref name="endedAfter"/> (running, scheduled, or ended since then).</summary>
+    public async Task<IReadOnlyList<string>> ListEndingAfterAsync(DateTimeOffset endedAfter, CancellationToken cancellationToken)
+    {
+        await using var connection = await catalog.OpenConnectionAsync(cancellationToken);
+        return [.. await connection.QueryAsync<string>(new CommandDefinition(
+            "SELECT campaign_id FROM campaigns WHERE ends_at >= @endedAfter ORDER BY starts_at",
+            new { endedAfter = endedAfter.UtcDateTime }, cancellationToken: cancellationToken))];
+    }
+
     private sealed record CampaignRow(string CampaignId, DateTime StartsAt, DateTime EndsAt, int PaymentWindowSeconds);
 }
 

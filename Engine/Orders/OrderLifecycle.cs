@@ -229,6 +229,13 @@ public sealed partial class OrderLifecycle(
         return released;
     }
 
+    /// <summary>
+    /// Returns the units of orders that MySQL holds as cancelled (the reconciler's repair of a release that
+    /// never ran); like every release it gives an order's units back at most once. Returns how many it gave back now.
+    /// </summary>
+    public Task<int> ReleaseCancelledAsync(string campaignId, long skuId, IReadOnlyList<long> orderNos, CancellationToken cancellationToken)
+        => ReleaseAsync([.. orderNos.Select(orderNo => new OrderRef(orderNo, campaignId, skuId))], cancellationToken);
+
     /// <summary>The release right after a cancel; if Redis is unreachable the cancel stands and <see cref="ReleasePendingAsync"/> returns the units later.</summary>
     private async Task TryReleaseAsync(IReadOnlyList<OrderRef> orders, CancellationToken cancellationToken)
     {

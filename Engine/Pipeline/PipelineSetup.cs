@@ -18,16 +18,24 @@ public static class PipelineSetup
     /// <summary>The order shards from <c>Shards:ConnectionStrings</c>, and the writers that use them.</summary>
     public static IHostApplicationBuilder AddFlashSaleShards(this IHostApplicationBuilder builder)
     {
-        var shards = builder.Configuration.GetSection(ShardOptions.Section).Get<ShardOptions>()?.ConnectionStrings ?? [];
-        if (shards.Count == 0 || shards.Any(string.IsNullOrWhiteSpace))
+        // Read when first needed, so a tool command that does not touch the shards runs without them.
+        var configuration = builder.Configuration;
+        builder.Services.AddSingleton(_ =>
         {
-            throw new InvalidOperationException("Configuration Shards:ConnectionStrings must list at least one shard database.");
-        }
-        builder.Services.AddSingleton(_ => new ShardDataSources(shards));
+            var shards = configuration.GetSection(ShardOptions.Section).Get<ShardOptions>()?.ConnectionStrings ?? [];
+            if (shards.Count == 0 || shards.Any(string.IsNullOrWhiteSpace))
+            {
+                throw new InvalidOperationException("Configuration Shards:ConnectionStrings must list at least one shard database.");
+            }
+            return new ShardDataSources(shards);
+        });
         builder.Services.AddSingleton<OrderBatchWriter>();
         builder.Services.AddSingleton<CounterApplier>();
         builder.Services.AddSingleton<Orders.OrderQueries>();
         builder.Services.AddSingleton<Orders.OrderLifecycle>();
+        builder.Services.AddOptions<Reconciliation.ReconcilerOptions>()
+            .BindConfiguration(Reconciliation.ReconcilerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<Reconciliation.Reconciler>();
         return builder;
     }
 

@@ -17,6 +17,14 @@ public static class LuaScripts
 
     public static RedisScript MarkPaid { get; } = Load("mark-paid.lua");
 
+    public static RedisScript LedgerSnapshot { get; } = Load("ledger-snapshot.lua");
+
+    public static RedisScript Adopt { get; } = Load("adopt.lua");
+
+    public static RedisScript Republish { get; } = Load("republish.lua");
+
+    public static RedisScript Restock { get; } = Load("restock.lua");
+
     private static RedisScript Load(string name)
     {
         var assembly = typeof(LuaScripts).Assembly;

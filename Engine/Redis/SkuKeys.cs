@@ -25,6 +25,9 @@ public readonly record struct SkuKeys(string CampaignId, long SkuId)
     /// <summary>Stream: reservation events waiting to be relayed to Kafka.</summary>
     public RedisKey Outbox => $"fs:{Tag}:outbox";
 
+    /// <summary>Hash: order number → when the reconciler last put its lost event back on the outbox (ms).</summary>
+    public RedisKey Republished => $"fs:{Tag}:republished";
+
     /// <summary>
     /// Set of <c>campaignId:skuId</c> whose outbox streams the relay drains. Deliberately outside any
     /// SKU's hash tag: it is written by warm-up next to, not inside, the SKU's scripts.
@@ -49,5 +52,5 @@ public readonly record struct SkuKeys(string CampaignId, long SkuId)
     public RedisKey[] ReservationKeys() => [Meta, Idempotency, Users, Ledger, Outbox];
 
     /// <summary>Every key of the SKU, for tests and for tearing a campaign down.</summary>
-    public RedisKey[] All() => [Meta, Idempotency, Users, Ledger, Outbox];
+    public RedisKey[] All() => [Meta, Idempotency, Users, Ledger, Outbox, Republished];
 }

@@ -1,6 +1,8 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using FlashSale.Engine.Campaigns;
+using FlashSale.Engine.Reconciliation;
 using FlashSale.Engine.Stock;
 using FlashSale.Ingress.Infrastructure;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -47,6 +49,33 @@ public sealed record WarmupResponse(string CampaignId, IReadOnlyList<SkuWarmupVi
 
 public sealed record SkuStockView(int Total, int Available, SkuState State);
 
+public sealed record DriftFindingView(string Kind, string? OrderNo, int Units);
+
+/// <summary>A SKU's ledger from both sides; <c>findings</c> lists the first <see cref="MaxFindings"/> disagreements.</summary>
+public sealed record SkuLedgerView(
+    int Total,
+    RedisLedgerSide Redis,
+    DbLedgerSide Db,
+    long InFlight,
+    long Drift,
+    DateTime CheckedAt,
+    bool Warmed,
+    IReadOnlyList<DriftFindingView> Findings)
+{
+    public const int MaxFindings = 100;
+
+    public static SkuLedgerView From(SkuLedger ledger) => new(
+        ledger.Total,
+        ledger.Redis,
+        ledger.Db,
+        ledger.InFlight,
+        ledger.Drift,
+        ledger.CheckedAt.UtcDateTime,
+        ledger.Warmed,
+        [.. ledger.Findings.Take(MaxFindings).Select(f => new DriftFindingView(
+            f.Kind, f.OrderNo == 0 ? null : f.OrderNo.ToString(CultureInfo.InvariantCulture), f.Units))]);
+}
+
 internal static class CampaignsApi
 {
     public static RouteGroupBuilder MapCampaignAdminApi(this IEndpointRouteBuilder app)
@@ -57,6 +86,7 @@ internal static class CampaignsApi
         group.MapPost("/", Create).Accepts<CampaignBody>("application/json");
         group.MapGet("/{campaignId}", Get);
         group.MapPost("/{campaignId}/warmup", Warmup);
+        group.MapGet("/{campaignId}/skus/{skuId:long}/ledger", Ledger);
         return group;
     }
 
@@ -129,6 +159,16 @@ internal static class CampaignsApi
                 + "Use ?force=true to reload: stock becomes total minus the units already reserved.");
         }
         return TypedResults.Ok(new WarmupResponse(campaignId, [.. results.Select(r => new SkuWarmupView(r.SkuId, r.Outcome, r.Available))]));
+    }
+
+    /// <summary>The SKU's ledger, computed now from Redis and MySQL (read-only: repairs are the reconciler's).</summary>
+    public static async Task<Results<Ok<SkuLedgerView>, ProblemHttpResult>> Ledger(
+        string campaignId, long skuId, Reconciler reconciler, CancellationToken cancellationToken)
+    {
+        var ledger = CampaignValidator.IsValidCampaignId(campaignId) ? await reconciler.CheckAsync(campaignId, skuId, cancellationToken) : null;
+        return ledger is null
+            ? Problems.NotFound($"Campaign '{campaignId}' has no SKU {skuId}.")
+            : TypedResults.Ok(SkuLedgerView.From(ledger));
     }
 
     public static async Task<Results<Ok<SkuStockView>, ProblemHttpResult>> GetSku(

@@ -17,6 +17,7 @@ namespace FlashSale.Ingress.Infrastructure;
 [JsonSerializable(typeof(CampaignView))]
 [JsonSerializable(typeof(WarmupResponse))]
 [JsonSerializable(typeof(SkuStockView))]
+[JsonSerializable(typeof(SkuLedgerView))]
 [JsonSerializable(typeof(OrderResponse))]
 [JsonSerializable(typeof(OrderListResponse))]
 [JsonSerializable(typeof(PaymentCallbackBody))]

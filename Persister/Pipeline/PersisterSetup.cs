@@ -7,6 +7,7 @@ internal static class PersisterSetup
         builder.Services.AddOptions<PersisterOptions>().BindConfiguration(PersisterOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddHostedService<ReservationConsumer>();
         builder.Services.AddHostedService<PaymentTimeoutService>();
+        builder.Services.AddHostedService<ReconcilerService>();
         return builder;
     }
 }

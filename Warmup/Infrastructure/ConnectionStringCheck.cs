@@ -19,6 +19,10 @@ internal sealed class ConnectionStringCheck(IConfiguration configuration) : ICom
             CampaignSettings => ["Catalog", "Redis"],
             _ => [],
         };
+        if (settings is Stock.ReconcileSettings && string.IsNullOrWhiteSpace(configuration["Shards:ConnectionStrings:0"]))
+        {
+            throw new MissingConfigurationException("Shards:ConnectionStrings:0");
+        }
         foreach (var name in required)
         {
             if (string.IsNullOrWhiteSpace(configuration.GetConnectionString(name)))

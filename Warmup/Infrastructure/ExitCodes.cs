@@ -17,6 +17,9 @@ internal static class ExitCodes
     /// <summary>The campaign's stock is already live in Redis and --force was not given.</summary>
     public const int AlreadyLive = 4;
 
+    /// <summary>Redis and MySQL disagree on some units (reconcile), after repairs when --repair was given.</summary>
+    public const int Drift = 5;
+
     /// <summary>sysexits' EX_USAGE: a mistyped command line, as opposed to a failed operation.</summary>
     public const int Usage = 64;
 

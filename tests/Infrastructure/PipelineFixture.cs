@@ -16,7 +16,7 @@ namespace FlashSale.Tests.Infrastructure;
 /// so fixtures never see each other's work: a Persister's payment-window scan or reconciler only ever
 /// finds orders whose reservations live in its own Redis database.
 /// </summary>
-public sealed class PipelineFixture : IAsyncLifetime
+public class PipelineFixture : IAsyncLifetime
 {
     public const int Partitions = 6;
 
@@ -62,21 +62,41 @@ public sealed class PipelineFixture : IAsyncLifetime
         Kafka = KafkaMockBroker.Find();
         await Kafka.CreateTopicAsync(Topic, Partitions);
 
-        Redis = await ConnectionMultiplexer.ConnectAsync($"{TestEnvironment.Redis},allowAdmin=true");
-        await Redis.GetServer(TestEnvironment.Redis).FlushDatabaseAsync(RedisDatabase);
+        // The fixture's databases start empty, like its Redis database: a reconciler must not find the orders of an earlier run.
+        await using (var connection = new MySqlConnection(TestEnvironment.MySql("information_schema")))
+        {
+            foreach (var database in new[] { CatalogDatabase, ShardDatabase(0), ShardDatabase(1) })
+            {
+                await connection.ExecuteAsync($"DROP DATABASE IF EXISTS `{database}`");
+            }
+        }
+        await StartRedisAsync();
+        Redis = await ConnectionMultiplexer.ConnectAsync($"{RedisEndpoint},allowAdmin=true");
+        await Redis.GetServer(RedisEndpoint).FlushDatabaseAsync(RedisDatabase);
 
         IngressUrl = new Uri($"http://127.0.0.1:{FreePort()}");
-        Ingress = new EngineProcess("Ingress", "Ingress", Environment(("Engine__NodeId", "2")), "--urls", IngressUrl.ToString());
-        Persister = new EngineProcess("Persister", "Persister", Environment());
+        Ingress = new EngineProcess("Ingress", "Ingress", Environment([("Engine__NodeId", "2"), .. IngressSettings()]), "--urls", IngressUrl.ToString());
+        Persister = new EngineProcess("Persister", "Persister", Environment([.. PersisterSettings()]));
         await Ingress.StartAsync();
         await Persister.StartAsync();
     }
+
+    /// <summary>The Redis server the engine uses; a fixture with a Redis of its own overrides it (and <see cref="StartRedisAsync"/>).</summary>
+    public virtual string RedisEndpoint => TestEnvironment.Redis;
+
+    protected virtual Task StartRedisAsync() => Task.CompletedTask;
+
+    /// <summary>Settings (environment variables) the fixture's Ingress starts with, beyond the common ones.</summary>
+    protected virtual IEnumerable<(string Key, string Value)> IngressSettings() => [];
+
+    /// <summary>Settings (environment variables) the fixture's Persister starts with, beyond the common ones.</summary>
+    protected virtual IEnumerable<(string Key, string Value)> PersisterSettings() => [];
 
     public Dictionary<string, string> Environment(params (string Key, string Value)[] extra)
     {
         var environment = new Dictionary<string, string>
         {
-            ["ConnectionStrings__Redis"] = $"{TestEnvironment.Redis},defaultDatabase={RedisDatabase}",
+            ["ConnectionStrings__Redis"] = $"{RedisEndpoint},defaultDatabase={RedisDatabase}",
             ["ConnectionStrings__Catalog"] = TestEnvironment.MySql(CatalogDatabase),
             ["Shards__ConnectionStrings__0"] = TestEnvironment.MySql(ShardDatabase(0)),
             ["Shards__ConnectionStrings__1"] = TestEnvironment.MySql(ShardDatabase(1)),
@@ -169,7 +189,7 @@ public sealed class PipelineFixture : IAsyncLifetime
             new { campaignId, skuId });
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         await Ingress.DisposeAsync();
         await Persister.DisposeAsync();
@@ -177,11 +197,11 @@ public sealed class PipelineFixture : IAsyncLifetime
         await Redis.DisposeAsync();
     }
 
-    private string ShardDatabase(int shard) => $"flashsale_test_p{RedisDatabase}_shard_{shard}";
+    public string ShardDatabase(int shard) => $"flashsale_test_p{RedisDatabase}_shard_{shard}";
 
     private static string Tail(string log) => log.Length > 4_000 ? log[^4_000..] : log;
 
-    private static int FreePort()
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -1,0 +1,25 @@
+-- Reads one SKU's side of the ledger at a single instant, for the reconciler. Writes nothing.
+-- KEYS: 1 meta, 2 ledger, 3 outbox, 4 re-published.
+-- Reply: { nowMs, total, available, { orderNo, record, ... }, { orderNo of each outbox entry, ... },
+--          { orderNo, re-published at ms, ... } }
+--        or { nowMs } when the SKU is not warmed up.
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local meta = redis.call('HMGET', KEYS[1], 'total', 'available')
+if not meta[1] then
+  return { now }
+end
+
+local pending = {}
+local entries = redis.call('XRANGE', KEYS[3], '-', '+')
+for i = 1, #entries do
+  local fields = entries[i][2]
+  for j = 1, #fields, 2 do
+    if fields[j] == 'orderNo' then
+      pending[#pending + 1] = fields[j + 1]
+      break
+    end
+  end
+end
+
+return { now, tonumber(meta[1]), tonumber(meta[2]), redis.call('HGETALL', KEYS[2]), pending, redis.call('HGETALL', KEYS[4]) }

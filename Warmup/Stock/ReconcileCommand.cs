@@ -1,0 +1,102 @@
+using System.ComponentModel;
+using FlashSale.Engine.Campaigns;
+using FlashSale.Engine.Reconciliation;
+using FlashSale.Warmup.Campaigns;
+using FlashSale.Warmup.Infrastructure;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace FlashSale.Warmup.Stock;
+
+internal sealed class ReconcileSettings : CampaignSettings
+{
+    [CommandOption("--repair")]
+    [Description("Repair what drifted (re-publish lost reservations, hold units of orders Redis forgot, return units of unreleased cancels), then check again.")]
+    public bool Repair { get; init; }
+}
+
+/// <summary>Compares each SKU's Redis side with its orders in MySQL; exits non-zero while drift remains.</summary>
+internal sealed class ReconcileCommand(CatalogSchema schema, CampaignStore campaigns, Reconciler reconciler) : AsyncCommand<ReconcileSettings>
+{
+    public override async Task<int> ExecuteAsync(CommandContext context, ReconcileSettings settings, CancellationToken cancellationToken)
+    {
+        await schema.ApplyAsync(cancellationToken);
+        var campaign = await campaigns.GetAsync(settings.CampaignId, cancellationToken);
+        if (campaign is null)
+        {
+            Output.Fail($"Campaign {settings.CampaignId} does not exist in the catalog.");
+            return ExitCodes.Failed;
+        }
+
+        var results = await AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .StartAsync(async progress =>
+            {
+                var task = progress.AddTask($"{(settings.Repair ? "Reconciling" : "Checking")} {campaign.Skus.Count} SKU(s)", maxValue: campaign.Skus.Count);
+                var results = await reconciler.ReconcileAsync(campaign, settings.Repair, new ProgressTaskReporter(task), cancellationToken);
+                task.StopTask();
+                return results;
+            });
+
+        AnsiConsole.MarkupLineInterpolated($"Campaign [bold]{campaign.CampaignId}[/]: {Window.Format(campaign)}.");
+        AnsiConsole.Write(LedgerTable(results, settings.Repair));
+        foreach (var finding in results.SelectMany(r => r.After.Findings.Select(f => (r.After.SkuId, Finding: f))).Take(20))
+        {
+            Output.Warn(finding.Finding.OrderNo == 0
+                ? $"SKU {finding.SkuId}: {finding.Finding.Kind}, {finding.Finding.Units} unit(s)"
+                : $"SKU {finding.SkuId}: {finding.Finding.Kind}, order {finding.Finding.OrderNo}, {finding.Finding.Units} unit(s)");
+        }
+
+        var drift = results.Sum(r => r.After.Drift);
+        if (drift > 0)
+        {
+            Output.Fail(settings.Repair
+                ? $"{Formats.Units(drift)} unit(s) still drift after the repairs; the warnings above say which, the Persister's log says why."
+                : $"{Formats.Units(drift)} unit(s) drift between Redis and MySQL; run again with --repair to repair them.");
+            return ExitCodes.Drift;
+        }
+        AnsiConsole.MarkupLineInterpolated($"[green]No drift[/] in {results.Count} SKU(s) of [bold]{campaign.CampaignId}[/].");
+        return ExitCodes.Ok;
+    }
+
+    private static Table LedgerTable(IReadOnlyList<SkuReconciliation> results, bool repaired)
+    {
+        var table = new Table().AddColumn("SKU");
+        foreach (var heading in new[] { "Total", "Redis available", "reserved", "sold", "MySQL pending", "paid", "cancelled", "In flight", "Drift" })
+        {
+            table.AddColumn(new TableColumn(heading).RightAligned());
+        }
+        if (repaired)
+        {
+            table.AddColumn("Repairs");
+        }
+        foreach (var result in results)
+        {
+            var ledger = result.After;
+            var drift = ledger.Drift == 0 ? "[green]0[/]" : $"[red]{Formats.Units(ledger.Drift)}[/]";
+            if (repaired && result.Before.Drift != ledger.Drift)
+            {
+                drift = $"{Formats.Units(result.Before.Drift)} → {drift}";
+            }
+            var cells = new List<string>
+            {
+                ledger.SkuId.ToString(Formats.Culture),
+                Formats.Units(ledger.Total),
+                ledger.Warmed ? Formats.Units(ledger.Redis.Available) : "[grey]not loaded[/]",
+                Formats.Units(ledger.Redis.Reserved),
+                Formats.Units(ledger.Redis.Sold),
+                Formats.Units(ledger.Db.Pending),
+                Formats.Units(ledger.Db.Paid),
+                Formats.Units(ledger.Db.Cancelled),
+                Formats.Units(ledger.InFlight),
+                drift,
+            };
+            if (repaired)
+            {
+                cells.Add(result.Repairs.Count == 0 ? "-" : Markup.Escape(string.Join(", ", result.Repairs.Select(r => $"{r.Key} {r.Value}"))));
+            }
+            table.AddRow([.. cells]);
+        }
+        return table;
+    }
+}

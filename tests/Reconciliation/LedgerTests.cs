@@ -1,0 +1,155 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using FlashSale.Engine.Campaigns;
+using FlashSale.Engine.Orders;
+using FlashSale.Engine.Reconciliation;
+using FlashSale.Engine.Storage;
+using FlashSale.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace FlashSale.Tests.Reconciliation;
+
+[Collection(IngressCollection.Name)]
+public sealed class LedgerTests(IngressFactory factory)
+{
+    [Fact]
+    public async Task LedgerCountsReservationsOnTheirWayAsInFlightThenOnBothSides()
+    {
+        var sale = await TestSale.StartAsync(factory, stock: 10, perUserLimit: 2);
+        await ReserveAsync(sale, 5101, 5102, 5103);
+        using var admin = factory.Admin();
+
+        var before = await LedgerAsync(admin, sale);
+        Assert.Equal(10, before.GetProperty("total").GetInt32());
+        Assert.Equal(7, before.GetProperty("redis").GetProperty("available").GetInt64());
+        Assert.Equal(3, before.GetProperty("redis").GetProperty("reserved").GetInt64());
+        Assert.Equal(0, before.GetProperty("db").GetProperty("pending").GetInt64());
+        Assert.Equal(3, before.GetProperty("inFlight").GetInt64());
+        Assert.Equal(0, before.GetProperty("drift").GetInt64());
+
+        await ShardOrders.PersistAsync(factory, sale);
+        var after = await LedgerAsync(admin, sale);
+        Assert.Equal(3, after.GetProperty("db").GetProperty("pending").GetInt64());
+        Assert.Equal(0, after.GetProperty("inFlight").GetInt64());
+        Assert.Equal(0, after.GetProperty("drift").GetInt64());
+        Assert.Empty(after.GetProperty("findings").EnumerateArray());
+        var checkedAt = DateTimeOffset.Parse(after.GetProperty("checkedAt").GetString()!, CultureInfo.InvariantCulture);
+        Assert.InRange(checkedAt, DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow.AddMinutes(1));
+    }
+
+    [Fact]
+    public async Task LedgerIsForAdminsAndKnownSkusOnly()
+    {
+        var sale = await TestSale.StartAsync(factory, stock: 1);
+        using var buyer = factory.Buyer(5110);
+        using var admin = factory.Admin();
+
+        using var refused = await buyer.GetAsync(LedgerPath(sale.CampaignId, sale.SkuId));
+        await refused.AssertProblemAsync(HttpStatusCode.Forbidden, "forbidden");
+        using var unknownSku = await admin.GetAsync(LedgerPath(sale.CampaignId, sale.SkuId + 1));
+        await unknownSku.AssertProblemAsync(HttpStatusCode.NotFound, "not-found");
+        using var unknownCampaign = await admin.GetAsync(LedgerPath("no-such-campaign", 1));
+        await unknownCampaign.AssertProblemAsync(HttpStatusCode.NotFound, "not-found");
+    }
+
+    [Fact]
+    public async Task CancelWhoseReleaseNeverRanGivesItsUnitBackExactlyOnce()
+    {
+        var sale = await TestSale.StartAsync(factory, stock: 5, perUserLimit: 1);
+        var orders = await ReserveAsync(sale, 5121, 5122);
+        Assert.Equal(2, await ShardOrders.PersistAsync(factory, sale));
+
+        // The cancel commits in MySQL while Redis cannot be reached, so the release never runs.
+        await using (var unreachable = await ConnectionMultiplexer.ConnectAsync("127.0.0.1:1,abortConnect=false,connectTimeout=300"))
+        {
+            var cutOff = new OrderLifecycle(
+                factory.Services.GetRequiredService<ShardDataSources>(), unreachable, TimeProvider.System, NullLogger<OrderLifecycle>.Instance);
+            var (outcome, _) = await cutOff.CancelAsync(orders[0], "buyer", CancellationToken.None);
+            Assert.Equal(CancelOutcome.Cancelled, outcome);
+        }
+        Assert.Equal(3, await sale.AvailableAsync());
+
+        var reconciler = Reconciler(graceMs: 0);
+        var campaign = await CampaignAsync(sale);
+        var found = Assert.Single(await reconciler.ReconcileAsync(campaign, repair: false));
+        Assert.Equal(new DriftFinding(DriftKind.UnreleasedCancel, orders[0], 1), Assert.Single(found.Before.Findings));
+        Assert.Equal(1, found.Before.Drift);
+        Assert.Equal(3, await sale.AvailableAsync());
+
+        var repaired = Assert.Single(await reconciler.ReconcileAsync(campaign, repair: true));
+        Assert.Equal(1, repaired.Repairs[DriftKind.UnreleasedCancel]);
+        Assert.Equal(0, repaired.After.Drift);
+        Assert.Equal(4, await sale.AvailableAsync());
+
+        // Again, and the Persister's own scan for interrupted releases: nothing comes back a second time.
+        var again = Assert.Single(await reconciler.ReconcileAsync(campaign, repair: true));
+        Assert.Empty(again.Repairs);
+        await factory.Services.GetRequiredService<OrderLifecycle>().ReleasePendingAsync(500, CancellationToken.None);
+        Assert.Equal(4, await sale.AvailableAsync());
+        Assert.EndsWith("|C", (await sale.Db.HashGetAsync(sale.Keys.Ledger, orders[0])).ToString(), StringComparison.Ordinal);
+        Assert.Equal(1, await ShardOrders.ScalarAsync<int>(factory, orders[0], "SELECT stock_released FROM orders WHERE order_no = @orderNo"));
+    }
+
+    [Fact]
+    public async Task StockChangedBehindTheEnginesBackIsSetToTotalMinusHeldUnits()
+    {
+        var sale = await TestSale.StartAsync(factory, stock: 5, perUserLimit: 1);
+        await ReserveAsync(sale, 5131, 5132);
+        Assert.Equal(2, await ShardOrders.PersistAsync(factory, sale));
+        var reconciler = Reconciler(graceMs: 60_000);
+        var campaign = await CampaignAsync(sale);
+
+        // Too much stock (three more units than exist) would oversell: it is taken away.
+        await sale.Db.HashIncrementAsync(sale.Keys.Meta, "available", 3);
+        var lowered = Assert.Single(await reconciler.ReconcileAsync(campaign, repair: true));
+        Assert.Equal(new DriftFinding(DriftKind.StockMismatch, 0, 3), Assert.Single(lowered.Before.Findings));
+        Assert.Equal(1, lowered.Repairs[DriftKind.StockMismatch]);
+        Assert.Equal(0, lowered.After.Drift);
+        Assert.Equal(3, await sale.AvailableAsync());
+
+        // Too little would undersell: it is given back, up to total minus the live orders.
+        await sale.Db.HashIncrementAsync(sale.Keys.Meta, "available", -2);
+        var raised = Assert.Single(await reconciler.ReconcileAsync(campaign, repair: true));
+        Assert.Equal(2, raised.Before.Drift);
+        Assert.Equal(0, raised.After.Drift);
+        Assert.Equal(3, await sale.AvailableAsync());
+    }
+
+    private Reconciler Reconciler(int graceMs) => new(
+        factory.Redis,
+        factory.Services.GetRequiredService<ShardDataSources>(),
+        factory.Services.GetRequiredService<CampaignStore>(),
+        factory.Services.GetRequiredService<OrderLifecycle>(),
+        Options.Create(new ReconcilerOptions { GraceMs = graceMs }),
+        TimeProvider.System,
+        NullLogger<Reconciler>.Instance);
+
+    private async Task<CampaignDefinition> CampaignAsync(TestSale sale)
+        => (await factory.Services.GetRequiredService<CampaignStore>().GetAsync(sale.CampaignId, CancellationToken.None))!;
+
+    private async Task<List<long>> ReserveAsync(TestSale sale, params long[] buyers)
+    {
+        var orders = new List<long>();
+        foreach (var userId in buyers)
+        {
+            using var buyer = factory.Buyer(userId);
+            using var created = await sale.ReserveAsync(buyer, "k");
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            orders.Add(long.Parse((await created.JsonAsync()).GetProperty("orderNo").GetString()!, CultureInfo.InvariantCulture));
+        }
+        return orders;
+    }
+
+    private static string LedgerPath(string campaignId, long skuId) => $"/api/v1/admin/campaigns/{campaignId}/skus/{skuId}/ledger";
+
+    private static async Task<JsonElement> LedgerAsync(HttpClient admin, TestSale sale)
+    {
+        using var response = await admin.GetAsync(LedgerPath(sale.CampaignId, sale.SkuId));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await response.JsonAsync();
+    }
+}

@@ -1,0 +1,150 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using FlashSale.Engine.Redis;
+using FlashSale.Tests.Infrastructure;
+using FlashSale.Tests.Pipeline;
+using StackExchange.Redis;
+
+namespace FlashSale.Tests.Reconciliation;
+
+/// <summary>A Persister whose reconciler runs every 100 ms, as hard as a sale can push it.</summary>
+public sealed class BusyReconcilerFixture : PipelineFixture
+{
+    protected override IEnumerable<(string Key, string Value)> PersisterSettings() =>
+    [
+        ("Reconciler__IntervalMs", "100"),
+        ("Reconciler__GraceMs", "10000"),
+        ("Logging__LogLevel__FlashSale.Persister.Pipeline.ReconcilerService", "Debug"),
+    ];
+}
+
+/// <summary>An Ingress without its relay (a second one with a relay is started by the test) and no reconciler loop: repairs come from the CLI.</summary>
+public sealed class RelayLaterFixture : PipelineFixture
+{
+    protected override IEnumerable<(string Key, string Value)> IngressSettings() => [("Relay__Enabled", "false")];
+
+    protected override IEnumerable<(string Key, string Value)> PersisterSettings() => [("Reconciler__Enabled", "false")];
+}
+
+[Collection(PipelineCollection.Name)]
+public sealed class BusyReconcilerTests(BusyReconcilerFixture engine) : IClassFixture<BusyReconcilerFixture>
+{
+    [Fact]
+    public async Task ReconcilerEvery100MsDuringASaleRepairsNothingAndEndsWithoutDrift()
+    {
+        long[] skus = [1101, 1102];
+        var campaignId = await engine.StartSaleAsync((1101, 150, 2), (1102, 150, 2));
+
+        var successes = await SaleTraffic.ReserveAsync(engine, campaignId, skus, attempts: 700, buyers: 300);
+        var rows = await engine.DrainAsync(campaignId, successes.Count);
+
+        SaleTraffic.AssertExactlyOneRowEach(engine, successes, rows);
+        using var admin = engine.Client(engine.Tokens.Mint(1, admin: true));
+        foreach (var sku in skus)
+        {
+            // Demand is three times the stock: both SKUs sell out (1101 one unit a time, 1102 two).
+            Assert.Equal(150, rows.Where(r => r.SkuId == sku).Sum(r => r.Quantity));
+            var ledger = await Ledger.WaitSettledAsync(admin, campaignId, sku);
+            Assert.Equal(0, ledger.GetProperty("drift").GetInt64());
+            Assert.Equal(
+                ledger.GetProperty("redis").GetProperty("reserved").GetInt64(),
+                ledger.GetProperty("db").GetProperty("pending").GetInt64());
+        }
+        // It ran all along, and never took a reservation on its way for a lost one.
+        Assert.True(Ledger.Rounds(engine.Persister.Log) >= 10, engine.Persister.Log[^Math.Min(engine.Persister.Log.Length, 3_000)..]);
+        var repairs = engine.Persister.Log.Split('\n').Where(line => line.Contains("Reconciler:", StringComparison.Ordinal)).ToList();
+        Assert.True(repairs.Count == 0, string.Join('\n', repairs));
+    }
+}
+
+[Collection(PipelineCollection.Name)]
+public sealed class LostEventTests(RelayLaterFixture engine) : IClassFixture<RelayLaterFixture>
+{
+    [Fact]
+    public async Task OutboxEntryDeletedBeforeKafkaBecomesItsOrderAfterRepair()
+    {
+        var campaignId = await engine.StartSaleAsync((1201, 10, 2));
+        var keys = new SkuKeys(campaignId, 1201);
+        var successes = await SaleTraffic.ReserveAsync(engine, campaignId, [1201], attempts: 5, buyers: 5, parallelism: 5);
+        Assert.Equal(5, successes.Count);
+
+        // One reservation's event vanishes before any relay read it.
+        var lost = successes[0];
+        var entry = (await engine.Db.StreamRangeAsync(keys.Outbox)).Single(e => (long)e["orderNo"] == lost.OrderNo);
+        Assert.Equal(1, await engine.Db.StreamDeleteAsync(keys.Outbox, [entry.Id]));
+        await using var relay = new EngineProcess("Relay", "Ingress",
+            engine.Environment(("Engine__NodeId", "3")), "--urls", $"http://127.0.0.1:{PipelineFixture.FreePort()}");
+        await relay.StartAsync();
+        await engine.DrainAsync(campaignId, 4);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.DoesNotContain(await engine.OrdersAsync(campaignId), r => r.OrderNo == lost.OrderNo);
+
+        // Once it is older than the grace period, the check names it; the repair re-publishes it.
+        var check = await Warmup.RunAsync(engine, "reconcile", "--campaign", campaignId);
+        Assert.True(check.ExitCode == 5, check.Output);
+        Assert.Contains("lost-event", check.Output, StringComparison.Ordinal);
+        Assert.Contains(lost.OrderNo.ToString(CultureInfo.InvariantCulture), check.Output, StringComparison.Ordinal);
+
+        var repair = await Warmup.RunAsync(engine, "reconcile", "--campaign", campaignId, "--repair");
+        Assert.True(repair.ExitCode == 0, repair.Output);
+        var rows = await engine.DrainAsync(campaignId, 5);
+        SaleTraffic.AssertExactlyOneRowEach(engine, successes, rows);
+
+        using var admin = engine.Client(engine.Tokens.Mint(1, admin: true));
+        var ledger = await Ledger.WaitSettledAsync(admin, campaignId, 1201);
+        var units = successes.Sum(s => s.Quantity);
+        Assert.Equal(units, ledger.GetProperty("db").GetProperty("pending").GetInt64());
+        Assert.Equal(10 - units, ledger.GetProperty("redis").GetProperty("available").GetInt64());
+    }
+}
+
+internal static class Ledger
+{
+    /// <summary>The SKU's ledger once nothing is in flight any more.</summary>
+    public static async Task<JsonElement> WaitSettledAsync(HttpClient admin, string campaignId, long skuId)
+    {
+        JsonElement ledger = default;
+        await Eventually.HoldsAsync(async () =>
+        {
+            using var response = await admin.GetAsync($"/api/v1/admin/campaigns/{campaignId}/skus/{skuId}/ledger");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            ledger = await response.JsonAsync();
+            return ledger.GetProperty("inFlight").GetInt64() == 0 && ledger.GetProperty("drift").GetInt64() == 0;
+        }, TimeSpan.FromSeconds(30));
+        return ledger;
+    }
+
+    public static int Rounds(string log) => log.Split("Reconciler round:").Length - 1;
+}
+
+/// <summary>The Warmup CLI, run from its build output as an operator would.</summary>
+internal static class Warmup
+{
+    public static async Task<(int ExitCode, string Output)> RunAsync(PipelineFixture engine, params string[] arguments)
+    {
+        var dll = Path.Combine(Repository.Root, "Warmup", "bin", Repository.Configuration, "net10.0", "FlashSale.Warmup.dll");
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(dll);
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+        foreach (var (key, value) in engine.Environment(("DOTNET_ENVIRONMENT", "Production"), ("Reconciler__GraceMs", "1000"), ("COLUMNS", "200")))
+        {
+            info.Environment[key] = value;
+        }
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout + await stderr);
+    }
+}

@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using FlashSale.Engine.Redis;
+using FlashSale.Tests.Infrastructure;
+using FlashSale.Tests.Pipeline;
+using StackExchange.Redis;
+
+namespace FlashSale.Tests.Reconciliation;
+
+/// <summary>
+/// The engine on a Redis server of its own that persists only RDB snapshots (no AOF), so that killing it
+/// and starting it again brings back the state of the last snapshot and forgets everything after it.
+/// </summary>
+public sealed class SnapshotRedisFixture : PipelineFixture
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("flashsale-rdb-").FullName;
+    private readonly int _port = FreePort();
+    private Process? _server;
+
+    public override string RedisEndpoint => $"127.0.0.1:{_port}";
+
+    protected override IEnumerable<(string Key, string Value)> PersisterSettings() =>
+        [("Reconciler__IntervalMs", "200"), ("Reconciler__GraceMs", "10000")];
+
+    protected override Task StartRedisAsync() => StartServerAsync();
+
+    /// <summary>kill -9 the server, then start it again: it loads its last snapshot.</summary>
+    public async Task CrashAndRestartAsync()
+    {
+        _server!.Kill();
+        await _server.WaitForExitAsync();
+        await StartServerAsync();
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (_server is { HasExited: false })
+        {
+            _server.Kill();
+            await _server.WaitForExitAsync();
+        }
+        _server?.Dispose();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    private async Task StartServerAsync()
+    {
+        var info = new ProcessStartInfo("redis-server") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[]
+        {
+            "--port", _port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", _directory,
+            "--dbfilename", "dump.rdb", "--appendonly", "no", "--save", "", "--daemonize", "no",
+        })
+        {
+            info.ArgumentList.Add(argument);
+        }
+        _server?.Dispose();
+        _server = Process.Start(info)!;
+        _server.OutputDataReceived += (_, _) => { };
+        _server.ErrorDataReceived += (_, _) => { };
+        _server.BeginOutputReadLine();
+        _server.BeginErrorReadLine();
+
+        await using var probe = await ConnectionMultiplexer.ConnectAsync($"{RedisEndpoint},abortConnect=false,connectTimeout=500");
+        await Eventually.HoldsAsync(async () =>
+        {
+            try
+            {
+                await probe.GetDatabase().PingAsync();
+                return true;
+            }
+            catch (RedisException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(20));
+    }
+}
+
+[Collection(PipelineCollection.Name)]
+public sealed class RestoredRedisTests(SnapshotRedisFixture engine) : IClassFixture<SnapshotRedisFixture>
+{
+    private const long Sku = 1301;
+    private const int Stock = 100;
+
+    [Fact]
+    public async Task RedisBackFromAnOlderSnapshotSellsNoUnitTwiceOnceReconciled()
+    {
+        var campaignId = await engine.StartSaleAsync((Sku, Stock, 2));
+        var keys = new SkuKeys(campaignId, Sku);
+        var beforeSnapshot = await SaleTraffic.ReserveAsync(engine, campaignId, [Sku], attempts: 20, buyers: 20, firstBuyer: 20_000);
+        await engine.DrainAsync(campaignId, beforeSnapshot.Count);
+        await engine.Redis.GetServer(engine.RedisEndpoint).ExecuteAsync("SAVE");
+
+        var afterSnapshot = await SaleTraffic.ReserveAsync(engine, campaignId, [Sku], attempts: 20, buyers: 20, firstBuyer: 21_000);
+        Assert.Equal(20, afterSnapshot.Count);
+        await engine.DrainAsync(campaignId, beforeSnapshot.Count + afterSnapshot.Count);
+        var held = beforeSnapshot.Concat(afterSnapshot).Sum(s => s.Quantity);
+
+        await engine.CrashAndRestartAsync();
+        // Redis forgot every reservation after the snapshot (its stock would sell those units again); the
+        // reconciler finds each of them in MySQL and holds its units again.
+        await Eventually.HoldsAsync(() => afterSnapshot.All(s => engine.Persister.Log.Contains(
+            $"order {s.OrderNo} ({campaignId}/{Sku}, {s.Quantity} unit(s)) was unknown to Redis", StringComparison.Ordinal)), TimeSpan.FromSeconds(60));
+        Assert.DoesNotContain(beforeSnapshot, s => engine.Persister.Log.Contains($"order {s.OrderNo} ", StringComparison.Ordinal));
+        Assert.Equal(Stock - held, (long)await engine.Db.HashGetAsync(keys.Meta, "available"));
+
+        using var admin = engine.Client(engine.Tokens.Mint(1, admin: true));
+        var ledger = await Ledger.WaitSettledAsync(admin, campaignId, Sku);
+        Assert.Equal(held, ledger.GetProperty("redis").GetProperty("reserved").GetInt64());
+        await Eventually.HoldsAsync(async () =>
+        {
+            using var ready = await engine.Client().GetAsync("/health/ready");
+            return ready.StatusCode == HttpStatusCode.OK;
+        });
+
+        // A buyer whose reservation Redis forgot retries with the same key: the same order comes back, not a second one.
+        var retried = afterSnapshot.Single(s => s.UserId == 21_000);
+        using (var buyer = engine.Client(engine.Tokens.Mint(retried.UserId)))
+        using (var replay = await TestSale.SendReservationAsync(buyer, $"/api/v1/campaigns/{campaignId}/skus/{Sku}/reservations", "attempt-0",
+            $$"""{"quantity":{{retried.Quantity}}}"""))
+        {
+            Assert.Equal(HttpStatusCode.OK, replay.StatusCode);
+            Assert.Equal(retried.OrderNo.ToString(CultureInfo.InvariantCulture), (await replay.JsonAsync()).GetProperty("orderNo").GetString());
+        }
+
+        // The rest of the sale: exactly the units nobody holds are sold, none twice.
+        var rest = await SaleTraffic.ReserveAsync(engine, campaignId, [Sku], attempts: 200, buyers: 200, firstBuyer: 22_000);
+        var successes = beforeSnapshot.Concat(afterSnapshot).Concat(rest).ToList();
+        var rows = await engine.DrainAsync(campaignId, successes.Count);
+        SaleTraffic.AssertExactlyOneRowEach(engine, successes, rows);
+        Assert.Equal(Stock, rows.Sum(r => r.Quantity));
+        Assert.Equal(0, (long)await engine.Db.HashGetAsync(keys.Meta, "available"));
+        Assert.Equal(0, (await Ledger.WaitSettledAsync(admin, campaignId, Sku)).GetProperty("drift").GetInt64());
+    }
+}
