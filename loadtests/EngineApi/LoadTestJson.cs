@@ -37,7 +37,11 @@ public sealed record OrderListView(IReadOnlyList<OrderView> Items, string? NextC
 /// <c>GET /api/v1/admin/campaigns/{id}/skus/{sku}/ledger</c>: one SKU's stock as Redis and MySQL see it,
 /// the reservations still on their way between them, and the drift that is left once those are counted.
 /// </summary>
-public sealed record LedgerView(long Total, LedgerRedisView Redis, LedgerDbView Db, long InFlight, long Drift, DateTime CheckedAt);
+public sealed record LedgerView(
+    long Total, LedgerRedisView Redis, LedgerDbView Db, long InFlight, long Drift, DateTime CheckedAt, bool Warmed, IReadOnlyList<LedgerFindingView>? Findings);
+
+/// <summary>One disagreement the ledger found: its kind (lost-event, unknown-to-redis, ...), the order (null for a SKU-wide one), the units.</summary>
+public sealed record LedgerFindingView(string Kind, string? OrderNo, int Units);
 
 public sealed record LedgerRedisView(long Available, long Reserved, long Sold);
 

@@ -77,7 +77,10 @@ public static class LedgerCheck
             var detail = Invariant($"drift {ledger.Drift:N0}, in flight {ledger.InFlight:N0}; total {ledger.Total:N0} (stock {sku.Stock:N0}); ")
                 + Invariant($"Redis available {ledger.Redis.Available:N0}, reserved {ledger.Redis.Reserved:N0}, sold {ledger.Redis.Sold:N0}; ")
                 + Invariant($"MySQL pending {ledger.Db.Pending:N0}, paid {ledger.Db.Paid:N0}, cancelled {ledger.Db.Cancelled:N0}")
-                + (ledger.InFlight > 0 ? Invariant($"; still in flight after {waited.TotalSeconds:0.0} s") : "");
+                + (ledger.InFlight > 0 ? Invariant($"; still in flight after {waited.TotalSeconds:0.0} s") : "")
+                + (ledger.Findings is { Count: > 0 } findings
+                    ? "; findings: " + string.Join(", ", findings.Take(MaxExamples).Select(f => Invariant($"{f.Kind} {f.OrderNo ?? "(SKU)"} ×{f.Units}")))
+                    : "");
             return new InvariantResult(name, passed, detail);
         }
     }
