@@ -1,0 +1,158 @@
+using System.Diagnostics;
+using FlashSale.Tests.Infrastructure;
+
+namespace FlashSale.Tests.LoadTests;
+
+/// <summary>
+/// The load-test harness (loadtests/), run from its build output as a child process against a whole
+/// engine of its own (Ingress and Persister processes on the real services), each scenario briefly and
+/// gently: every invariant must pass, and the report must be written. A broken scenario, a harness that
+/// no longer talks the engine's API, or an engine change that breaks a promise the harness checks fails here.
+/// </summary>
+[Collection(LoadTestHarnessCollection.Name)]
+public sealed class LoadTestHarnessTests(PipelineFixture engine)
+{
+    /// <summary>Every run checks these (the lag probe, the drain and the ledger included); names as the report prints them.</summary>
+    private static readonly string[] CommonInvariants =
+    [
+        "distinct order numbers",
+        "every sampled order reached MySQL within",
+        "pipeline drained: every success is in MySQL",
+        "one order per success",
+        "persisted orders ≤ stock",
+    ];
+
+    private static readonly string[] SingleSkuInvariants =
+    [
+        "no oversell (SKU 1)",
+        "stock conservation (SKU 1)",
+        "ledger: no drift, nothing in flight (SKU 1)",
+    ];
+
+    private static readonly TimeSpan HarnessTimeout = TimeSpan.FromMinutes(3);
+
+    [Fact]
+    public async Task HotSkuSellsItsStockAndPassesEveryInvariant()
+    {
+        var markdown = await RunAsync("hot-sku", "--stock", "60", "--buyers", "2000", "--rate", "150", "--duration", "2s");
+        AssertPassed(markdown, [.. CommonInvariants, .. SingleSkuInvariants]);
+    }
+
+    [Fact]
+    public async Task ManySkusPassesEveryInvariantOnEachSku()
+    {
+        var markdown = await RunAsync("many-skus", "--skus", "5", "--skew", "1", "--stock", "15", "--buyers", "2000", "--rate", "150", "--duration", "2s");
+        AssertPassed(markdown, [.. CommonInvariants, "no oversell (5 SKUs)", "stock conservation (5 SKUs)", "ledger: no drift, nothing in flight (5 SKUs)"]);
+    }
+
+    [Fact]
+    public async Task SoldOutFloodPassesEveryInvariantAndIsComparedWithTheConstantEndpoint()
+    {
+        var markdown = await RunAsync("sold-out-flood", "--stock", "20", "--buyers", "2000", "--rate", "200", "--duration", "2s", "--baseline");
+        AssertPassed(markdown, [.. CommonInvariants, .. SingleSkuInvariants]);
+        Assert.Contains("## Against a constant endpoint", markdown, StringComparison.Ordinal);
+        Assert.Contains("| p99 ms, sold-out |", markdown, StringComparison.Ordinal);
+        Assert.Contains("| answers/s, all |", markdown, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ReplayStormReturnsEveryKeysFirstOrder()
+    {
+        var markdown = await RunAsync("replay-storm", "--buyers", "60", "--rate", "150", "--duration", "2s");
+        AssertPassed(markdown,
+        [
+            .. CommonInvariants, .. SingleSkuInvariants,
+            "replays return the first order", "at most one 201 per key", "a key holding an order is never refused",
+            "successful keys ≤ stock", "every replay says Idempotent-Replayed",
+        ]);
+    }
+
+    /// <summary>The longest: the first wave's unpaid orders must reach the end of the 30 s payment window (the shortest allowed).</summary>
+    [Fact]
+    public async Task FullSalePaysCancelsTimesOutAndSellsReleasedUnitsAgain()
+    {
+        var markdown = await RunAsync("full-sale",
+            "--stock", "24", "--buyers", "2000", "--rate", "100", "--duration", "2s", "--second-wave", "2s", "--settle-timeout", "30s");
+        AssertPassed(markdown,
+        [
+            .. CommonInvariants, .. SingleSkuInvariants,
+            "every order ends Paid or Cancelled", "paid ≤ stock (SKU 1)", "every paid order's payment recorded once",
+            "released units were sold again", "paid + pending never exceeded stock (SKU 1)", "payments and cancels answered as sent",
+        ]);
+        Assert.Contains("| pay (duplicate) | applied |", markdown, StringComparison.Ordinal);
+        Assert.Contains("## Sale lifecycle", markdown, StringComparison.Ordinal);
+    }
+
+    private static void AssertPassed(string markdown, IEnumerable<string> invariants)
+    {
+        Assert.Contains("Result: **all invariants passed**", markdown, StringComparison.Ordinal);
+        Assert.DoesNotContain("**FAIL**", markdown, StringComparison.Ordinal);
+        foreach (var invariant in invariants)
+        {
+            Assert.Contains($"- **PASS** {invariant}", markdown, StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>Runs the harness to the end; returns its report.md after checking the exit code and both report files.</summary>
+    private async Task<string> RunAsync(string scenario, params string[] arguments)
+    {
+        var harness = Path.Combine(Repository.Root, "loadtests", "bin", Repository.Configuration, "net10.0", "FlashSale.LoadTests.dll");
+        Assert.True(File.Exists(harness), $"{harness} is missing: build the solution first (dev/test.sh does).");
+        // Kept after the run for a look (TestResults/ is git-ignored and emptied by the next dev/test.sh).
+        var results = Path.Combine(Repository.Root, "TestResults", "loadtests", $"{scenario}-{Guid.NewGuid():N}");
+
+        var info = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = Path.GetDirectoryName(harness)!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(harness);
+        info.ArgumentList.Add(scenario);
+        foreach (var argument in (string[])[.. arguments, "--url", engine.IngressUrl.ToString(), "--seed", "20260618", "--out", results])
+        {
+            info.ArgumentList.Add(argument);
+        }
+        // The fixture's Ingress has the test keys, not the development ones the harness defaults to.
+        info.Environment["FLASHSALE_SIGNING_KEY"] = TestEnvironment.SigningKey;
+        info.Environment["FLASHSALE_PAYMENT_SECRET"] = IngressFactory.PaymentSecret;
+
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using (var timeout = new CancellationTokenSource(HarnessTimeout))
+        {
+            try
+            {
+                await process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                Assert.Fail($"the harness ran longer than {HarnessTimeout.TotalMinutes} min:\n{await stdout}\n{await stderr}");
+            }
+        }
+        var output = $"--- stdout ---\n{await stdout}\n--- stderr ---\n{await stderr}";
+        Assert.True(process.ExitCode == 0, $"the harness exited with {process.ExitCode}:\n{output}");
+
+        var folders = Directory.GetDirectories(results, $"*-{scenario}");
+        Assert.True(folders.Length == 1, $"expected one report folder in {results}:\n{output}");
+        var markdownFile = Path.Combine(folders[0], "report.md");
+        var htmlFile = Path.Combine(folders[0], "report.html");
+        Assert.True(File.Exists(markdownFile), $"no report.md in {folders[0]}");
+        Assert.True(File.Exists(htmlFile), $"no report.html in {folders[0]}");
+        var html = await File.ReadAllTextAsync(htmlFile);
+        Assert.Contains("all invariants passed", html, StringComparison.Ordinal);
+        Assert.Contains("<svg", html, StringComparison.Ordinal);
+        Assert.Contains(markdownFile, await stdout, StringComparison.Ordinal);
+        return await File.ReadAllTextAsync(markdownFile);
+    }
+}
+
+/// <summary>One engine for all the harness runs: a collection of its own, so it runs beside the other pipeline tests, not after them.</summary>
+[CollectionDefinition(Name)]
+public sealed class LoadTestHarnessCollection : ICollectionFixture<PipelineFixture>
+{
+    public const string Name = "load-test harness";
+}
