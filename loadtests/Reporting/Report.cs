@@ -483,7 +483,9 @@ public static class Report
 
     internal static IEnumerable<string> BaselineNotes(BaselineReport baseline)
     {
-        yield return "Constant endpoint: " + baseline.Server;
+        yield return "Constant endpoint: " + baseline.Server
+            + Invariant($" Warmed up for {baseline.WarmUp.TotalSeconds:0.0} s before the measurement, until its throughput stopped rising ({baseline.WarmUpRate:N0}/s). ")
+            + "The engine is measured as found: after a restart, rehearse once before comparing.";
         var stats = baseline.Stats;
         if (stats.LateStarts > 0 || stats.NotSent > 0)
         {
