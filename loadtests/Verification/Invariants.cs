@@ -43,7 +43,7 @@ public static class Invariants
                 $"no oversell (SKU {sku.SkuId})",
                 units <= sku.Stock,
                 released.GetValueOrDefault(sku.SkuId) is var back && back > 0
-                    ? Invariant($"{units:N0} units held ({units + back:N0} reserved, {back:N0} released again), stock {sku.Stock:N0}")
+                    ? Invariant($"{units:N0} units held ({units + back:N0} reserved, {back:N0} of them released), stock {sku.Stock:N0}")
                     : Invariant($"{units:N0} units reserved, stock {sku.Stock:N0}"));
         }).ToList();
 
