@@ -76,7 +76,8 @@ public sealed class LoadTestHarnessTests(PipelineFixture engine)
         AssertPassed(markdown,
         [
             .. CommonInvariants, .. SingleSkuInvariants,
-            "every order ends Paid or Cancelled", "paid ≤ stock (SKU 1)", "every paid order's payment recorded once",
+            "every order ends Paid or Cancelled", "paid ≤ stock (SKU 1)", "cancelled and timed-out units came back (SKU 1)",
+            "every paid order's payment recorded once",
             "released units were sold again", "paid + pending never exceeded stock (SKU 1)", "payments and cancels answered as sent",
         ]);
         Assert.Contains("| pay (duplicate) | applied |", markdown, StringComparison.Ordinal);

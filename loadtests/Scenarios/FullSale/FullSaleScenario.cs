@@ -85,6 +85,7 @@ public sealed class FullSaleScenario : IScenario, IAsyncDisposable
     private IReadOnlyList<PaymentRecordView>? _applied;
     private IReadOnlyList<PaymentRecordView>? _refundRequired;
     private string? _paymentsFailure;
+    private int? _availableAfterSale;
 
     public FullSaleScenario(FullSaleSettings settings)
     {
@@ -238,6 +239,7 @@ public sealed class FullSaleScenario : IScenario, IAsyncDisposable
 
         if (context.IsLast)
         {
+            _availableAfterSale = available;
             await ReadPaymentsAsync(context.Observer, cancellationToken);
             if (_timeline is not null)
             {
@@ -256,6 +258,7 @@ public sealed class FullSaleScenario : IScenario, IAsyncDisposable
         [
             EveryOrderFinal(all),
             PaidWithinStock(all),
+            StockCameBack(all),
             PaymentsRecordedOnce(all),
             ReleasedUnitsSoldAgain(),
             HeldWithinStock(all),
@@ -479,6 +482,17 @@ public sealed class FullSaleScenario : IScenario, IAsyncDisposable
         var paid = all.Where(o => o.Final?.Status == "Paid").Sum(o => (long)o.Quantity);
         return new InvariantResult(Invariant($"paid ≤ stock (SKU {SkuId})"), paid <= _settings.Stock,
             Invariant($"{paid:N0} units paid, stock {_settings.Stock:N0}"));
+    }
+
+    /// <summary>Once every order is final, the units on sale are exactly the ones nobody paid for: every cancel and timeout gave its units back.</summary>
+    private InvariantResult StockCameBack(List<SaleOrder> all)
+    {
+        var paid = all.Where(o => o.Final?.Status == "Paid").Sum(o => o.Quantity);
+        var cancelled = all.Where(o => o.Final?.Status == "Cancelled").Sum(o => o.Quantity);
+        var expected = _settings.Stock - paid;
+        return new InvariantResult(Invariant($"cancelled and timed-out units came back (SKU {SkuId})"), _availableAfterSale == expected,
+            Invariant($"the public SKU view shows {(_availableAfterSale is { } a ? a.ToString("N0", CultureInfo.InvariantCulture) : "nothing (unreadable)")} units on sale ")
+            + Invariant($"once the sale settled, total {_settings.Stock:N0} − {paid:N0} paid = {expected:N0}; {cancelled:N0} units of cancelled orders went back on sale"));
     }
 
     private InvariantResult PaymentsRecordedOnce(List<SaleOrder> all)
