@@ -25,8 +25,9 @@ public static class BaselineRun
     // A fresh .NET process needs seconds, not milliseconds, to reach its steady state (tiered compilation
     // with dynamic PGO in the background, the server GC sizing its heaps): on a busy 2-core machine the
     // constant endpoint answered 4,900/s after 1 s of warm-up, 23,000/s after 6 s, and a warm-up stopped
-    // after 2-3 s still left the first measured second at a third of the rest. So the warm-up lasts at
-    // least 5 s, and then until its throughput has not risen for 2 s.
+    // after 2-3 s still left the first measured second at a third of the rest. So the warm-up runs the
+    // measured load model itself (at its rate, or with its workers) for at least 5 s, and then until its
+    // throughput has not risen for 2 s (at a fixed rate that is at once).
     private static readonly TimeSpan WarmUpSlice = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan MinWarmUp = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan MaxWarmUp = TimeSpan.FromSeconds(20);
@@ -35,8 +36,6 @@ public static class BaselineRun
     private const double StillRising = 1.05;
 
     private const int FlatSlicesNeeded = 4;
-    private const int WarmUpWorkers = 8;
-    private const string WarmUpCampaign = "baseline-warmup";
 
     public static async Task<BaselineReport> RunAsync(
         LoadTestOptions options, IScenario scenario, BuyerTokens tokens, SaleUnderTest sale, ILoadModel model, TimeSpan duration,
@@ -50,9 +49,9 @@ public static class BaselineRun
         using var client = new EngineClient(server.Url, options.EffectiveConnections, options.Timeout, tokens);
 
         // A fresh process is cold: warm both ends (its answers and our client) on a route of its own before measuring.
-        var (warmUp, warmUpRate) = await WarmUpAsync(client, tokens);
+        var (warmUp, warmUpRate) = await WarmUpAsync(client, tokens, model, interrupt);
         progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Warmed the constant endpoint up for {warmUp.TotalSeconds:0.0} s, until its throughput stopped rising ({warmUpRate:N0} answers/s with {WarmUpWorkers} workers)."));
+            $"Warmed the constant endpoint up for {warmUp.TotalSeconds:0.0} s with the same load model, until its throughput stopped rising ({warmUpRate:N0} answers/s)."));
 
         var stats = new LoadStats();
         using var run = new LoadRun(scenario, client, stats, lag: null, interrupt, observe: false);
@@ -79,32 +78,25 @@ public static class BaselineRun
             warmUp, warmUpRate);
     }
 
-    /// <summary>Closed-loop requests in slices until four slices in a row are no faster than the best before (at least <see cref="MinWarmUp"/>).</summary>
-    private static async Task<(TimeSpan Took, double Rate)> WarmUpAsync(EngineClient client, BuyerTokens tokens)
+    /// <summary>Runs the model in slices on a route of its own until four slices in a row are no faster than the best before (at least <see cref="MinWarmUp"/>).</summary>
+    private static async Task<(TimeSpan Took, double Rate)> WarmUpAsync(EngineClient client, BuyerTokens tokens, ILoadModel model, CancellationToken interrupt)
     {
-        tokens.Prepare([1], CancellationToken.None);
+        tokens.Prepare([WarmUpScenario.Buyer], CancellationToken.None);
+        var stats = new LoadStats();
+        using var run = new LoadRun(new WarmUpScenario(), client, stats, lag: null, interrupt, observe: false);
         var started = Stopwatch.GetTimestamp();
-        var answered = 0L;
-        var stop = 0;
-        var workers = Enumerable.Range(0, WarmUpWorkers).Select(_ => Task.Run(async () =>
-        {
-            while (Volatile.Read(ref stop) == 0)
-            {
-                var n = Interlocked.Increment(ref answered);
-                await client.ReserveAsync(new ReserveRequest(WarmUpCampaign, 1, 1, $"warmup-{n}", 1), CancellationToken.None);
-            }
-        })).ToList();
-
         var best = 0.0;
         var rate = 0.0;
         var flat = 0;
-        var last = Interlocked.Read(ref answered);
-        while (Stopwatch.GetElapsedTime(started) < MaxWarmUp)
+        var slice = 0;
+        while (Stopwatch.GetElapsedTime(started) < MaxWarmUp && !interrupt.IsCancellationRequested)
         {
-            await Task.Delay(WarmUpSlice);
-            var now = Interlocked.Read(ref answered);
-            rate = (now - last) / WarmUpSlice.TotalSeconds;
-            last = now;
+            // Each slice is a wave of its own, so its keys follow on from the last slice's.
+            run.BeginWave(slice++);
+            var before = stats.Completed;
+            var sliceStart = Stopwatch.GetTimestamp();
+            await model.RunAsync(run, sliceStart, WarmUpSlice);
+            rate = (stats.Completed - before) / Stopwatch.GetElapsedTime(sliceStart).TotalSeconds;
             flat = rate < best * StillRising ? flat + 1 : 0;
             best = Math.Max(best, rate);
             if (flat >= FlatSlicesNeeded && Stopwatch.GetElapsedTime(started) >= MinWarmUp)
@@ -112,8 +104,26 @@ public static class BaselineRun
                 break;
             }
         }
-        Volatile.Write(ref stop, 1);
-        await Task.WhenAll(workers);
+        if (run.Failure is not null)
+        {
+            throw new BaselineException($"the harness failed while warming the constant endpoint up: {run.Failure}");
+        }
         return (Stopwatch.GetElapsedTime(started), rate);
+    }
+
+    /// <summary>Reservations for a campaign of the warm-up's own, so the measured pass finds the endpoint's counters untouched.</summary>
+    private sealed class WarmUpScenario : IScenario
+    {
+        public const long Buyer = 1;
+
+        public string Name => "baseline-warmup";
+
+        public IEnumerable<long> Buyers => [Buyer];
+
+        public Task<SaleUnderTest> SetUpAsync(SaleSetup setup, CancellationToken cancellationToken)
+            => throw new NotSupportedException("The warm-up only sends requests to the constant endpoint.");
+
+        public ReserveRequest Next(long sequence)
+            => new("baseline-warmup", 1, Buyer, string.Create(CultureInfo.InvariantCulture, $"warmup-{sequence}"), 1);
     }
 }
