@@ -72,7 +72,8 @@ public sealed class LoadTestHarnessTests(PipelineFixture engine)
     public async Task FullSalePaysCancelsTimesOutAndSellsReleasedUnitsAgain()
     {
         var markdown = await RunAsync("full-sale",
-            "--stock", "24", "--buyers", "2000", "--rate", "100", "--duration", "2s", "--second-wave", "2s", "--settle-timeout", "30s");
+            "--stock", "24", "--buyers", "2000", "--rate", "100", "--duration", "2s", "--second-wave", "2s", "--settle-timeout", "30s",
+            "--duplicate-callbacks", "0.5");
         AssertPassed(markdown,
         [
             .. CommonInvariants, .. SingleSkuInvariants,
