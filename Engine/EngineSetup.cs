@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using FlashSale.Engine.Auth;
 using FlashSale.Engine.Campaigns;
+using FlashSale.Engine.Observability;
 using FlashSale.Engine.Orders;
 using FlashSale.Engine.Reservations;
 using FlashSale.Engine.Stock;
@@ -32,6 +33,7 @@ public static class EngineSetup
         var services = builder.Services;
         services.AddOptions<EngineOptions>().BindConfiguration(EngineOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
+        services.AddEngineMetrics();
 
         // Connection strings are read when first needed, so a tool command that needs neither still runs without them.
         var configuration = builder.Configuration;

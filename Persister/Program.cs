@@ -1,17 +1,21 @@
 using FlashSale.Engine;
 using FlashSale.Engine.Pipeline;
+using FlashSale.Persister.Operations;
 using FlashSale.Persister.Pipeline;
 
-var builder = Host.CreateApplicationBuilder(args);
+var builder = WebApplication.CreateBuilder(args);
 
 builder.AddFlashSaleEngine();
 builder.AddFlashSaleKafka();
 builder.AddFlashSaleShards();
+builder.AddPersisterOperations();
 builder.AddPersisterPipeline();
 
-var host = builder.Build();
+var app = builder.Build();
 
-await host.Services.MigrateCatalogAsync();
-await host.Services.MigrateShardsAsync();
+await app.Services.MigrateCatalogAsync();
+await app.Services.MigrateShardsAsync();
 
-await host.RunAsync();
+app.MapPersisterOperations();
+
+await app.RunAsync();

@@ -51,7 +51,7 @@ start() {
 
 mkdir -p "$FLASHSALE_RUN"
 start ingress "$(bin Ingress)" FlashSale.Ingress.dll --urls "$FLASHSALE_INGRESS_URL"
-start persister "$(bin Persister)" FlashSale.Persister.dll
+start persister "$(bin Persister)" FlashSale.Persister.dll --Persister:MetricsUrl="$FLASHSALE_PERSISTER_URL"
 wait_for "Ingress at $FLASHSALE_INGRESS_URL" 60 curl -fsS "$FLASHSALE_INGRESS_URL/health/ready"
 
 log "Warming the demo campaign's stock into Redis"
@@ -71,7 +71,8 @@ buyer_token=$(warmup token --user 42)
 cat <<INFO
 
 FlashSale is up.
-  Ingress         $FLASHSALE_INGRESS_URL   (OpenAPI: $FLASHSALE_INGRESS_URL/openapi/v1.json)
+  Ingress         $FLASHSALE_INGRESS_URL   (OpenAPI: $FLASHSALE_INGRESS_URL/openapi/v1.json, metrics: $FLASHSALE_INGRESS_URL/metrics)
+  Persister       $FLASHSALE_PERSISTER_URL/metrics, $FLASHSALE_PERSISTER_URL/health/ready
   Redis           127.0.0.1:$FLASHSALE_REDIS_PORT
   MariaDB         127.0.0.1:$FLASHSALE_MYSQL_PORT  user $FLASHSALE_MYSQL_USER (dev-only password in dev/env.sh)
   Kafka           $Kafka__BootstrapServers  (librdkafka mock cluster; faults: see dev/KafkaMock/README.md)

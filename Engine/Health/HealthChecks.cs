@@ -1,4 +1,7 @@
 using FlashSale.Engine.Campaigns;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using StackExchange.Redis;
@@ -46,4 +49,12 @@ public static class HealthSetup
         => services.AddHealthChecks()
             .AddCheck<RedisHealthCheck>("redis", tags: [ReadyTag])
             .AddCheck<CatalogHealthCheck>("mariadb-catalog", tags: [ReadyTag]);
+
+    /// <summary><c>/health/live</c> (the process answers) and <c>/health/ready</c> (Redis and the catalog answer).</summary>
+    public static IEndpointRouteBuilder MapFlashSaleHealth(this IEndpointRouteBuilder app)
+    {
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag) });
+        return app;
+    }
 }

@@ -1,4 +1,5 @@
 using Dapper;
+using FlashSale.Engine.Observability;
 using FlashSale.Engine.Pipeline;
 using FlashSale.Engine.Redis;
 using FlashSale.Engine.Storage;
@@ -52,11 +53,17 @@ public sealed record PaymentResult(PaymentOutcome Outcome, string? OrderStatus);
 public sealed partial class OrderLifecycle(
     ShardDataSources shards,
     IConnectionMultiplexer redis,
+    EngineMetrics metrics,
     TimeProvider time,
     ILogger<OrderLifecycle> logger)
 {
     /// <summary>How long after its creation an order may still be on its way to MySQL (Kafka lag).</summary>
     public static readonly TimeSpan PersistenceGrace = TimeSpan.FromMinutes(10);
+
+    /// <summary>Why an order was cancelled, as the status log and the cancellation metric name it.</summary>
+    public const string PaymentFailedReason = "payment-failed";
+
+    public const string PaymentTimeoutReason = "payment-timeout";
 
     public async Task<(CancelOutcome Outcome, string? Status)> CancelAsync(long orderNo, string reason, CancellationToken cancellationToken)
     {
@@ -75,6 +82,7 @@ public sealed partial class OrderLifecycle(
 
         if (cancelled.Count > 0)
         {
+            metrics.OrdersCancelled(reason, cancelled.Count);
             await TryReleaseAsync(cancelled, cancellationToken);
             return (CancelOutcome.Cancelled, status);
         }
@@ -90,6 +98,7 @@ public sealed partial class OrderLifecycle(
     {
         var now = time.GetUtcNow().UtcDateTime;
         var decided = await Deadlocks.RetryAsync(() => DecidePaymentAsync(callback, now, cancellationToken), cancellationToken);
+        metrics.PaymentCallback(decided.Outcome, decided.Replayed);
         if (decided.Order is not { } order)
         {
             return new PaymentResult(decided.Outcome, null);
@@ -100,6 +109,7 @@ public sealed partial class OrderLifecycle(
             return new PaymentResult(outcome, order.Status);
         }
 
+        metrics.OrdersCancelled(PaymentFailedReason, toRelease.Count);
         await TryReleaseAsync(toRelease, cancellationToken);
         if (outcome == PaymentOutcome.Applied)
         {
@@ -147,7 +157,7 @@ public sealed partial class OrderLifecycle(
             if (!callback.Succeeded)
             {
                 outcome = PaymentOutcome.Failed;
-                toRelease = await CancelInTransactionAsync(connection, transaction, [callback.OrderNo], "payment-failed", cancellationToken);
+                toRelease = await CancelInTransactionAsync(connection, transaction, [callback.OrderNo], PaymentFailedReason, cancellationToken);
             }
             else if (callback.Amount != order.Amount)
             {
@@ -200,10 +210,11 @@ public sealed partial class OrderLifecycle(
                     ORDER BY payment_deadline LIMIT @limit
                     FOR UPDATE SKIP LOCKED
                     """, new { now = now.UtcDateTime, limit }, transaction, cancellationToken: cancellationToken))).ToList();
-                var changed = await CancelInTransactionAsync(connection, transaction, expired, "payment-timeout", cancellationToken);
+                var changed = await CancelInTransactionAsync(connection, transaction, expired, PaymentTimeoutReason, cancellationToken);
                 await transaction.CommitAsync(cancellationToken);
                 return changed;
             }, cancellationToken);
+            metrics.OrdersCancelled(PaymentTimeoutReason, cancelled.Count);
             await TryReleaseAsync(cancelled, cancellationToken);
             return cancelled.Count;
         }));
@@ -220,7 +231,7 @@ public sealed partial class OrderLifecycle(
             await using (var connection = await shards.OpenAsync(shard, cancellationToken))
             {
                 pending = [.. await connection.QueryAsync<OrderRef>(new CommandDefinition("""
-                    SELECT order_no AS OrderNo, campaign_id AS CampaignId, sku_id AS SkuId FROM orders
+                    SELECT order_no AS OrderNo, campaign_id AS CampaignId, sku_id AS SkuId, quantity AS Quantity FROM orders
                     WHERE status = 'Cancelled' AND stock_released = 0 LIMIT @limit
                     """, new { limit }, cancellationToken: cancellationToken))];
             }
@@ -233,8 +244,9 @@ public sealed partial class OrderLifecycle(
     /// Returns the units of orders that MySQL holds as cancelled (the reconciler's repair of a release that
     /// never ran); like every release it gives an order's units back at most once. Returns how many it gave back now.
     /// </summary>
-    public Task<int> ReleaseCancelledAsync(string campaignId, long skuId, IReadOnlyList<long> orderNos, CancellationToken cancellationToken)
-        => ReleaseAsync([.. orderNos.Select(orderNo => new OrderRef(orderNo, campaignId, skuId))], cancellationToken);
+    public Task<int> ReleaseCancelledAsync(
+        string campaignId, long skuId, IReadOnlyList<(long OrderNo, int Quantity)> orders, CancellationToken cancellationToken)
+        => ReleaseAsync([.. orders.Select(order => new OrderRef(order.OrderNo, campaignId, skuId, order.Quantity))], cancellationToken);
 
     /// <summary>The release right after a cancel; if Redis is unreachable the cancel stands and <see cref="ReleasePendingAsync"/> returns the units later.</summary>
     private async Task TryReleaseAsync(IReadOnlyList<OrderRef> orders, CancellationToken cancellationToken)
@@ -263,10 +275,12 @@ public sealed partial class OrderLifecycle(
         var replies = await Task.WhenAll(orders.Select(order =>
         {
             var keys = new SkuKeys(order.CampaignId, order.SkuId);
-            return LuaScripts.Release.EvaluateAsync(db, [keys.Meta, keys.Users, keys.Ledger], [order.OrderNo]);
+            return LuaScripts.Release.EvaluateAsync(db, metrics, [keys.Meta, keys.Users, keys.Ledger], [order.OrderNo]);
         }));
 
         var done = new List<long>(orders.Count);
+        var releasedNow = 0;
+        var unitsReleased = 0L;
         for (var i = 0; i < orders.Count; i++)
         {
             var reply = (int)replies[i];
@@ -282,22 +296,29 @@ public sealed partial class OrderLifecycle(
                 // counted this order's units, so there is nothing to give back.
                 LogReleaseUnknown(logger, orders[i].OrderNo);
             }
+            if (reply == 2)
+            {
+                releasedNow++;
+                unitsReleased += orders[i].Quantity;
+            }
             done.Add(orders[i].OrderNo);
         }
+        // Counted when Redis took the units back, the moment they are sellable again.
+        metrics.UnitsReleased(unitsReleased);
         foreach (var shard in done.GroupBy(shards.OfOrder))
         {
             await using var connection = await shards.OpenAsync(shard.Key, cancellationToken);
             await connection.ExecuteAsync(new CommandDefinition(
                 "UPDATE orders SET stock_released = 1 WHERE order_no IN @ids", new { ids = shard.ToList() }, cancellationToken: cancellationToken));
         }
-        return replies.Count(r => (int)r == 2);
+        return releasedNow;
     }
 
     private async Task MarkPaidInLedgerAsync(string campaignId, long skuId, long orderNo)
     {
         try
         {
-            await LuaScripts.MarkPaid.EvaluateAsync(redis.GetDatabase(), [new SkuKeys(campaignId, skuId).Ledger], [orderNo]);
+            await LuaScripts.MarkPaid.EvaluateAsync(redis.GetDatabase(), metrics, [new SkuKeys(campaignId, skuId).Ledger], [orderNo]);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
@@ -315,7 +336,7 @@ public sealed partial class OrderLifecycle(
             return [];
         }
         var pending = (await connection.QueryAsync<OrderRef>(new CommandDefinition("""
-            SELECT order_no AS OrderNo, campaign_id AS CampaignId, sku_id AS SkuId FROM orders
+            SELECT order_no AS OrderNo, campaign_id AS CampaignId, sku_id AS SkuId, quantity AS Quantity FROM orders
             WHERE order_no IN @orderNos AND status = 'PendingPayment' FOR UPDATE
             """, new { orderNos }, transaction, cancellationToken: cancellationToken))).ToList();
         if (pending.Count == 0)
@@ -371,7 +392,7 @@ public sealed partial class OrderLifecycle(
 
     private sealed record PaymentDecision(PaymentOutcome Outcome, OrderRow? Order, List<OrderRef> ToRelease, bool Replayed);
 
-    private sealed record OrderRef(long OrderNo, string CampaignId, long SkuId);
+    private sealed record OrderRef(long OrderNo, string CampaignId, long SkuId, int Quantity);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Order {OrderNo} is cancelled in MySQL but paid in the Redis ledger; not releasing it")]
     private static partial void LogReleaseRefused(ILogger logger, long orderNo);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Dapper;
 using FlashSale.Engine.Campaigns;
+using FlashSale.Engine.Observability;
 using FlashSale.Engine.Orders;
 using FlashSale.Engine.Pipeline;
 using FlashSale.Engine.Redis;
@@ -26,6 +27,7 @@ public sealed partial class Reconciler(
     ShardDataSources shards,
     CampaignStore campaigns,
     OrderLifecycle lifecycle,
+    EngineMetrics metrics,
     IOptions<ReconcilerOptions> options,
     TimeProvider time,
     ILogger<Reconciler> logger)
@@ -94,7 +96,7 @@ public sealed partial class Reconciler(
     private async Task<SkuCheck> CheckSkuAsync(string campaignId, CampaignSku sku, CancellationToken cancellationToken)
     {
         var keys = new SkuKeys(campaignId, sku.SkuId);
-        var snapshot = (RedisResult[])(await LuaScripts.LedgerSnapshot.EvaluateAsync(redis.GetDatabase(), [keys.Meta, keys.Ledger, keys.Outbox, keys.Republished]))!;
+        var snapshot = (RedisResult[])(await LuaScripts.LedgerSnapshot.EvaluateAsync(redis.GetDatabase(), metrics, [keys.Meta, keys.Ledger, keys.Outbox, keys.Republished]))!;
         var orders = await ReadOrdersAsync(campaignId, sku.SkuId, cancellationToken);
         var now = DateTimeOffset.FromUnixTimeMilliseconds((long)snapshot[0]);
         return snapshot.Length == 1
@@ -133,7 +135,7 @@ public sealed partial class Reconciler(
         // Oversell prevention first: orders Redis forgot hold their units again before anything is given back.
         foreach (var order in check.UnknownToRedis)
         {
-            var reply = (RedisResult[])(await LuaScripts.Adopt.EvaluateAsync(db, [keys.Meta, keys.Idempotency, keys.Users, keys.Ledger],
+            var reply = (RedisResult[])(await LuaScripts.Adopt.EvaluateAsync(db, metrics, [keys.Meta, keys.Idempotency, keys.Users, keys.Ledger],
             [
                 order.OrderNo, order.UserId, order.Quantity, Money.ToMinor(order.Amount),
                 Milliseconds(order.CreatedAt), Milliseconds(order.PaymentDeadline),
@@ -156,7 +158,7 @@ public sealed partial class Reconciler(
             foreach (var orderNo in check.Lost)
             {
                 var key = keysByOrder.GetValueOrDefault(orderNo) ?? $"recovered-{orderNo}";
-                if ((int)await LuaScripts.Republish.EvaluateAsync(db, [keys.Ledger, keys.Outbox, keys.Republished],
+                if ((int)await LuaScripts.Republish.EvaluateAsync(db, metrics, [keys.Ledger, keys.Outbox, keys.Republished],
                     [orderNo, campaignId, sku.SkuId, key]) == 1)
                 {
                     Count(DriftKind.LostEvent, 1);
@@ -174,7 +176,7 @@ public sealed partial class Reconciler(
 
         foreach (var orderNo in check.PaidLabels)
         {
-            if ((int)await LuaScripts.MarkPaid.EvaluateAsync(db, [keys.Ledger], [orderNo]) == 1)
+            if ((int)await LuaScripts.MarkPaid.EvaluateAsync(db, metrics, [keys.Ledger], [orderNo]) == 1)
             {
                 Count(DriftKind.PaidLabel, 1);
             }
@@ -182,7 +184,7 @@ public sealed partial class Reconciler(
 
         if (check.StockOff)
         {
-            var reply = (RedisResult[])(await LuaScripts.Restock.EvaluateAsync(db, [keys.Meta, keys.Ledger],
+            var reply = (RedisResult[])(await LuaScripts.Restock.EvaluateAsync(db, metrics, [keys.Meta, keys.Ledger],
                 [Math.Max(0, sku.Stock - check.LiveDbUnits), keys.Member]))!;
             var (before, after) = ((long)reply[0], (long)reply[1]);
             if (before != after)
@@ -253,7 +255,7 @@ public sealed partial class Reconciler(
 
         public List<long> Lost { get; } = [];
 
-        public List<long> Unreleased { get; } = [];
+        public List<(long OrderNo, int Quantity)> Unreleased { get; } = [];
 
         public List<long> PaidLabels { get; } = [];
 
@@ -303,7 +305,7 @@ public sealed partial class Reconciler(
             long inFlight = 0, reserved = 0, sold = 0;
             var unknown = new List<DbOrder>();
             var lost = new List<long>();
-            var unreleased = new List<long>();
+            var unreleased = new List<(long, int)>();
             var paidLabels = new List<long>();
 
             foreach (var (orderNo, record) in ledger)
@@ -349,7 +351,7 @@ public sealed partial class Reconciler(
                         else
                         {
                             findings.Add(new DriftFinding(DriftKind.UnreleasedCancel, orderNo, record.Quantity));
-                            unreleased.Add(orderNo);
+                            unreleased.Add((orderNo, record.Quantity));
                         }
                         break;
                     case ('R', OrderStatus.Paid):

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Globalization;
+using FlashSale.Engine.Observability;
 using FlashSale.Engine.Orders;
 using FlashSale.Engine.Redis;
 using Microsoft.Extensions.Logging;
@@ -17,6 +19,7 @@ public sealed partial class ReservationService(
     IConnectionMultiplexer redis,
     OrderNumberGenerator orderNumbers,
     SoldOutCache soldOut,
+    EngineMetrics metrics,
     ILogger<ReservationService> logger)
 {
     private readonly ConcurrentDictionary<(string, long), bool> _snapshotsLoading = new();
@@ -29,30 +32,56 @@ public sealed partial class ReservationService(
     {
         if (soldOut.IsSoldOutFor(request))
         {
+            metrics.ReservationSoldOutCached();
             return ReservationResult.SoldOut;
         }
+
+        // Null unless a trace exporter listens: then the span costs nothing.
+        using var activity = metrics.ActivitySource.StartActivity("Reserve");
+        activity?.SetTag("flashsale.campaign_id", request.CampaignId);
+        activity?.SetTag("flashsale.sku_id", request.SkuId);
 
         var keys = new SkuKeys(request.CampaignId, request.SkuId);
         var known = _scriptKeys.TryGetValue((request.CampaignId, request.SkuId), out var scriptKeys);
         scriptKeys ??= keys.ReservationKeys();
         var orderNo = orderNumbers.Next(request.UserId);
-        var reply = (RedisResult[])(await LuaScripts.Reserve.EvaluateAsync(
-            redis.GetDatabase(),
-            scriptKeys,
-            [
-                request.UserId,
-                request.IdempotencyKey,
-                request.Quantity,
-                orderNo,
-                request.CampaignId,
-                request.SkuId,
-            ]))!;
-
-        var code = (int)reply[0];
-        if (!known && code != -1)
+        // One async method on purpose: a second awaited layer would cost every reservation a state machine on the heap.
+        ReservationResult result;
+        try
         {
-            _scriptKeys.TryAdd((request.CampaignId, request.SkuId), scriptKeys);
+            var reply = (RedisResult[])(await LuaScripts.Reserve.EvaluateAsync(
+                redis.GetDatabase(),
+                metrics,
+                scriptKeys,
+                [
+                    request.UserId,
+                    request.IdempotencyKey,
+                    request.Quantity,
+                    orderNo,
+                    request.CampaignId,
+                    request.SkuId,
+                ]))!;
+            if (!known && (int)reply[0] != -1)
+            {
+                _scriptKeys.TryAdd((request.CampaignId, request.SkuId), scriptKeys);
+            }
+            result = Decide(request, keys, reply);
         }
+        catch (Exception ex)
+        {
+            // The outcome is unknown (the script may have run); counted, and the caller answers 503.
+            metrics.ReservationFailed();
+            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+            throw;
+        }
+        metrics.Reservation(result.Status);
+        activity?.SetTag("flashsale.outcome", result.Status.ToString());
+        return result;
+    }
+
+    private ReservationResult Decide(in ReservationRequest request, SkuKeys keys, RedisResult[] reply)
+    {
+        var code = (int)reply[0];
         switch (code)
         {
             case 1:
@@ -106,7 +135,7 @@ public sealed partial class ReservationService(
     {
         try
         {
-            var reply = (RedisResult[])(await LuaScripts.SoldOutSnapshot.EvaluateAsync(redis.GetDatabase(), [keys.Meta, keys.Idempotency]))!;
+            var reply = (RedisResult[])(await LuaScripts.SoldOutSnapshot.EvaluateAsync(redis.GetDatabase(), metrics, [keys.Meta, keys.Idempotency]))!;
             if ((long)reply[0] == 0)
             {
                 soldOut.Store(keys.CampaignId, keys.SkuId, (string)reply[1]!, reply.Skip(2).Select(r => (string)r!));

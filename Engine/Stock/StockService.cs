@@ -1,4 +1,5 @@
 using FlashSale.Engine.Campaigns;
+using FlashSale.Engine.Observability;
 using FlashSale.Engine.Redis;
 using StackExchange.Redis;
 
@@ -13,7 +14,7 @@ public enum WarmupOutcome
 public sealed record SkuWarmup(long SkuId, WarmupOutcome Outcome, int Available);
 
 /// <summary>Loads a campaign's stock into Redis before the sale and reads it back.</summary>
-public sealed class StockService(IConnectionMultiplexer redis, TimeProvider time)
+public sealed class StockService(IConnectionMultiplexer redis, EngineMetrics metrics, TimeProvider time)
 {
     /// <summary>SKUs sent to Redis per pipelined round.</summary>
     public const int BatchSize = 200;
@@ -47,6 +48,7 @@ public sealed class StockService(IConnectionMultiplexer redis, TimeProvider time
                 var keys = new SkuKeys(campaign.CampaignId, sku.SkuId);
                 return LuaScripts.Warmup.EvaluateAsync(
                     db,
+                    metrics,
                     [keys.Meta, keys.Ledger],
                     [
                         sku.Stock,

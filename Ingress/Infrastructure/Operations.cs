@@ -1,7 +1,7 @@
 using FlashSale.Engine.Health;
+using FlashSale.Engine.Observability;
 using FlashSale.Engine.Redis;
 using FlashSale.Engine.Reservations;
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using StackExchange.Redis;
 
 namespace FlashSale.Ingress.Infrastructure;
@@ -11,6 +11,7 @@ public static class Operations
     public static IHostApplicationBuilder AddIngressOperations(this IHostApplicationBuilder builder)
     {
         builder.Services.AddFlashSaleHealthChecks();
+        builder.AddFlashSaleTelemetry("flashsale-ingress");
         builder.Services.AddOpenApi();
         builder.Services.AddHostedService<StockSignalListener>();
         return builder;
@@ -18,8 +19,8 @@ public static class Operations
 
     public static IEndpointRouteBuilder MapIngressOperations(this IEndpointRouteBuilder app)
     {
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(HealthSetup.ReadyTag) });
+        app.MapFlashSaleHealth();
+        app.MapFlashSaleMetrics();
         app.MapOpenApi();
         return app;
     }

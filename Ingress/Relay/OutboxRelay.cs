@@ -3,6 +3,7 @@ using System.Text;
 using System.Threading.Channels;
 using Confluent.Kafka;
 using FlashSale.Engine;
+using FlashSale.Engine.Observability;
 using FlashSale.Engine.Pipeline;
 using FlashSale.Engine.Redis;
 using Microsoft.Extensions.Options;
@@ -23,6 +24,7 @@ internal sealed partial class OutboxRelay(
     IOptions<KafkaOptions> kafka,
     IOptions<RelayOptions> options,
     IOptions<EngineOptions> engine,
+    EngineMetrics metrics,
     ILogger<OutboxRelay> logger) : BackgroundService
 {
     public const string Group = "relay";
@@ -87,7 +89,8 @@ internal sealed partial class OutboxRelay(
                     {
                         skus.Add(sku);
                         // Our own entries from before a restart: delivered to us, never acknowledged.
-                        await EnqueueAsync(sku.Outbox, await db.StreamReadGroupAsync(sku.Outbox, Group, _consumer, "0", _settings.ReadCount), stoppingToken);
+                        var own = await EnqueueAsync(sku.Outbox, await db.StreamReadGroupAsync(sku.Outbox, Group, _consumer, "0", _settings.ReadCount), stoppingToken);
+                        metrics.RelayReclaimed(own, ownAtStart: true);
                     }
                     nextRefresh = DateTime.UtcNow.AddMilliseconds(_settings.RefreshIntervalMs);
                 }
@@ -98,7 +101,8 @@ internal sealed partial class OutboxRelay(
                         db.StreamAutoClaimAsync(sku.Outbox, Group, _consumer, _settings.ClaimMinIdleMs, "0-0", _settings.ReadCount)));
                     for (var i = 0; i < skus.Count; i++)
                     {
-                        await EnqueueAsync(skus[i].Outbox, claims[i].ClaimedEntries, stoppingToken);
+                        // Entries this relay still has in flight are idle in Redis too; only the others count.
+                        metrics.RelayReclaimed(await EnqueueAsync(skus[i].Outbox, claims[i].ClaimedEntries, stoppingToken), ownAtStart: false);
                     }
                     nextClaim = DateTime.UtcNow.AddMilliseconds(_settings.ClaimIntervalMs);
                 }
@@ -183,8 +187,10 @@ internal sealed partial class OutboxRelay(
         return drained;
     }
 
-    private async Task EnqueueAsync(RedisKey stream, StreamEntry[] entries, CancellationToken stoppingToken)
+    /// <summary>Queues the entries not already in flight; returns how many.</summary>
+    private async Task<int> EnqueueAsync(RedisKey stream, StreamEntry[] entries, CancellationToken stoppingToken)
     {
+        var queued = 0;
         foreach (var entry in entries)
         {
             if (entry.IsNull || !_inFlight.TryAdd((stream, entry.Id), 0))
@@ -192,7 +198,9 @@ internal sealed partial class OutboxRelay(
                 continue;
             }
             await _toKafka.Writer.WriteAsync(new Pending(stream, entry), stoppingToken);
+            queued++;
         }
+        return queued;
     }
 
     private async Task ProduceAsync(CancellationToken stoppingToken)
@@ -207,9 +215,9 @@ internal sealed partial class OutboxRelay(
                 {
                     producer = RebuildProducer(producer);
                 }
-                if (ToMessage(pending) is { } message)
+                if (ToMessage(pending) is (var message, var createdAtMs))
                 {
-                    Produce(producer, topic, pending, message, stoppingToken);
+                    Produce(producer, topic, pending, message, createdAtMs, stoppingToken);
                 }
             }
         }
@@ -234,7 +242,8 @@ internal sealed partial class OutboxRelay(
         return BuildProducer();
     }
 
-    private Message<string, byte[]>? ToMessage(Pending pending)
+    /// <summary>The Kafka message of an outbox entry, and the reservation's createdAt for the relay lag.</summary>
+    private (Message<string, byte[]> Message, long CreatedAtMs)? ToMessage(Pending pending)
     {
         ReservationEvent reservation;
         try
@@ -247,22 +256,23 @@ internal sealed partial class OutboxRelay(
             LogUnreadable(logger, ex, pending.Stream.ToString(), pending.Entry.Id.ToString());
             return null;
         }
-        return new Message<string, byte[]>
+        return (new Message<string, byte[]>
         {
             // Keyed by order number: a re-sent event lands on the same partition as the first copy.
             Key = reservation.OrderNo.ToString(System.Globalization.CultureInfo.InvariantCulture),
             Value = reservation.ToJson(),
             Headers = [new Header("event", Encoding.ASCII.GetBytes("reservation.v1"))],
-        };
+        }, reservation.CreatedAtMs);
     }
 
-    private void Produce(IProducer<string, byte[]> producer, string topic, Pending pending, Message<string, byte[]> message, CancellationToken stoppingToken)
+    private void Produce(
+        IProducer<string, byte[]> producer, string topic, Pending pending, Message<string, byte[]> message, long createdAtMs, CancellationToken stoppingToken)
     {
         while (true)
         {
             try
             {
-                producer.Produce(topic, message, report => OnDelivery(pending, report));
+                producer.Produce(topic, message, report => OnDelivery(pending, createdAtMs, report));
                 return;
             }
             catch (ProduceException<string, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
@@ -285,7 +295,7 @@ internal sealed partial class OutboxRelay(
         }
     }
 
-    private void OnDelivery(Pending pending, DeliveryReport<string, byte[]> report)
+    private void OnDelivery(Pending pending, long createdAtMs, DeliveryReport<string, byte[]> report)
     {
         // A delivery "confirmed" without an offset (a DUPLICATE_SEQUENCE_NUMBER answer) is not taken on
         // trust: sending it again costs a duplicate, which the persister absorbs; trusting a broker that
@@ -297,6 +307,7 @@ internal sealed partial class OutboxRelay(
             _inFlight.TryRemove((pending.Stream, pending.Entry.Id), out _);
             return;
         }
+        metrics.RelayDelivered(createdAtMs);
         _delivered.Writer.TryWrite(pending);
     }
 
@@ -311,6 +322,8 @@ internal sealed partial class OutboxRelay(
             {
                 batch.Add(pending);
             }
+            using var activity = metrics.ActivitySource.StartActivity("RelayBatch");
+            activity?.SetTag("messaging.batch.message_count", batch.Count);
             foreach (var stream in batch.GroupBy(p => p.Stream))
             {
                 var ids = stream.Select(p => p.Entry.Id).ToArray();

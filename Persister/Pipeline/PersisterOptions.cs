@@ -6,6 +6,14 @@ public sealed class PersisterOptions
 {
     public const string Section = "Persister";
 
+    /// <summary>
+    /// Where the Persister serves <c>/metrics</c> and <c>/health/*</c>, unless the standard <c>urls</c>
+    /// setting (<c>--urls</c>, <c>ASPNETCORE_URLS</c>) is given. Port 0 takes any free port.
+    /// </summary>
+    [Required]
+    [Url]
+    public string MetricsUrl { get; set; } = "http://127.0.0.1:5081";
+
     /// <summary>Events per batch: bigger batches write faster, smaller ones show orders sooner.</summary>
     [Range(1, 10_000)]
     public int BatchSize { get; set; } = 1_000;

@@ -1,3 +1,4 @@
+using FlashSale.Engine.Observability;
 using FlashSale.Engine.Reconciliation;
 using Microsoft.Extensions.Options;
 using MySqlConnector;
@@ -12,6 +13,7 @@ namespace FlashSale.Persister.Pipeline;
 /// </summary>
 internal sealed partial class ReconcilerService(
     Reconciler reconciler,
+    EngineMetrics metrics,
     IConnectionMultiplexer redis,
     IOptions<ReconcilerOptions> options,
     TimeProvider time,
@@ -64,6 +66,14 @@ internal sealed partial class ReconcilerService(
                 {
                     skus++;
                     drift += sku.After.Drift;
+                    foreach (var kind in sku.Before.Findings.GroupBy(f => f.Kind))
+                    {
+                        metrics.DriftFound(kind.Key, kind.Sum(f => (long)f.Units));
+                    }
+                    foreach (var (kind, count) in sku.Repairs)
+                    {
+                        metrics.Repaired(kind, count);
+                    }
                     if (sku.Before.Drift > 0 || sku.Repairs.Count > 0)
                     {
                         LogSku(logger, sku.Before.CampaignId, sku.Before.SkuId, sku.Before.Drift,
@@ -71,7 +81,9 @@ internal sealed partial class ReconcilerService(
                     }
                 }
             }
-            LogRound(logger, skus, campaigns.Count, drift, (long)time.GetElapsedTime(started).TotalMilliseconds);
+            var elapsed = time.GetElapsedTime(started);
+            metrics.ReconcileRun(elapsed, drift);
+            LogRound(logger, skus, campaigns.Count, drift, (long)elapsed.TotalMilliseconds);
         }
         finally
         {

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Confluent.Kafka;
+using FlashSale.Engine.Observability;
 using FlashSale.Engine.Pipeline;
 using Microsoft.Extensions.Options;
 using MySqlConnector;
@@ -18,11 +19,20 @@ internal sealed partial class ReservationConsumer(
     IOptions<PersisterOptions> options,
     OrderBatchWriter writer,
     CounterApplier counters,
+    EngineMetrics metrics,
     ILogger<ReservationConsumer> logger) : BackgroundService
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
 
+    private const long LagIntervalMs = 1_000;
+
     private readonly ConcurrentQueue<TopicPartitionOffset> _durable = new();
+
+    // Partitions this consumer holds, and the last offset it stored for each: the consumer thread's alone
+    // (rebalance callbacks run inside Consume and Close on that thread).
+    private readonly Dictionary<int, long> _held = [];
+
+    private long _nextLagReport;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -32,7 +42,15 @@ internal sealed partial class ReservationConsumer(
 
         using var consumer = new ConsumerBuilder<string, byte[]>(kafka.Value.ConsumerConfig(settings.ConsumerGroup))
             .SetErrorHandler((_, error) => LogKafkaError(logger, error.Code, error.Reason))
-            .SetPartitionsAssignedHandler((_, partitions) => LogAssigned(logger, string.Join(", ", partitions)))
+            .SetPartitionsAssignedHandler((_, partitions) =>
+            {
+                foreach (var partition in partitions)
+                {
+                    _held[partition.Partition.Value] = Offset.Unset.Value;
+                }
+                LogAssigned(logger, string.Join(", ", partitions));
+            })
+            .SetPartitionsRevokedHandler((_, partitions) => Release(partitions.Select(p => p.Partition.Value)))
             .Build();
         consumer.Subscribe(kafka.Value.ReservationsTopic);
 
@@ -51,6 +69,53 @@ internal sealed partial class ReservationConsumer(
             StoreDurableOffsets(consumer);
             // Commits what was stored and leaves the group at once, so a restart does not wait a session timeout.
             consumer.Close();
+            Release([.. _held.Keys]);
+        }
+    }
+
+    /// <summary>The partitions went to another consumer (or this one stops): their lag is not ours to report.</summary>
+    private void Release(IEnumerable<int> partitions)
+    {
+        foreach (var partition in partitions)
+        {
+            _held.Remove(partition);
+            metrics.ConsumerPartitionGone(partition);
+        }
+    }
+
+    /// <summary>
+    /// Per held partition, the high watermark librdkafka cached from its last fetch minus the offset stored
+    /// once the batch was durable (before the first store, the consume position). Called from both loops of
+    /// the consumer thread, so the lag keeps growing while the writer is stuck and the buffer is full.
+    /// </summary>
+    private void ReportLag(IConsumer<string, byte[]> consumer)
+    {
+        if (Environment.TickCount64 < _nextLagReport)
+        {
+            return;
+        }
+        _nextLagReport = Environment.TickCount64 + LagIntervalMs;
+        foreach (var (partition, stored) in _held)
+        {
+            var topicPartition = new TopicPartition(kafka.Value.ReservationsTopic, partition);
+            var high = consumer.GetWatermarkOffsets(topicPartition).High;
+            var from = stored;
+            if (from < 0)
+            {
+                try
+                {
+                    from = consumer.Position(topicPartition).Value;
+                }
+                catch (KafkaException)
+                {
+                    continue;
+                }
+            }
+            // Both are unknown until the partition's first fetch and first message; then it is left out rather than guessed.
+            if (high.Value >= 0 && from >= 0)
+            {
+                metrics.ConsumerLag(partition, Math.Max(0, high.Value - from));
+            }
         }
     }
 
@@ -61,6 +126,7 @@ internal sealed partial class ReservationConsumer(
             while (!stoppingToken.IsCancellationRequested)
             {
                 StoreDurableOffsets(consumer);
+                ReportLag(consumer);
                 var result = consumer.Consume(TimeSpan.FromMilliseconds(100));
                 if (result is null || result.IsPartitionEOF)
                 {
@@ -71,6 +137,7 @@ internal sealed partial class ReservationConsumer(
                 {
                     stoppingToken.ThrowIfCancellationRequested();
                     StoreDurableOffsets(consumer);
+                    ReportLag(consumer);
                     Thread.Sleep(1);
                 }
             }
@@ -91,6 +158,10 @@ internal sealed partial class ReservationConsumer(
             try
             {
                 consumer.StoreOffset(offset);
+                if (_held.ContainsKey(offset.Partition.Value))
+                {
+                    _held[offset.Partition.Value] = offset.Offset.Value;
+                }
             }
             catch (KafkaException ex)
             {

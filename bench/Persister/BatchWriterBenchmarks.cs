@@ -1,6 +1,8 @@
 using BenchmarkDotNet.Attributes;
 using FlashSale.Bench.Infrastructure;
+using FlashSale.Engine.Observability;
 using FlashSale.Engine.Pipeline;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace FlashSale.Bench.Persister;
 
@@ -26,6 +28,9 @@ public class BatchWriterBenchmarks
     private BenchOrderShards? _shards;
     private OrderBatchWriter? _writer;
 
+    // The writer records its metrics as in the Persister; no exporter listens here, so they cost next to nothing.
+    private ServiceProvider? _services;
+
     /// <summary>Events per <see cref="OrderBatchWriter.WriteAsync"/>; 1,000 is the Persister's default batch.</summary>
     [Params(Orders, 200)]
     public int BatchSize { get; set; }
@@ -38,7 +43,8 @@ public class BatchWriterBenchmarks
             throw new InvalidOperationException($"A batch size of {BatchSize} does not divide the {Orders} orders of an invocation.");
         }
         _shards = await BenchOrderShards.StartAsync(ConnectionsPerShard);
-        _writer = new OrderBatchWriter(_shards.Shards);
+        _services = new ServiceCollection().AddEngineMetrics().BuildServiceProvider();
+        _writer = new OrderBatchWriter(_shards.Shards, _services.GetRequiredService<EngineMetrics>());
     }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Orders)]
@@ -79,6 +85,11 @@ public class BatchWriterBenchmarks
             finally
             {
                 await shards.DisposeAsync();
+                if (_services is { } services)
+                {
+                    _services = null;
+                    await services.DisposeAsync();
+                }
             }
         }
     }

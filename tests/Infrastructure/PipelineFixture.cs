@@ -3,7 +3,9 @@ using System.Net.Http.Headers;
 using System.Net.Sockets;
 using Dapper;
 using FlashSale.Engine.Auth;
+using FlashSale.Engine.Observability;
 using FlashSale.Engine.Storage;
+using Microsoft.Extensions.DependencyInjection;
 using MySqlConnector;
 using StackExchange.Redis;
 
@@ -23,6 +25,8 @@ public class PipelineFixture : IAsyncLifetime
     private static int _nextRedisDatabase;
 
     private readonly string _suffix = Guid.NewGuid().ToString("N")[..10];
+
+    private readonly ServiceProvider _services = new ServiceCollection().AddEngineMetrics().BuildServiceProvider();
 
     public KafkaMockBroker Kafka { get; private set; } = null!;
 
@@ -44,6 +48,12 @@ public class PipelineFixture : IAsyncLifetime
     public string ConsumerGroup => $"test-persister-{_suffix}";
 
     public Uri IngressUrl { get; private set; } = null!;
+
+    /// <summary>The main Persister's metrics and health listener.</summary>
+    public Uri PersisterUrl { get; private set; } = null!;
+
+    /// <summary>For a test that calls engine code (a Lua script) directly, as the hosts do.</summary>
+    public EngineMetrics Metrics => _services.GetRequiredService<EngineMetrics>();
 
     public EngineProcess Ingress { get; private set; } = null!;
 
@@ -76,7 +86,8 @@ public class PipelineFixture : IAsyncLifetime
 
         IngressUrl = new Uri($"http://127.0.0.1:{FreePort()}");
         Ingress = new EngineProcess("Ingress", "Ingress", Environment([("Engine__NodeId", "2"), .. IngressSettings()]), "--urls", IngressUrl.ToString());
-        Persister = new EngineProcess("Persister", "Persister", Environment([.. PersisterSettings()]));
+        PersisterUrl = new Uri($"http://127.0.0.1:{FreePort()}");
+        Persister = new EngineProcess("Persister", "Persister", Environment([("Persister__MetricsUrl", PersisterUrl.ToString()), .. PersisterSettings()]));
         await Ingress.StartAsync();
         await Persister.StartAsync();
     }
@@ -108,6 +119,8 @@ public class PipelineFixture : IAsyncLifetime
             // Short enough that a test sees a dead relay's entries claimed again within seconds.
             ["Relay__ClaimMinIdleMs"] = "3000",
             ["Relay__ClaimIntervalMs"] = "1000",
+            // Extra Persisters a test starts listen on any free port; the main one gets PersisterUrl.
+            ["Persister__MetricsUrl"] = "http://127.0.0.1:0",
             ["Logging__LogLevel__Default"] = "Information",
         };
         foreach (var (key, value) in extra)
@@ -195,6 +208,7 @@ public class PipelineFixture : IAsyncLifetime
         await Persister.DisposeAsync();
         await Shards.DisposeAsync();
         await Redis.DisposeAsync();
+        await _services.DisposeAsync();
     }
 
     public string ShardDatabase(int shard) => $"flashsale_test_p{RedisDatabase}_shard_{shard}";

@@ -40,7 +40,7 @@ public sealed class LifecycleProcessTests(PipelineFixture engine) : IClassFixtur
         Assert.Equal(10, await CountLogAsync(campaignId, "release"));
 
         // Releasing again (another Persister's scan, a retry) gives nothing back a second time.
-        var again = await LuaScripts.Release.EvaluateAsync(engine.Db, [keys.Meta, keys.Users, keys.Ledger], [ledger[0].Name]);
+        var again = await LuaScripts.Release.EvaluateAsync(engine.Db, engine.Metrics, [keys.Meta, keys.Users, keys.Ledger], [ledger[0].Name]);
         Assert.Equal(1, (int)again);
         Assert.Equal(20, (long)await engine.Db.HashGetAsync(keys.Meta, "available"));
     }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using FlashSale.Engine.Campaigns;
+using FlashSale.Engine.Observability;
 using FlashSale.Engine.Orders;
 using FlashSale.Engine.Reconciliation;
 using FlashSale.Engine.Storage;
@@ -67,7 +68,8 @@ public sealed class LedgerTests(IngressFactory factory)
         await using (var unreachable = await ConnectionMultiplexer.ConnectAsync("127.0.0.1:1,abortConnect=false,connectTimeout=300"))
         {
             var cutOff = new OrderLifecycle(
-                factory.Services.GetRequiredService<ShardDataSources>(), unreachable, TimeProvider.System, NullLogger<OrderLifecycle>.Instance);
+                factory.Services.GetRequiredService<ShardDataSources>(), unreachable, factory.Services.GetRequiredService<EngineMetrics>(),
+                TimeProvider.System, NullLogger<OrderLifecycle>.Instance);
             var (outcome, _) = await cutOff.CancelAsync(orders[0], "buyer", CancellationToken.None);
             Assert.Equal(CancelOutcome.Cancelled, outcome);
         }
@@ -124,6 +126,7 @@ public sealed class LedgerTests(IngressFactory factory)
         factory.Services.GetRequiredService<ShardDataSources>(),
         factory.Services.GetRequiredService<CampaignStore>(),
         factory.Services.GetRequiredService<OrderLifecycle>(),
+        factory.Services.GetRequiredService<EngineMetrics>(),
         Options.Create(new ReconcilerOptions { GraceMs = graceMs }),
         TimeProvider.System,
         NullLogger<Reconciler>.Instance);

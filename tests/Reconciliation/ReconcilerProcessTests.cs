@@ -54,6 +54,12 @@ public sealed class BusyReconcilerTests(BusyReconcilerFixture engine) : IClassFi
         }
         // It ran all along, and never took a reservation on its way for a lost one.
         Assert.True(Ledger.Rounds(engine.Persister.Log) >= 10, engine.Persister.Log[^Math.Min(engine.Persister.Log.Length, 3_000)..]);
+        using var persister = new HttpClient { BaseAddress = engine.PersisterUrl };
+        var metrics = await PrometheusScrape.FetchAsync(persister);
+        Assert.True(metrics.Sum("flashsale_reconciler_run_duration_milliseconds_count") >= 10, metrics.Text);
+        Assert.Equal(0, metrics.Sum("flashsale_reconciler_repairs_total"));
+        Assert.Equal(0, metrics.Sum("flashsale_reconciler_drift_total"));
+        Assert.Equal(0, metrics.Sum("flashsale_reconciler_drift_current"));
         var repairs = engine.Persister.Log.Split('\n').Where(line => line.Contains("Reconciler:", StringComparison.Ordinal)).ToList();
         Assert.True(repairs.Count == 0, string.Join('\n', repairs));
     }

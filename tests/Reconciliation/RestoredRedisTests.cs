@@ -106,6 +106,12 @@ public sealed class RestoredRedisTests(SnapshotRedisFixture engine) : IClassFixt
             $"order {s.OrderNo} ({campaignId}/{Sku}, {s.Quantity} unit(s)) was unknown to Redis", StringComparison.Ordinal)), TimeSpan.FromSeconds(60));
         Assert.DoesNotContain(beforeSnapshot, s => engine.Persister.Log.Contains($"order {s.OrderNo} ", StringComparison.Ordinal));
         Assert.Equal(Stock - held, (long)await engine.Db.HashGetAsync(keys.Meta, "available"));
+        using (var persister = new HttpClient { BaseAddress = engine.PersisterUrl })
+        {
+            var metrics = await PrometheusScrape.FetchAsync(persister);
+            Assert.Equal(afterSnapshot.Count, metrics.Sum("flashsale_reconciler_repairs_total", ("kind", "unknown-to-redis")));
+            Assert.Equal(afterSnapshot.Sum(s => s.Quantity), metrics.Sum("flashsale_reconciler_drift_total", ("kind", "unknown-to-redis")));
+        }
 
         using var admin = engine.Client(engine.Tokens.Mint(1, admin: true));
         var ledger = await Ledger.WaitSettledAsync(admin, campaignId, Sku);

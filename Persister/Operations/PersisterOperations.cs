@@ -1,0 +1,31 @@
+using FlashSale.Engine.Health;
+using FlashSale.Engine.Observability;
+using FlashSale.Persister.Pipeline;
+
+namespace FlashSale.Persister.Operations;
+
+/// <summary>
+/// The Persister's small HTTP listener: Prometheus metrics and health, nothing else. Its work (consuming,
+/// writing, payment-window scans) does not depend on it.
+/// </summary>
+internal static class PersisterOperations
+{
+    public static WebApplicationBuilder AddPersisterOperations(this WebApplicationBuilder builder)
+    {
+        if (string.IsNullOrWhiteSpace(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
+        {
+            var options = builder.Configuration.GetSection(PersisterOptions.Section).Get<PersisterOptions>() ?? new PersisterOptions();
+            builder.WebHost.UseUrls(options.MetricsUrl);
+        }
+        builder.Services.AddFlashSaleHealthChecks();
+        builder.AddFlashSaleTelemetry("flashsale-persister");
+        return builder;
+    }
+
+    public static WebApplication MapPersisterOperations(this WebApplication app)
+    {
+        app.MapFlashSaleHealth();
+        app.MapFlashSaleMetrics();
+        return app;
+    }
+}
