@@ -28,15 +28,8 @@ internal sealed class LoadCommand(CatalogSchema schema, CampaignStore campaigns,
             return ExitCodes.Failed;
         }
 
-        var results = await AnsiConsole.Progress()
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
-            .StartAsync(async progress =>
-            {
-                var task = progress.AddTask($"Loading {campaign.Skus.Count} SKU(s)", maxValue: campaign.Skus.Count);
-                var results = await stock.WarmAsync(campaign, settings.Force, new ProgressTaskReporter(task), cancellationToken);
-                task.StopTask();
-                return results;
-            });
+        var results = await ProgressTaskReporter.RunAsync($"Loading {campaign.Skus.Count} SKU(s)", campaign.Skus.Count,
+            progress => stock.WarmAsync(campaign, settings.Force, progress, cancellationToken));
 
         var live = results.Where(r => r.Outcome == WarmupOutcome.AlreadyLive).ToList();
         if (live.Count > 0)

@@ -9,4 +9,16 @@ namespace FlashSale.Warmup.Stock;
 internal sealed class ProgressTaskReporter(ProgressTask task) : IProgress<int>
 {
     public void Report(int value) => task.Increment(value);
+
+    /// <summary>Runs <paramref name="work"/> under a progress bar of <paramref name="total"/> steps, which it reports as it goes.</summary>
+    public static Task<T> RunAsync<T>(string description, int total, Func<IProgress<int>, Task<T>> work)
+        => AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .StartAsync(async progress =>
+            {
+                var task = progress.AddTask(description, maxValue: total);
+                var result = await work(new ProgressTaskReporter(task));
+                task.StopTask();
+                return result;
+            });
 }

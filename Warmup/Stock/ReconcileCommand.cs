@@ -28,15 +28,9 @@ internal sealed class ReconcileCommand(CatalogSchema schema, CampaignStore campa
             return ExitCodes.Failed;
         }
 
-        var results = await AnsiConsole.Progress()
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
-            .StartAsync(async progress =>
-            {
-                var task = progress.AddTask($"{(settings.Repair ? "Reconciling" : "Checking")} {campaign.Skus.Count} SKU(s)", maxValue: campaign.Skus.Count);
-                var results = await reconciler.ReconcileAsync(campaign, settings.Repair, new ProgressTaskReporter(task), cancellationToken);
-                task.StopTask();
-                return results;
-            });
+        var results = await ProgressTaskReporter.RunAsync(
+            $"{(settings.Repair ? "Reconciling" : "Checking")} {campaign.Skus.Count} SKU(s)", campaign.Skus.Count,
+            progress => reconciler.ReconcileAsync(campaign, settings.Repair, progress, cancellationToken));
 
         AnsiConsole.MarkupLineInterpolated($"Campaign [bold]{campaign.CampaignId}[/]: {Window.Format(campaign)}.");
         AnsiConsole.Write(LedgerTable(results, settings.Repair));

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using FlashSale.Tests.Infrastructure;
 
 namespace FlashSale.Tests.LoadTests;
@@ -104,45 +103,17 @@ public sealed class LoadTestHarnessTests(PipelineFixture engine) : IClassFixture
     /// <summary>Runs the harness to the end; returns its report.md after checking the exit code and both report files.</summary>
     private async Task<string> RunAsync(string scenario, params string[] arguments)
     {
-        var harness = Path.Combine(Repository.Root, "loadtests", "bin", Repository.Configuration, "net10.0", "FlashSale.LoadTests.dll");
-        Assert.True(File.Exists(harness), $"{harness} is missing: build the solution first (dev/test.sh does).");
+        var harness = ToolProcess.Dll("loadtests", "FlashSale.LoadTests.dll");
         // Kept after the run for a look (TestResults/ is git-ignored and emptied by the next dev/test.sh).
         var results = Path.Combine(Repository.Root, "TestResults", "loadtests", $"{scenario}-{Guid.NewGuid():N}");
-
-        var info = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = Path.GetDirectoryName(harness)!,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.ArgumentList.Add(harness);
-        info.ArgumentList.Add(scenario);
-        foreach (var argument in (string[])[.. arguments, "--url", engine.IngressUrl.ToString(), "--seed", "20260618", "--out", results])
-        {
-            info.ArgumentList.Add(argument);
-        }
         // The fixture's Ingress has the test keys, not the development ones the harness defaults to.
-        info.Environment["FLASHSALE_SIGNING_KEY"] = TestEnvironment.SigningKey;
-        info.Environment["FLASHSALE_PAYMENT_SECRET"] = IngressFactory.PaymentSecret;
-
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using (var timeout = new CancellationTokenSource(HarnessTimeout))
-        {
-            try
-            {
-                await process.WaitForExitAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                Assert.Fail($"the harness ran longer than {HarnessTimeout.TotalMinutes} min:\n{await stdout}\n{await stderr}");
-            }
-        }
-        var output = $"--- stdout ---\n{await stdout}\n--- stderr ---\n{await stderr}";
-        Assert.True(process.ExitCode == 0, $"the harness exited with {process.ExitCode}:\n{output}");
+        var run = await ToolProcess.RunAsync(
+            harness,
+            [scenario, .. arguments, "--url", engine.IngressUrl.ToString(), "--seed", "20260618", "--out", results],
+            new Dictionary<string, string> { ["FLASHSALE_SIGNING_KEY"] = TestEnvironment.SigningKey, ["FLASHSALE_PAYMENT_SECRET"] = IngressFactory.PaymentSecret },
+            HarnessTimeout);
+        var output = run.Output;
+        Assert.True(run.ExitCode == 0, $"the harness exited with {run.ExitCode}:\n{output}");
 
         var folders = Directory.GetDirectories(results, $"*-{scenario}");
         Assert.True(folders.Length == 1, $"expected one report folder in {results}:\n{output}");
@@ -153,7 +124,7 @@ public sealed class LoadTestHarnessTests(PipelineFixture engine) : IClassFixture
         var html = await File.ReadAllTextAsync(htmlFile);
         Assert.Contains("all invariants passed", html, StringComparison.Ordinal);
         Assert.Contains("<svg", html, StringComparison.Ordinal);
-        Assert.Contains(markdownFile, await stdout, StringComparison.Ordinal);
+        Assert.Contains(markdownFile, run.Stdout, StringComparison.Ordinal);
         return await File.ReadAllTextAsync(markdownFile);
     }
 }

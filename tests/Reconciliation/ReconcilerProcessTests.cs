@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
@@ -130,27 +129,11 @@ internal static class Warmup
 {
     public static async Task<(int ExitCode, string Output)> RunAsync(PipelineFixture engine, params string[] arguments)
     {
-        var dll = Path.Combine(Repository.Root, "Warmup", "bin", Repository.Configuration, "net10.0", "FlashSale.Warmup.dll");
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.ArgumentList.Add(dll);
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-        foreach (var (key, value) in engine.Environment(("DOTNET_ENVIRONMENT", "Production"), ("Reconciler__GraceMs", "1000"), ("COLUMNS", "200")))
-        {
-            info.Environment[key] = value;
-        }
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout + await stderr);
+        var run = await ToolProcess.RunAsync(
+            ToolProcess.Dll("Warmup", "FlashSale.Warmup.dll"),
+            arguments,
+            engine.Environment(("DOTNET_ENVIRONMENT", "Production"), ("Reconciler__GraceMs", "1000"), ("COLUMNS", "200")),
+            TimeSpan.FromMinutes(2));
+        return (run.ExitCode, run.Output);
     }
 }
