@@ -49,7 +49,11 @@ public sealed partial class Reconciler(
         return sku is null ? null : (await CheckSkuAsync(campaign!.CampaignId, sku, cancellationToken)).Ledger;
     }
 
-    /// <summary>Checks every SKU of the campaign and, with <paramref name="repair"/>, repairs what it found and checks again.</summary>
+    /// <summary>
+    /// Checks every SKU of the campaign and, with <paramref name="repair"/>, repairs what it found and checks again.
+    /// A repairing run records the drift it found and each repair as it is made in the engine's metrics, so a
+    /// run that fails half-way still counts what it did.
+    /// </summary>
     public async Task<IReadOnlyList<SkuReconciliation>> ReconcileAsync(
         CampaignDefinition campaign, bool repair, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
     {
@@ -62,6 +66,13 @@ public sealed partial class Reconciler(
             {
                 // An outbox with entries must be on the relay's list, also when the relay pruned the SKU after its campaign ended.
                 await redis.GetDatabase().SetAddAsync(SkuKeys.LiveSkus, new SkuKeys(campaign.CampaignId, sku.SkuId).Member);
+            }
+            if (repair)
+            {
+                foreach (var kind in before.Ledger.Findings.GroupBy(f => f.Kind))
+                {
+                    metrics.DriftFound(kind.Key, kind.Sum(f => (long)f.Units));
+                }
             }
             if (!repair || !before.NeedsRepair)
             {
@@ -129,6 +140,7 @@ public sealed partial class Reconciler(
             if (count > 0)
             {
                 repairs[kind] = repairs.GetValueOrDefault(kind) + count;
+                metrics.Repaired(kind, count);
             }
         }
 

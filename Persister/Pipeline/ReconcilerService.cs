@@ -66,14 +66,6 @@ internal sealed partial class ReconcilerService(
                 {
                     skus++;
                     drift += sku.After.Drift;
-                    foreach (var kind in sku.Before.Findings.GroupBy(f => f.Kind))
-                    {
-                        metrics.DriftFound(kind.Key, kind.Sum(f => (long)f.Units));
-                    }
-                    foreach (var (kind, count) in sku.Repairs)
-                    {
-                        metrics.Repaired(kind, count);
-                    }
                     if (sku.Before.Drift > 0 || sku.Repairs.Count > 0)
                     {
                         LogSku(logger, sku.Before.CampaignId, sku.Before.SkuId, sku.Before.Drift,

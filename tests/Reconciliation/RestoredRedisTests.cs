@@ -110,7 +110,8 @@ public sealed class RestoredRedisTests(SnapshotRedisFixture engine) : IClassFixt
         {
             var metrics = await PrometheusScrape.FetchAsync(persister);
             Assert.Equal(afterSnapshot.Count, metrics.Sum("flashsale_reconciler_repairs_total", ("kind", "unknown-to-redis")));
-            Assert.Equal(afterSnapshot.Sum(s => s.Quantity), metrics.Sum("flashsale_reconciler_drift_total", ("kind", "unknown-to-redis")));
+            // Drift is counted each time a check finds it: a round cut short by the reconnecting Redis may find some orders twice.
+            Assert.True(metrics.Sum("flashsale_reconciler_drift_total", ("kind", "unknown-to-redis")) >= afterSnapshot.Sum(s => s.Quantity), metrics.Text);
         }
 
         using var admin = engine.Client(engine.Tokens.Mint(1, admin: true));
