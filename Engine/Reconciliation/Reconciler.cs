@@ -62,16 +62,16 @@ public sealed partial class Reconciler(
         {
             cancellationToken.ThrowIfCancellationRequested();
             var before = await CheckSkuAsync(campaign.CampaignId, sku, cancellationToken);
-            if (repair && before.OutboxHasEntries)
-            {
-                // An outbox with entries must be on the relay's list, also when the relay pruned the SKU after its campaign ended.
-                await redis.GetDatabase().SetAddAsync(SkuKeys.LiveSkus, new SkuKeys(campaign.CampaignId, sku.SkuId).Member);
-            }
             if (repair)
             {
                 foreach (var kind in before.Ledger.Findings.GroupBy(f => f.Kind))
                 {
                     metrics.DriftFound(kind.Key, kind.Sum(f => (long)f.Units));
+                }
+                if (before.OutboxHasEntries)
+                {
+                    // An outbox with entries must be on the relay's list, also when the relay pruned the SKU after its campaign ended.
+                    await redis.GetDatabase().SetAddAsync(SkuKeys.LiveSkus, new SkuKeys(campaign.CampaignId, sku.SkuId).Member);
                 }
             }
             if (!repair || !before.NeedsRepair)
@@ -277,7 +277,8 @@ public sealed partial class Reconciler(
 
         public long LiveDbUnits { get; init; }
 
-        public bool NeedsRepair => Ledger.Drift > 0 || PaidLabels.Count > 0;
+        /// <summary>Something a repair can act on; a SKU Redis does not hold at all needs its warm-up first.</summary>
+        public bool NeedsRepair => Ledger.Warmed && (Ledger.Drift > 0 || PaidLabels.Count > 0);
 
         public static SkuCheck NotWarmed(string campaignId, CampaignSku sku, List<DbOrder> orders, DateTimeOffset now)
         {
