@@ -62,7 +62,19 @@ internal sealed partial class ReconcilerService(
             long skus = 0, drift = 0;
             foreach (var campaign in campaigns)
             {
-                foreach (var sku in await reconciler.ReconcileAsync(campaign, repair: true, cancellationToken: stoppingToken))
+                IReadOnlyList<SkuReconciliation> results;
+                try
+                {
+                    results = await reconciler.ReconcileAsync(campaign, repair: true, cancellationToken: stoppingToken);
+                }
+                catch (FormatException ex)
+                {
+                    // A ledger entry or outbox entry written by something other than the engine's scripts: the other
+                    // campaigns are still reconciled, and this one is named until an operator looks.
+                    LogUnreadable(logger, ex, campaign.CampaignId);
+                    continue;
+                }
+                foreach (var sku in results)
                 {
                     skus++;
                     drift += sku.After.Drift;
@@ -91,6 +103,9 @@ internal sealed partial class ReconcilerService(
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Reconciler round: {Skus} SKU(s) of {Campaigns} campaign(s), drift {Drift} unit(s) after repairs, {ElapsedMs} ms")]
     private static partial void LogRound(ILogger logger, long skus, int campaigns, long drift, long elapsedMs);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Reconciler: campaign {CampaignId} has Redis data the reconciler cannot read; skipped")]
+    private static partial void LogUnreadable(ILogger logger, Exception exception, string campaignId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reconciler round failed; the next one retries")]
     private static partial void LogRoundFailed(ILogger logger, Exception exception);

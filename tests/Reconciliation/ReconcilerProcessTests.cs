@@ -137,3 +137,23 @@ internal static class Warmup
         return (run.ExitCode, run.Output);
     }
 }
+
+[Collection(PipelineCollection.Name)]
+public sealed class UnreadableLedgerTests(BusyReconcilerFixture engine) : IClassFixture<BusyReconcilerFixture>
+{
+    [Fact]
+    public async Task ACampaignWithUnreadableRedisDataIsSkippedWhileTheOthersAreStillReconciled()
+    {
+        var broken = await engine.StartSaleAsync((1401, 10, 1));
+        await engine.Db.HashSetAsync(new SkuKeys(broken, 1401).Ledger, "1", "not a ledger record");
+        var campaignId = await engine.StartSaleAsync((1402, 10, 1));
+        var keys = new SkuKeys(campaignId, 1402);
+
+        // Stock raised behind the engine's back, on the campaign that is readable.
+        await engine.Db.HashIncrementAsync(keys.Meta, "available", 5);
+
+        await Eventually.HoldsAsync(async () => (long)await engine.Db.HashGetAsync(keys.Meta, "available") == 10, TimeSpan.FromSeconds(30));
+        Assert.Contains($"campaign {broken} has Redis data the reconciler cannot read", engine.Persister.Log, StringComparison.Ordinal);
+        Assert.True(engine.Persister.IsRunning, engine.Persister.Log);
+    }
+}
