@@ -14,7 +14,7 @@ namespace FlashSale.Tests.Infrastructure;
 /// <summary>
 /// The whole engine as separate processes — an Ingress (with its relay) and a Persister — wired to
 /// the real Redis, MariaDB and the Kafka-protocol broker. Each fixture gets its own Redis database,
-/// Kafka topic, consumer group and MySQL databases (catalog and shards, named after its Redis database),
+/// Kafka topic, consumer group and MySQL databases (catalog and shards, named after the fixture),
 /// so fixtures never see each other's work: a Persister's payment-window scan or reconciler only ever
 /// finds orders whose reservations live in its own Redis database.
 /// </summary>
@@ -22,7 +22,9 @@ public class PipelineFixture : IAsyncLifetime
 {
     public const int Partitions = 6;
 
-    private static int _nextRedisDatabase;
+    private static int _fixtures;
+
+    private readonly int _number;
 
     private readonly string _suffix = Guid.NewGuid().ToString("N")[..10];
 
@@ -34,14 +36,17 @@ public class PipelineFixture : IAsyncLifetime
 
     public PipelineFixture()
     {
-        // Each pipeline fixture takes one of Redis databases 1-8 (see IngressFactory.RedisDatabase).
-        RedisDatabase = 1 + (Interlocked.Increment(ref _nextRedisDatabase) - 1) % 8;
+        // Each pipeline fixture takes one of Redis databases 1-8 (see IngressFactory.RedisDatabase), in turn: the
+        // fixtures run one after another (one collection), so a ninth reuses the first one's database after it ended.
+        // Its MySQL databases are named after its own number.
+        _number = Interlocked.Increment(ref _fixtures);
+        RedisDatabase = 1 + (_number - 1) % 8;
         Shards = new ShardDataSources([TestEnvironment.MySql(ShardDatabase(0)), TestEnvironment.MySql(ShardDatabase(1))]);
     }
 
     public int RedisDatabase { get; }
 
-    public string CatalogDatabase => $"flashsale_test_p{RedisDatabase}_catalog";
+    public string CatalogDatabase => $"flashsale_test_p{_number}_catalog";
 
     public string Topic => $"test.reservations.{_suffix}";
 
@@ -211,7 +216,7 @@ public class PipelineFixture : IAsyncLifetime
         await _services.DisposeAsync();
     }
 
-    public string ShardDatabase(int shard) => $"flashsale_test_p{RedisDatabase}_shard_{shard}";
+    public string ShardDatabase(int shard) => $"flashsale_test_p{_number}_shard_{shard}";
 
     private static string Tail(string log) => log.Length > 4_000 ? log[^4_000..] : log;
 
