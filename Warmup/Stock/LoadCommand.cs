@@ -16,15 +16,13 @@ internal sealed class LoadSettings : CampaignSettings
 }
 
 /// <summary>Loads a stored campaign's stock into Redis, where reservations are decided.</summary>
-internal sealed class LoadCommand(CatalogSchema schema, CampaignStore campaigns, StockService stock) : AsyncCommand<LoadSettings>
+internal sealed class LoadCommand(CatalogSchema schema, StockService stock) : AsyncCommand<LoadSettings>
 {
     public override async Task<int> ExecuteAsync(CommandContext context, LoadSettings settings, CancellationToken cancellationToken)
     {
-        await schema.ApplyAsync(cancellationToken);
-        var campaign = await campaigns.GetAsync(settings.CampaignId, cancellationToken);
+        var campaign = await schema.StoredCampaignAsync(settings.CampaignId, "; import its definition first", cancellationToken);
         if (campaign is null)
         {
-            Output.Fail($"Campaign {settings.CampaignId} does not exist in the catalog; import its definition first.");
             return ExitCodes.Failed;
         }
 

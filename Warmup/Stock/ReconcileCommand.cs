@@ -16,15 +16,13 @@ internal sealed class ReconcileSettings : CampaignSettings
 }
 
 /// <summary>Compares each SKU's Redis side with its orders in MySQL; exits non-zero while drift remains.</summary>
-internal sealed class ReconcileCommand(CatalogSchema schema, CampaignStore campaigns, Reconciler reconciler) : AsyncCommand<ReconcileSettings>
+internal sealed class ReconcileCommand(CatalogSchema schema, Reconciler reconciler) : AsyncCommand<ReconcileSettings>
 {
     public override async Task<int> ExecuteAsync(CommandContext context, ReconcileSettings settings, CancellationToken cancellationToken)
     {
-        await schema.ApplyAsync(cancellationToken);
-        var campaign = await campaigns.GetAsync(settings.CampaignId, cancellationToken);
+        var campaign = await schema.StoredCampaignAsync(settings.CampaignId, "", cancellationToken);
         if (campaign is null)
         {
-            Output.Fail($"Campaign {settings.CampaignId} does not exist in the catalog.");
             return ExitCodes.Failed;
         }
 

@@ -8,15 +8,13 @@ using Spectre.Console.Cli;
 namespace FlashSale.Warmup.Stock;
 
 /// <summary>The campaign's SKUs as Redis holds them right now.</summary>
-internal sealed class StatusCommand(CatalogSchema schema, CampaignStore campaigns, StockService stock) : AsyncCommand<CampaignSettings>
+internal sealed class StatusCommand(CatalogSchema schema, StockService stock) : AsyncCommand<CampaignSettings>
 {
     public override async Task<int> ExecuteAsync(CommandContext context, CampaignSettings settings, CancellationToken cancellationToken)
     {
-        await schema.ApplyAsync(cancellationToken);
-        var campaign = await campaigns.GetAsync(settings.CampaignId, cancellationToken);
+        var campaign = await schema.StoredCampaignAsync(settings.CampaignId, "", cancellationToken);
         if (campaign is null)
         {
-            Output.Fail($"Campaign {settings.CampaignId} does not exist in the catalog.");
             return ExitCodes.Failed;
         }
 
