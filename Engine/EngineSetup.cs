@@ -1,11 +1,8 @@
 using System.ComponentModel.DataAnnotations;
 using FlashSale.Engine.Auth;
-using FlashSale.Engine.Campaigns;
-using FlashSale.Engine.Observability;
-using FlashSale.Engine.Orders;
-using FlashSale.Engine.Reservations;
-using FlashSale.Engine.Stock;
+using FlashSale.Engine.Redis;
 using FlashSale.Engine.Storage;
+using FlashSale.Engine.Telemetry;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -20,20 +17,30 @@ public sealed class EngineOptions
 {
     public const string Section = "Engine";
 
-    /// <summary>This process's node id in order numbers; every Ingress of a deployment needs its own.</summary>
-    [Range(0, OrderNumberGenerator.MaxNode)]
+    /// <summary>This process's node id in order numbers and relay consumer names; every Ingress of a deployment needs its own.</summary>
+    [Range(0, OrderNumbers.MaxNode)]
     public int NodeId { get; set; }
 }
 
+/// <summary>
+/// The infrastructure every behaviour shares: the Redis connection and its scripts, the catalog database,
+/// the clock. Each behaviour registers itself (<c>AddReservations</c>, <c>AddRelay</c>, <c>AddPersistence</c>,
+/// <c>AddLifecycle</c>, <c>AddReconciliation</c>, <c>AddCampaigns</c>, <c>AddOrderQueries</c>), on top of this.
+/// </summary>
 public static class EngineSetup
 {
-    /// <summary>Redis, the catalog database and the engine's services, from <c>ConnectionStrings:Redis</c> and <c>ConnectionStrings:Catalog</c>.</summary>
-    public static IHostApplicationBuilder AddFlashSaleEngine(this IHostApplicationBuilder builder)
+    /// <summary>Redis and the catalog database, from <c>ConnectionStrings:Redis</c> and <c>ConnectionStrings:Catalog</c>.</summary>
+    public static IHostApplicationBuilder AddEngineCore(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
+        if (services.Any(s => s.ServiceType == typeof(SkuScripts)))
+        {
+            return builder;
+        }
         services.AddOptions<EngineOptions>().BindConfiguration(EngineOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
-        services.AddEngineMetrics();
+        services.AddEngineMetrics<ScriptMetrics>();
+        services.AddSingleton<SkuScripts>();
 
         // Connection strings are read when first needed, so a tool command that needs neither still runs without them.
         var configuration = builder.Configuration;
@@ -45,13 +52,6 @@ public static class EngineSetup
             return ConnectionMultiplexer.Connect(options);
         });
         services.AddSingleton(_ => new CatalogDataSource(Required(configuration, "Catalog")));
-
-        services.AddSingleton(sp => new OrderNumberGenerator(
-            sp.GetRequiredService<IOptions<EngineOptions>>().Value.NodeId, sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton<CampaignStore>();
-        services.AddSingleton<StockService>();
-        services.AddSingleton<SoldOutCache>();
-        services.AddSingleton<ReservationService>();
         return builder;
     }
 

@@ -1,21 +1,29 @@
 using FlashSale.Engine;
-using FlashSale.Engine.Pipeline;
+using FlashSale.Engine.Campaigns;
+using FlashSale.Engine.Lifecycle;
+using FlashSale.Engine.Orders;
+using FlashSale.Engine.Reconciliation;
+using FlashSale.Engine.Relay;
+using FlashSale.Engine.Reservations;
+using FlashSale.Engine.Storage;
 using FlashSale.Ingress.Campaigns;
 using FlashSale.Ingress.Infrastructure;
 using FlashSale.Ingress.Orders;
 using FlashSale.Ingress.Payments;
-using FlashSale.Ingress.Relay;
 using FlashSale.Ingress.Reservations;
 
 var builder = WebApplication.CreateBuilder(args);
 
-builder.AddFlashSaleEngine();
 builder.AddFlashSaleTokens();
-builder.AddFlashSaleShards();
+builder.AddCampaigns();
+builder.AddReservations();
+builder.AddRelay();
+builder.AddOrderQueries();
+builder.AddLifecycle();
+builder.AddReconciliation();
 builder.AddIngressHttp();
 builder.AddIngressAuth();
 builder.AddIngressOperations();
-builder.AddOutboxRelay();
 builder.AddPayments();
 
 var app = builder.Build();

@@ -1,15 +1,16 @@
 using FlashSale.Engine;
-using FlashSale.Engine.Pipeline;
+using FlashSale.Engine.Lifecycle;
+using FlashSale.Engine.Persistence;
+using FlashSale.Engine.Reconciliation;
+using FlashSale.Engine.Storage;
 using FlashSale.Persister.Operations;
-using FlashSale.Persister.Pipeline;
 
 var builder = WebApplication.CreateBuilder(args);
 
-builder.AddFlashSaleEngine();
-builder.AddFlashSaleKafka();
-builder.AddFlashSaleShards();
+builder.AddPersistence();
+builder.AddPaymentTimeouts();
+builder.AddReconcilerLoop();
 builder.AddPersisterOperations();
-builder.AddPersisterPipeline();
 
 var app = builder.Build();
 

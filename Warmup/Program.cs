@@ -1,5 +1,6 @@
 using FlashSale.Engine;
-using FlashSale.Engine.Pipeline;
+using FlashSale.Engine.Campaigns;
+using FlashSale.Engine.Reconciliation;
 using FlashSale.Warmup.Auth;
 using FlashSale.Warmup.Campaigns;
 using FlashSale.Warmup.Infrastructure;
@@ -10,9 +11,9 @@ using Spectre.Console.Cli;
 Output.UnwrapRedirected();
 
 var builder = WarmupHost.CreateBuilder();
-builder.AddFlashSaleEngine();
+builder.AddCampaigns();
+builder.AddReconciliation();
 builder.AddFlashSaleTokens();
-builder.AddFlashSaleShards();
 builder.Services.AddSingleton<CatalogSchema>();
 
 var app = new CommandApp(new HostTypeRegistrar(builder));

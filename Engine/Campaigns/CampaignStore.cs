@@ -1,4 +1,5 @@
 using Dapper;
+using FlashSale.Engine.Storage;
 using MySqlConnector;
 
 namespace FlashSale.Engine.Campaigns;
@@ -93,17 +94,4 @@ public sealed class CampaignStore(CatalogDataSource catalog)
     }
 
     private sealed record CampaignRow(string CampaignId, DateTime StartsAt, DateTime EndsAt, int PaymentWindowSeconds);
-}
-
-/// <summary>The catalog database's connection pool, named so that shard pools cannot be mixed up with it.</summary>
-public sealed class CatalogDataSource(string connectionString) : IAsyncDisposable
-{
-    private readonly MySqlDataSource _dataSource = new(connectionString);
-
-    public string ConnectionString { get; } = connectionString;
-
-    public ValueTask<MySqlConnection> OpenConnectionAsync(CancellationToken cancellationToken)
-        => _dataSource.OpenConnectionAsync(cancellationToken);
-
-    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
 }

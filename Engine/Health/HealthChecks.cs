@@ -1,4 +1,4 @@
-using FlashSale.Engine.Campaigns;
+using FlashSale.Engine.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Routing;

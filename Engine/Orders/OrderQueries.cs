@@ -1,8 +1,7 @@
 using System.Globalization;
 using Dapper;
-using FlashSale.Engine.Pipeline;
+using FlashSale.Engine.Campaigns;
 using FlashSale.Engine.Redis;
-using FlashSale.Engine.Reservations;
 using FlashSale.Engine.Storage;
 using StackExchange.Redis;
 
@@ -30,24 +29,10 @@ public sealed record PaymentView(string ProviderTxnId, long OrderNo, decimal Amo
 /// </summary>
 public sealed class OrderQueries(ShardDataSources shards, IConnectionMultiplexer redis)
 {
-    /// <summary>How long a buyer's recent reservations stay findable before they must be in MySQL.</summary>
-    public static readonly TimeSpan RecentIndexLifetime = TimeSpan.FromDays(1);
-
     private const string Columns = """
         order_no AS OrderNo, user_id AS UserId, campaign_id AS CampaignId, sku_id AS SkuId, quantity AS Quantity,
         amount AS Amount, status AS Status, payment_deadline AS PaymentDeadline, created_at AS CreatedAt
         """;
-
-    /// <summary>Hash per buyer: order number → SKU member, for orders not yet in MySQL.</summary>
-    public static RedisKey RecentKey(long userId) => $"fs:u:{{{userId}}}:recent";
-
-    /// <summary>Called after a reservation succeeded; fire-and-forget, the order is in the SKU ledger whatever happens here.</summary>
-    public static void IndexRecent(IDatabase db, Reservation reservation)
-    {
-        var key = RecentKey(reservation.UserId);
-        db.HashSet(key, reservation.OrderNo, new SkuKeys(reservation.CampaignId, reservation.SkuId).Member, flags: StackExchange.Redis.CommandFlags.FireAndForget);
-        db.KeyExpire(key, RecentIndexLifetime, StackExchange.Redis.CommandFlags.FireAndForget);
-    }
 
     /// <param name="owner">The buyer asking; their unpersisted orders are found in Redis. Null: MySQL only.</param>
     public async Task<OrderView?> GetAsync(long orderNo, long? owner, CancellationToken cancellationToken)
@@ -65,7 +50,7 @@ public sealed class OrderQueries(ShardDataSources shards, IConnectionMultiplexer
         {
             return null;
         }
-        var member = await redis.GetDatabase().HashGetAsync(RecentKey(userId), orderNo);
+        var member = await redis.GetDatabase().HashGetAsync(RedisKeyspace.RecentOrders(userId), orderNo);
         return member.IsNull ? null : await FromLedgerAsync(orderNo, member.ToString());
     }
 
@@ -86,7 +71,7 @@ public sealed class OrderQueries(ShardDataSources shards, IConnectionMultiplexer
         // Reservations still on their way to MySQL belong on the first pages too. Entries of the buyer's
         // recent index that reached MySQL meanwhile are dropped from it.
         var db = redis.GetDatabase();
-        var recent = (await db.HashGetAllAsync(RecentKey(userId)))
+        var recent = (await db.HashGetAllAsync(RedisKeyspace.RecentOrders(userId)))
             .Select(e => (OrderNo: long.Parse(e.Name.ToString(), CultureInfo.InvariantCulture), Sku: e.Value.ToString()))
             .ToList();
         var pending = new List<OrderView>();
@@ -100,7 +85,7 @@ public sealed class OrderQueries(ShardDataSources shards, IConnectionMultiplexer
             }
             if (stored.Count > 0)
             {
-                db.HashDelete(RecentKey(userId), [.. stored.Select(o => (RedisValue)o)], StackExchange.Redis.CommandFlags.FireAndForget);
+                db.HashDelete(RedisKeyspace.RecentOrders(userId), [.. stored.Select(o => (RedisValue)o)], StackExchange.Redis.CommandFlags.FireAndForget);
             }
             foreach (var (orderNo, sku) in recent.Where(r => !stored.Contains(r.OrderNo) && r.OrderNo < (before ?? long.MaxValue)))
             {
@@ -119,18 +104,12 @@ public sealed class OrderQueries(ShardDataSources shards, IConnectionMultiplexer
     /// <summary>Recorded payment callbacks with an outcome (e.g. refund-required), newest first, from every shard.</summary>
     public async Task<IReadOnlyList<PaymentView>> ListPaymentsAsync(string outcome, int limit, CancellationToken cancellationToken)
     {
-        var all = new List<PaymentView>();
-        for (var shard = 0; shard < shards.Count; shard++)
-        {
-            await using var connection = await shards.OpenAsync(shard, cancellationToken);
-            var rows = await connection.QueryAsync<(string ProviderTxnId, long OrderNo, decimal Amount, string ProviderStatus, string Outcome, DateTime CreatedAt)>(
-                new CommandDefinition("""
-                    SELECT provider_txn_id, order_no, amount, provider_status, outcome, created_at FROM payments
-                    WHERE outcome = @outcome ORDER BY id DESC LIMIT @limit
-                    """, new { outcome, limit }, cancellationToken: cancellationToken));
-            all.AddRange(rows.Select(r => new PaymentView(r.ProviderTxnId, r.OrderNo, r.Amount, r.ProviderStatus, r.Outcome,
-                new DateTimeOffset(DateTime.SpecifyKind(r.CreatedAt, DateTimeKind.Utc)))));
-        }
+        var rows = await shards.QueryEveryShardAsync<(string ProviderTxnId, long OrderNo, decimal Amount, string ProviderStatus, string Outcome, DateTime CreatedAt)>("""
+            SELECT provider_txn_id, order_no, amount, provider_status, outcome, created_at FROM payments
+            WHERE outcome = @outcome ORDER BY id DESC LIMIT @limit
+            """, new { outcome, limit }, cancellationToken);
+        var all = rows.Select(r => new PaymentView(r.ProviderTxnId, r.OrderNo, r.Amount, r.ProviderStatus, r.Outcome,
+            new DateTimeOffset(DateTime.SpecifyKind(r.CreatedAt, DateTimeKind.Utc))));
         return [.. all.OrderByDescending(p => p.ReceivedAt).Take(limit)];
     }
 
@@ -146,10 +125,9 @@ public sealed class OrderQueries(ShardDataSources shards, IConnectionMultiplexer
             return null;
         }
         var ledger = LedgerRecord.Parse(record.ToString());
-        var reservation = ledger.ToReservation(orderNo, sku.CampaignId, sku.SkuId);
-        return new OrderView(orderNo, reservation.UserId, sku.CampaignId, sku.SkuId, reservation.Quantity, reservation.Amount,
-            ledger.State switch { 'P' => OrderStatus.Paid, 'C' => OrderStatus.Cancelled, _ => OrderStatus.PendingPayment },
-            reservation.PaymentDeadline, reservation.CreatedAt, Persisted: false);
+        return new OrderView(orderNo, ledger.UserId, sku.CampaignId, sku.SkuId, ledger.Quantity, Money.FromMinor(ledger.AmountMinor),
+            OrderStatus.OfLedger(ledger.State),
+            DateTimeOffset.FromUnixTimeMilliseconds(ledger.DeadlineMs), DateTimeOffset.FromUnixTimeMilliseconds(ledger.CreatedMs), Persisted: false);
     }
 
     private sealed record OrderRow(long OrderNo, long UserId, string CampaignId, long SkuId, int Quantity, decimal Amount, string Status, DateTime PaymentDeadline, DateTime CreatedAt)

@@ -1,11 +1,8 @@
 using System.Globalization;
-using Dapper;
 using FlashSale.Engine.Campaigns;
-using FlashSale.Engine.Observability;
+using FlashSale.Engine.Lifecycle;
 using FlashSale.Engine.Orders;
-using FlashSale.Engine.Pipeline;
 using FlashSale.Engine.Redis;
-using FlashSale.Engine.Reservations;
 using FlashSale.Engine.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -14,12 +11,10 @@ using StackExchange.Redis;
 namespace FlashSale.Engine.Reconciliation;
 
 /// <summary>
-/// Compares each campaign SKU's Redis side (stock, ledger, outbox) with its orders in MySQL, and repairs
-/// what drifted. Redis is read in one script, so its stock, ledger and outbox are seen at one instant;
-/// MySQL is read just after. Everything that may legitimately be on its way between the two (a young
-/// reservation not yet persisted, an entry still in the outbox, a fresh cancel whose release is running,
-/// an order decided after the Redis snapshot) counts as in flight, never as drift, so the check is
-/// safe while a sale runs at full speed. Each repair is a script that re-checks its condition atomically
+/// Compares each campaign SKU's Redis side (stock, ledger, outbox) with its orders in MySQL
+/// (<see cref="LedgerComparison"/>), and repairs what drifted. Redis is read in one script, so its stock,
+/// ledger and outbox are seen at one instant; MySQL is read just after, so the check is safe while a sale
+/// runs at full speed. Each repair is a script that re-checks its condition atomically
 /// in Redis, so repairs are idempotent and several reconcilers may run at once.
 /// </summary>
 public sealed partial class Reconciler(
@@ -27,7 +22,8 @@ public sealed partial class Reconciler(
     ShardDataSources shards,
     CampaignStore campaigns,
     OrderLifecycle lifecycle,
-    EngineMetrics metrics,
+    SkuScripts scripts,
+    ReconcilerMetrics metrics,
     IOptions<ReconcilerOptions> options,
     TimeProvider time,
     ILogger<Reconciler> logger)
@@ -71,7 +67,7 @@ public sealed partial class Reconciler(
                 if (before.OutboxHasEntries)
                 {
                     // An outbox with entries must be on the relay's list, also when the relay pruned the SKU after its campaign ended.
-                    await redis.GetDatabase().SetAddAsync(SkuKeys.LiveSkus, new SkuKeys(campaign.CampaignId, sku.SkuId).Member);
+                    await redis.GetDatabase().SetAddAsync(RedisKeyspace.LiveSkus, new SkuKeys(campaign.CampaignId, sku.SkuId).Member);
                 }
             }
             if (!repair || !before.NeedsRepair)
@@ -106,28 +102,14 @@ public sealed partial class Reconciler(
 
     private async Task<SkuCheck> CheckSkuAsync(string campaignId, CampaignSku sku, CancellationToken cancellationToken)
     {
-        var keys = new SkuKeys(campaignId, sku.SkuId);
-        var snapshot = (RedisResult[])(await LuaScripts.LedgerSnapshot.EvaluateAsync(redis.GetDatabase(), metrics, [keys.Meta, keys.Ledger, keys.Outbox, keys.Republished]))!;
-        var orders = await ReadOrdersAsync(campaignId, sku.SkuId, cancellationToken);
-        var now = DateTimeOffset.FromUnixTimeMilliseconds((long)snapshot[0]);
-        return snapshot.Length == 1
-            ? SkuCheck.NotWarmed(campaignId, sku, orders, now)
-            : SkuCheck.Compare(campaignId, sku, snapshot, orders, now, TimeSpan.FromMilliseconds(_settings.GraceMs), SnapshotMargin);
-    }
-
-    private async Task<List<DbOrder>> ReadOrdersAsync(string campaignId, long skuId, CancellationToken cancellationToken)
-    {
-        var perShard = await Task.WhenAll(Enumerable.Range(0, shards.Count).Select(async shard =>
-        {
-            await using var connection = await shards.OpenAsync(shard, cancellationToken);
-            return await connection.QueryAsync<DbOrder>(new CommandDefinition("""
-                SELECT order_no AS OrderNo, user_id AS UserId, quantity AS Quantity, amount AS Amount, status AS Status,
-                       payment_deadline AS PaymentDeadline, created_at AS CreatedAt, updated_at AS UpdatedAt,
-                       idempotency_key AS IdempotencyKey
-                FROM orders WHERE campaign_id = @campaignId AND sku_id = @skuId
-                """, new { campaignId, skuId }, cancellationToken: cancellationToken));
-        }));
-        return [.. perShard.SelectMany(rows => rows)];
+        var snapshot = await scripts.LedgerSnapshotAsync(redis.GetDatabase(), new SkuKeys(campaignId, sku.SkuId));
+        var orders = await shards.QueryEveryShardAsync<DbOrder>("""
+            SELECT order_no AS OrderNo, user_id AS UserId, quantity AS Quantity, amount AS Amount, status AS Status,
+                   payment_deadline AS PaymentDeadline, created_at AS CreatedAt, updated_at AS UpdatedAt,
+                   idempotency_key AS IdempotencyKey
+            FROM orders WHERE campaign_id = @campaignId AND sku_id = @skuId
+            """, new { campaignId, skuId = sku.SkuId }, cancellationToken);
+        return LedgerComparison.Compare(campaignId, sku.SkuId, sku.Stock, snapshot, orders, TimeSpan.FromMilliseconds(_settings.GraceMs), SnapshotMargin);
     }
 
     private async Task<Dictionary<string, int>> RepairAsync(string campaignId, CampaignSku sku, SkuCheck check, CancellationToken cancellationToken)
@@ -147,19 +129,16 @@ public sealed partial class Reconciler(
         // Oversell prevention first: orders Redis forgot hold their units again before anything is given back.
         foreach (var order in check.UnknownToRedis)
         {
-            var reply = (RedisResult[])(await LuaScripts.Adopt.EvaluateAsync(db, metrics, [keys.Meta, keys.Idempotency, keys.Users, keys.Ledger],
-            [
-                order.OrderNo, order.UserId, order.Quantity, Money.ToMinor(order.Amount),
-                Milliseconds(order.CreatedAt), Milliseconds(order.PaymentDeadline),
-                order.Status == OrderStatus.Paid ? "P" : "R", order.IdempotencyKey,
-            ]))!;
-            if ((int)reply[0] == 1)
+            var record = new LedgerRecord(order.UserId, order.Quantity, Money.ToMinor(order.Amount),
+                Milliseconds(order.CreatedAt), Milliseconds(order.PaymentDeadline), OrderStatus.ToLedger(order.Status));
+            var reply = await scripts.AdoptAsync(db, keys, order.OrderNo, record, order.IdempotencyKey);
+            if (reply.Outcome == AdoptOutcome.Adopted)
             {
                 Count(DriftKind.UnknownToRedis, 1);
                 LogAdopted(logger, order.OrderNo, campaignId, sku.SkuId, order.Quantity);
-                if ((int)reply[1] > 0)
+                if (reply.Oversold > 0)
                 {
-                    LogOversold(logger, order.OrderNo, campaignId, sku.SkuId, (int)reply[1]);
+                    LogOversold(logger, order.OrderNo, campaignId, sku.SkuId, reply.Oversold);
                 }
             }
         }
@@ -170,8 +149,7 @@ public sealed partial class Reconciler(
             foreach (var orderNo in check.Lost)
             {
                 var key = keysByOrder.GetValueOrDefault(orderNo) ?? $"recovered-{orderNo}";
-                if ((int)await LuaScripts.Republish.EvaluateAsync(db, metrics, [keys.Ledger, keys.Outbox, keys.Republished],
-                    [orderNo, campaignId, sku.SkuId, key]) == 1)
+                if (await scripts.RepublishAsync(db, keys, orderNo, key))
                 {
                     Count(DriftKind.LostEvent, 1);
                     LogRepublished(logger, orderNo, campaignId, sku.SkuId);
@@ -188,7 +166,7 @@ public sealed partial class Reconciler(
 
         foreach (var orderNo in check.PaidLabels)
         {
-            if ((int)await LuaScripts.MarkPaid.EvaluateAsync(db, metrics, [keys.Ledger], [orderNo]) == 1)
+            if (await scripts.MarkPaidAsync(db, keys, orderNo) == MarkPaidOutcome.Marked)
             {
                 Count(DriftKind.PaidLabel, 1);
             }
@@ -196,13 +174,10 @@ public sealed partial class Reconciler(
 
         if (check.StockOff)
         {
-            var reply = (RedisResult[])(await LuaScripts.Restock.EvaluateAsync(db, metrics, [keys.Meta, keys.Ledger],
-                [Math.Max(0, sku.Stock - check.LiveDbUnits), keys.Member]))!;
-            var (before, after) = ((long)reply[0], (long)reply[1]);
-            if (before != after)
+            if (await scripts.RestockAsync(db, keys, Math.Max(0, sku.Stock - check.LiveDbUnits)) is { } restock && restock.Before != restock.After)
             {
                 Count(DriftKind.StockMismatch, 1);
-                LogRestocked(logger, campaignId, sku.SkuId, before, after);
+                LogRestocked(logger, campaignId, sku.SkuId, restock.Before, restock.After);
             }
         }
 
@@ -213,7 +188,7 @@ public sealed partial class Reconciler(
 
         if (repairs.ContainsKey(DriftKind.LostEvent))
         {
-            await db.SetAddAsync(SkuKeys.LiveSkus, keys.Member);
+            await db.SetAddAsync(RedisKeyspace.LiveSkus, keys.Member);
         }
         return repairs;
     }
@@ -253,168 +228,4 @@ public sealed partial class Reconciler(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Reconciler: {Kind} drift on order {OrderNo} of {CampaignId}/{SkuId} ({Units} unit(s)) cannot be repaired automatically")]
     private static partial void LogLeftForOperator(ILogger logger, string kind, long orderNo, string campaignId, long skuId, int units);
-
-    private sealed record DbOrder(
-        long OrderNo, long UserId, int Quantity, decimal Amount, string Status,
-        DateTime PaymentDeadline, DateTime CreatedAt, DateTime UpdatedAt, string IdempotencyKey);
-
-    /// <summary>What one comparison found: the ledger to show, and what a repair has to act on.</summary>
-    private sealed class SkuCheck
-    {
-        public required SkuLedger Ledger { get; init; }
-
-        public List<DbOrder> UnknownToRedis { get; } = [];
-
-        public List<long> Lost { get; } = [];
-
-        public List<(long OrderNo, int Quantity)> Unreleased { get; } = [];
-
-        public List<long> PaidLabels { get; } = [];
-
-        public bool StockOff { get; init; }
-
-        public bool OutboxHasEntries { get; init; }
-
-        public long LiveDbUnits { get; init; }
-
-        /// <summary>Something a repair can act on; a SKU Redis does not hold at all needs its warm-up first.</summary>
-        public bool NeedsRepair => Ledger.Warmed && (Ledger.Drift > 0 || PaidLabels.Count > 0);
-
-        public static SkuCheck NotWarmed(string campaignId, CampaignSku sku, List<DbOrder> orders, DateTimeOffset now)
-        {
-            // Redis knows nothing of the SKU: its live orders are unknown to Redis, but there is no stock to take
-            // them out of. Loading the SKU (warm-up) and the next round settle it.
-            var db = DbSide(orders);
-            var findings = orders.Where(o => o.Status != OrderStatus.Cancelled)
-                .Select(o => new DriftFinding(DriftKind.UnknownToRedis, o.OrderNo, o.Quantity)).ToList();
-            return new SkuCheck
-            {
-                Ledger = new SkuLedger(campaignId, sku.SkuId, false, sku.Stock, new RedisLedgerSide(0, 0, 0), db, 0,
-                    findings.Sum(f => (long)f.Units), now, findings),
-            };
-        }
-
-        public static SkuCheck Compare(
-            string campaignId, CampaignSku sku, RedisResult[] snapshot, List<DbOrder> orders, DateTimeOffset now, TimeSpan grace, TimeSpan margin)
-        {
-            var total = (long)snapshot[1];
-            var available = (long)snapshot[2];
-            var flat = (RedisResult[])snapshot[3]!;
-            var ledger = new Dictionary<long, LedgerRecord>(flat.Length / 2);
-            for (var i = 0; i < flat.Length; i += 2)
-            {
-                ledger[long.Parse(flat[i].ToString(), CultureInfo.InvariantCulture)] = LedgerRecord.Parse(flat[i + 1].ToString());
-            }
-            var outbox = ((RedisResult[])snapshot[4]!).Select(r => long.Parse(r.ToString(), CultureInfo.InvariantCulture)).ToHashSet();
-            var republished = (RedisResult[])snapshot[5]!;
-            var republishedAt = new Dictionary<long, long>(republished.Length / 2);
-            for (var i = 0; i < republished.Length; i += 2)
-            {
-                republishedAt[long.Parse(republished[i].ToString(), CultureInfo.InvariantCulture)] = (long)republished[i + 1];
-            }
-            var byOrder = orders.ToDictionary(o => o.OrderNo);
-
-            var findings = new List<DriftFinding>();
-            long inFlight = 0, reserved = 0, sold = 0;
-            var unknown = new List<DbOrder>();
-            var lost = new List<long>();
-            var unreleased = new List<(long, int)>();
-            var paidLabels = new List<long>();
-
-            foreach (var (orderNo, record) in ledger)
-            {
-                if (record.State == 'R')
-                {
-                    reserved += record.Quantity;
-                }
-                else if (record.State == 'P')
-                {
-                    sold += record.Quantity;
-                }
-
-                byOrder.TryGetValue(orderNo, out var order);
-                switch (record.State, order?.Status)
-                {
-                    case ('C', OrderStatus.PendingPayment or OrderStatus.Paid):
-                        findings.Add(new DriftFinding(DriftKind.Conflict, orderNo, record.Quantity));
-                        break;
-                    case ('C', _):
-                        break;
-                    case (_, null):
-                        // On its way: still in the outbox, or decided (or re-published) within the grace period, so in Kafka or in a batch.
-                        var sent = Math.Max(record.CreatedMs, republishedAt.GetValueOrDefault(orderNo));
-                        if (outbox.Contains(orderNo) || now - DateTimeOffset.FromUnixTimeMilliseconds(sent) < grace)
-                        {
-                            inFlight += record.Quantity;
-                        }
-                        else
-                        {
-                            findings.Add(new DriftFinding(DriftKind.LostEvent, orderNo, record.Quantity));
-                            lost.Add(orderNo);
-                        }
-                        break;
-                    case ('P', OrderStatus.Cancelled):
-                        findings.Add(new DriftFinding(DriftKind.Conflict, orderNo, record.Quantity));
-                        break;
-                    case ('R', OrderStatus.Cancelled):
-                        if (now - Utc(order!.UpdatedAt) < grace)
-                        {
-                            inFlight += record.Quantity;
-                        }
-                        else
-                        {
-                            findings.Add(new DriftFinding(DriftKind.UnreleasedCancel, orderNo, record.Quantity));
-                            unreleased.Add((orderNo, record.Quantity));
-                        }
-                        break;
-                    case ('R', OrderStatus.Paid):
-                        paidLabels.Add(orderNo);
-                        break;
-                }
-            }
-
-            foreach (var order in orders)
-            {
-                if (order.Status != OrderStatus.Cancelled && !ledger.ContainsKey(order.OrderNo) && Utc(order.CreatedAt) < now - margin)
-                {
-                    findings.Add(new DriftFinding(DriftKind.UnknownToRedis, order.OrderNo, order.Quantity));
-                    unknown.Add(order);
-                }
-            }
-
-            var held = reserved + sold;
-            var stockOff = false;
-            if (held > total)
-            {
-                findings.Add(new DriftFinding(DriftKind.Oversold, 0, (int)(held - total)));
-                stockOff = available > 0;
-            }
-            else if (available != total - held)
-            {
-                findings.Add(new DriftFinding(DriftKind.StockMismatch, 0, (int)Math.Abs(available - (total - held))));
-                stockOff = true;
-            }
-
-            var check = new SkuCheck
-            {
-                Ledger = new SkuLedger(campaignId, sku.SkuId, true, sku.Stock, new RedisLedgerSide(available, reserved, sold), DbSide(orders),
-                    inFlight, findings.Sum(f => (long)f.Units), now, findings),
-                StockOff = stockOff,
-                OutboxHasEntries = outbox.Count > 0,
-                LiveDbUnits = orders.Where(o => o.Status != OrderStatus.Cancelled).Sum(o => (long)o.Quantity),
-            };
-            check.UnknownToRedis.AddRange(unknown);
-            check.Lost.AddRange(lost);
-            check.Unreleased.AddRange(unreleased);
-            check.PaidLabels.AddRange(paidLabels);
-            return check;
-        }
-
-        private static DbLedgerSide DbSide(List<DbOrder> orders) => new(
-            orders.Where(o => o.Status == OrderStatus.PendingPayment).Sum(o => (long)o.Quantity),
-            orders.Where(o => o.Status == OrderStatus.Paid).Sum(o => (long)o.Quantity),
-            orders.Where(o => o.Status == OrderStatus.Cancelled).Sum(o => (long)o.Quantity));
-
-        private static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
-    }
 }

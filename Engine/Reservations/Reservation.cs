@@ -1,3 +1,6 @@
+using FlashSale.Engine.Campaigns;
+using FlashSale.Engine.Redis;
+
 namespace FlashSale.Engine.Reservations;
 
 public readonly record struct ReservationRequest(string CampaignId, long SkuId, long UserId, string IdempotencyKey, int Quantity);
@@ -23,7 +26,18 @@ public sealed record Reservation(
     int Quantity,
     decimal Amount,
     DateTimeOffset CreatedAt,
-    DateTimeOffset PaymentDeadline);
+    DateTimeOffset PaymentDeadline)
+{
+    public static Reservation From(long orderNo, string campaignId, long skuId, LedgerRecord record) => new(
+        orderNo,
+        campaignId,
+        skuId,
+        record.UserId,
+        record.Quantity,
+        Money.FromMinor(record.AmountMinor),
+        DateTimeOffset.FromUnixTimeMilliseconds(record.CreatedMs),
+        DateTimeOffset.FromUnixTimeMilliseconds(record.DeadlineMs));
+}
 
 public readonly record struct ReservationResult(ReservationStatus Status, Reservation? Reservation = null)
 {

@@ -1,9 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Globalization;
-using FlashSale.Engine.Observability;
-using FlashSale.Engine.Orders;
 using FlashSale.Engine.Redis;
+using FlashSale.Engine.Telemetry;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
@@ -17,11 +15,15 @@ namespace FlashSale.Engine.Reservations;
 /// </summary>
 public sealed partial class ReservationService(
     IConnectionMultiplexer redis,
+    SkuScripts scripts,
     OrderNumberGenerator orderNumbers,
     SoldOutCache soldOut,
-    EngineMetrics metrics,
+    ReservationMetrics metrics,
     ILogger<ReservationService> logger)
 {
+    /// <summary>How long a buyer's recent reservations stay findable in Redis before they must be in MySQL.</summary>
+    public static readonly TimeSpan RecentIndexLifetime = TimeSpan.FromDays(1);
+
     private readonly ConcurrentDictionary<(string, long), bool> _snapshotsLoading = new();
 
     // The script's key array per SKU, built once: it is most of what a reservation would otherwise allocate.
@@ -32,123 +34,114 @@ public sealed partial class ReservationService(
     {
         if (soldOut.IsSoldOutFor(request))
         {
-            metrics.ReservationSoldOutCached();
+            metrics.SoldOutFromMemory();
             return ReservationResult.SoldOut;
         }
 
         // Null unless a trace exporter listens: then the span costs nothing.
-        using var activity = metrics.ActivitySource.StartActivity("Reserve");
+        using var activity = EngineTelemetry.ActivitySource.StartActivity("Reserve");
         activity?.SetTag("flashsale.campaign_id", request.CampaignId);
         activity?.SetTag("flashsale.sku_id", request.SkuId);
 
-        var keys = new SkuKeys(request.CampaignId, request.SkuId);
+        var sku = new SkuKeys(request.CampaignId, request.SkuId);
         var known = _scriptKeys.TryGetValue((request.CampaignId, request.SkuId), out var scriptKeys);
-        scriptKeys ??= keys.ReservationKeys();
+        scriptKeys ??= SkuScripts.ReserveKeys(sku);
         var orderNo = orderNumbers.Next(request.UserId);
         // One async method on purpose: a second awaited layer would cost every reservation a state machine on the heap.
         ReservationResult result;
         try
         {
-            var reply = (RedisResult[])(await LuaScripts.Reserve.EvaluateAsync(
-                redis.GetDatabase(),
-                metrics,
-                scriptKeys,
-                [
-                    request.UserId,
-                    request.IdempotencyKey,
-                    request.Quantity,
-                    orderNo,
-                    request.CampaignId,
-                    request.SkuId,
-                ]))!;
-            if (!known && (int)reply[0] != -1)
+            var reply = await scripts.ReserveAsync(redis.GetDatabase(), scriptKeys, sku, request.UserId, request.IdempotencyKey, request.Quantity, orderNo);
+            if (!known && reply.Code != ScriptCode.NotWarmed)
             {
                 _scriptKeys.TryAdd((request.CampaignId, request.SkuId), scriptKeys);
             }
-            result = Decide(request, keys, reply);
+            result = Decide(sku, reply);
         }
         catch (Exception ex)
         {
             // The outcome is unknown (the script may have run); counted, and the caller answers 503.
-            metrics.ReservationFailed();
+            metrics.Failed();
             activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
             throw;
         }
-        metrics.Reservation(result.Status);
+        metrics.Decided(result.Status);
         activity?.SetTag("flashsale.outcome", result.Status.ToString());
         return result;
     }
 
-    private ReservationResult Decide(in ReservationRequest request, SkuKeys keys, RedisResult[] reply)
+    private ReservationResult Decide(SkuKeys sku, in ReserveReply reply)
     {
-        var code = (int)reply[0];
-        switch (code)
+        switch (reply.Code)
         {
-            case 1:
-                if ((long)reply[3] == 0)
+            case ScriptCode.Done:
+                if (reply.AvailableAfter == 0)
                 {
-                    TakeSoldOutSnapshot(keys, (string?)reply[4]);
+                    TakeSoldOutSnapshot(sku, reply.Generation);
                 }
-                var reservation = ReadReservation(request, reply);
-                OrderQueries.IndexRecent(redis.GetDatabase(), reservation);
+                var reservation = Reservation.From(reply.OrderNo, sku.CampaignId, sku.SkuId, reply.Record);
+                IndexRecent(sku, reservation);
                 return new(ReservationStatus.Created, reservation);
-            case 2:
-                return new(ReservationStatus.Replayed, ReadReservation(request, reply));
-            case 3:
-                return new(ReservationStatus.IdempotencyKeyReused);
-            case -1:
-                return new(ReservationStatus.NotOnSale);
-            case -2:
-                return new(ReservationStatus.NotStarted);
-            case -3:
-                return new(ReservationStatus.Ended);
-            case -4:
-                return new(ReservationStatus.PurchaseLimit);
-            case -5:
-                TakeSoldOutSnapshot(keys, (string?)reply[2]);
+            case ScriptCode.Replayed:
+                return new(ReservationStatus.Replayed, Reservation.From(reply.OrderNo, sku.CampaignId, sku.SkuId, reply.Record));
+            case ScriptCode.SoldOut:
+                TakeSoldOutSnapshot(sku, reply.Generation);
                 return ReservationResult.SoldOut;
+            case ScriptCode.KeyReused:
+                return new(ReservationStatus.IdempotencyKeyReused);
+            case ScriptCode.NotWarmed:
+                return new(ReservationStatus.NotOnSale);
+            case ScriptCode.NotStarted:
+                return new(ReservationStatus.NotStarted);
+            case ScriptCode.Ended:
+                return new(ReservationStatus.Ended);
             default:
-                throw new InvalidOperationException($"reserve.lua replied with unknown code {code}.");
+                return new(ReservationStatus.PurchaseLimit);
         }
     }
 
-    private static Reservation ReadReservation(in ReservationRequest request, RedisResult[] reply)
+    /// <summary>
+    /// The buyer's index of orders not yet in MySQL (<see cref="RedisKeyspace.RecentOrders"/>), for read-your-writes;
+    /// fire-and-forget: the order is in the SKU ledger whatever happens here.
+    /// </summary>
+    private void IndexRecent(SkuKeys sku, Reservation reservation)
     {
-        var orderNo = long.Parse((string)reply[1]!, CultureInfo.InvariantCulture);
-        return LedgerRecord.Parse((string)reply[2]!).ToReservation(orderNo, request.CampaignId, request.SkuId);
+        var db = redis.GetDatabase();
+        var key = RedisKeyspace.RecentOrders(reservation.UserId);
+        db.HashSet(key, reservation.OrderNo, sku.Member, flags: CommandFlags.FireAndForget);
+        db.KeyExpire(key, RecentIndexLifetime, CommandFlags.FireAndForget);
     }
 
-    private void TakeSoldOutSnapshot(SkuKeys keys, string? generation)
+    private void TakeSoldOutSnapshot(SkuKeys sku, string? generation)
     {
-        if (generation is null || !soldOut.Renew(keys.CampaignId, keys.SkuId, generation))
+        if (generation is null || !soldOut.Renew(sku.CampaignId, sku.SkuId, generation))
         {
             return;
         }
         // One snapshot per SKU at a time; the requests that trigger it already have their answer.
-        if (_snapshotsLoading.TryAdd((keys.CampaignId, keys.SkuId), true))
+        if (_snapshotsLoading.TryAdd((sku.CampaignId, sku.SkuId), true))
         {
-            _ = LoadSnapshotAsync(keys);
+            _ = LoadSnapshotAsync(sku);
         }
     }
 
-    private async Task LoadSnapshotAsync(SkuKeys keys)
+    private async Task LoadSnapshotAsync(SkuKeys sku)
     {
         try
         {
-            var reply = (RedisResult[])(await LuaScripts.SoldOutSnapshot.EvaluateAsync(redis.GetDatabase(), metrics, [keys.Meta, keys.Idempotency]))!;
-            if ((long)reply[0] == 0)
+            if (await scripts.SoldOutSnapshotAsync(redis.GetDatabase(), sku) is { Available: 0 } snapshot)
             {
-                soldOut.Store(keys.CampaignId, keys.SkuId, (string)reply[1]!, reply.Skip(2).Select(r => (string)r!));
+                soldOut.Store(sku.CampaignId, sku.SkuId, snapshot.Generation, snapshot.OwnedKeys);
             }
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             // Without a snapshot requests keep going to Redis, which stays correct, only slower.
-            LogSnapshotFailed(logger, ex, keys.Tag);
+            LogSnapshotFailed(logger, ex, sku.Tag);
         }
         finally
         {
-            _snapshotsLoading.TryRemove((keys.CampaignId, keys.SkuId), out _);
+            _snapshotsLoading.TryRemove((sku.CampaignId, sku.SkuId), out _);
         }
     }
 

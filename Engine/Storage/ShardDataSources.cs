@@ -1,5 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using FlashSale.Engine.Orders;
 using MySqlConnector;
 
 namespace FlashSale.Engine.Storage;
@@ -43,6 +42,19 @@ public sealed class ShardDataSources : IAsyncDisposable
 
     public ValueTask<MySqlConnection> OpenAsync(int shard, CancellationToken cancellationToken)
         => _sources[shard].OpenConnectionAsync(cancellationToken);
+
+    /// <summary>Runs <paramref name="work"/> on every shard side by side, each with a connection of its own; results in shard order.</summary>
+    public Task<T[]> OnEveryShardAsync<T>(Func<MySqlConnection, int, Task<T>> work, CancellationToken cancellationToken)
+        => Task.WhenAll(Enumerable.Range(0, Count).Select(async shard =>
+        {
+            await using var connection = await OpenAsync(shard, cancellationToken);
+            return await work(connection, shard);
+        }));
+
+    /// <summary>The rows a query returns from every shard, concatenated in shard order.</summary>
+    public async Task<List<T>> QueryEveryShardAsync<T>(string sql, object? parameters, CancellationToken cancellationToken)
+        => [.. (await OnEveryShardAsync((connection, _) => Dapper.SqlMapper.QueryAsync<T>(connection,
+            new Dapper.CommandDefinition(sql, parameters, cancellationToken: cancellationToken)), cancellationToken)).SelectMany(rows => rows)];
 
     public async ValueTask DisposeAsync()
     {

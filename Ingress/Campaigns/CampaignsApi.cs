@@ -3,7 +3,6 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using FlashSale.Engine.Campaigns;
 using FlashSale.Engine.Reconciliation;
-using FlashSale.Engine.Stock;
 using FlashSale.Ingress.Infrastructure;
 using Microsoft.AspNetCore.Http.HttpResults;
 

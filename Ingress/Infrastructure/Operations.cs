@@ -1,8 +1,5 @@
 using FlashSale.Engine.Health;
-using FlashSale.Engine.Observability;
-using FlashSale.Engine.Redis;
-using FlashSale.Engine.Reservations;
-using StackExchange.Redis;
+using FlashSale.Engine.Telemetry;
 
 namespace FlashSale.Ingress.Infrastructure;
 
@@ -13,7 +10,6 @@ public static class Operations
         builder.Services.AddFlashSaleHealthChecks();
         builder.AddFlashSaleTelemetry("flashsale-ingress");
         builder.Services.AddOpenApi();
-        builder.Services.AddHostedService<StockSignalListener>();
         return builder;
     }
 
@@ -24,19 +20,4 @@ public static class Operations
         app.MapOpenApi();
         return app;
     }
-}
-
-/// <summary>Drops a cached sold-out answer as soon as any process says stock came back.</summary>
-internal sealed class StockSignalListener(IConnectionMultiplexer redis, SoldOutCache soldOut) : IHostedService
-{
-    public Task StartAsync(CancellationToken cancellationToken)
-        => redis.GetSubscriber().SubscribeAsync(StockSignals.Channel, (_, message) =>
-        {
-            if (SkuKeys.TryParseMember(message.ToString(), out var sku))
-            {
-                soldOut.Forget(sku.CampaignId, sku.SkuId);
-            }
-        });
-
-    public Task StopAsync(CancellationToken cancellationToken) => redis.GetSubscriber().UnsubscribeAsync(StockSignals.Channel);
 }

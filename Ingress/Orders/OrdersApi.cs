@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Claims;
 using FlashSale.Engine.Auth;
 using FlashSale.Engine.Campaigns;
+using FlashSale.Engine.Lifecycle;
 using FlashSale.Engine.Orders;
 using FlashSale.Ingress.Infrastructure;
 using Microsoft.AspNetCore.Http.HttpResults;

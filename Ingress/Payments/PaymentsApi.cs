@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using FlashSale.Engine.Campaigns;
+using FlashSale.Engine.Lifecycle;
 using FlashSale.Engine.Orders;
 using FlashSale.Ingress.Infrastructure;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -93,7 +94,7 @@ internal static class PaymentsApi
             new PaymentCallback(orderNo, callback.ProviderTxnId, callback.Amount, callback.Status == "succeeded"), cancellationToken);
         var response = result.Outcome is PaymentOutcome.OrderNotYetPersisted or PaymentOutcome.UnknownOrder
             ? null
-            : new PaymentCallbackResponse(callback.OrderNo!, callback.ProviderTxnId, OrderLifecycle.FormatOutcome(result.Outcome), result.OrderStatus);
+            : new PaymentCallbackResponse(callback.OrderNo!, callback.ProviderTxnId, PaymentRules.Name(result.Outcome), result.OrderStatus);
         return result.Outcome switch
         {
             PaymentOutcome.AmountMismatch => Problems.Conflict("amount-mismatch", "Amount mismatch",

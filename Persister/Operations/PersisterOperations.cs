@@ -1,6 +1,5 @@
 using FlashSale.Engine.Health;
-using FlashSale.Engine.Observability;
-using FlashSale.Persister.Pipeline;
+using FlashSale.Engine.Telemetry;
 
 namespace FlashSale.Persister.Operations;
 
@@ -14,9 +13,10 @@ internal static class PersisterOperations
     {
         if (string.IsNullOrWhiteSpace(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
         {
-            var options = builder.Configuration.GetSection(PersisterOptions.Section).Get<PersisterOptions>() ?? new PersisterOptions();
+            var options = builder.Configuration.GetSection(PersisterHostOptions.Section).Get<PersisterHostOptions>() ?? new PersisterHostOptions();
             builder.WebHost.UseUrls(options.MetricsUrl);
         }
+        builder.Services.AddOptions<PersisterHostOptions>().BindConfiguration(PersisterHostOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddFlashSaleHealthChecks();
         builder.AddFlashSaleTelemetry("flashsale-persister");
         return builder;

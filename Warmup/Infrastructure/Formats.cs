@@ -1,5 +1,5 @@
 using System.Globalization;
-using FlashSale.Engine.Stock;
+using FlashSale.Engine.Campaigns;
 
 namespace FlashSale.Warmup.Infrastructure;
 

@@ -1,6 +1,5 @@
 using System.ComponentModel;
 using FlashSale.Engine.Campaigns;
-using FlashSale.Engine.Stock;
 using FlashSale.Warmup.Campaigns;
 using FlashSale.Warmup.Infrastructure;
 using Spectre.Console;

@@ -1,5 +1,4 @@
 using FlashSale.Engine.Campaigns;
-using FlashSale.Engine.Stock;
 using FlashSale.Warmup.Campaigns;
 using FlashSale.Warmup.Infrastructure;
 using Spectre.Console;

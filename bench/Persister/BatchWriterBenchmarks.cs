@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using FlashSale.Bench.Infrastructure;
-using FlashSale.Engine.Observability;
-using FlashSale.Engine.Pipeline;
+using FlashSale.Engine.Persistence;
+using FlashSale.Engine.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace FlashSale.Bench.Persister;
@@ -43,8 +43,8 @@ public class BatchWriterBenchmarks
             throw new InvalidOperationException($"A batch size of {BatchSize} does not divide the {Orders} orders of an invocation.");
         }
         _shards = await BenchOrderShards.StartAsync(ConnectionsPerShard);
-        _services = new ServiceCollection().AddEngineMetrics().BuildServiceProvider();
-        _writer = new OrderBatchWriter(_shards.Shards, _services.GetRequiredService<EngineMetrics>());
+        _services = new ServiceCollection().AddEngineMetrics<PersistenceMetrics>().BuildServiceProvider();
+        _writer = new OrderBatchWriter(_shards.Shards, _services.GetRequiredService<PersistenceMetrics>());
     }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Orders)]

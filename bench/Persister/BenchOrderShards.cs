@@ -2,8 +2,9 @@ using System.Security.Cryptography;
 using Dapper;
 using FlashSale.Bench.Infrastructure;
 using FlashSale.Engine.Campaigns;
+using FlashSale.Engine.Kafka;
 using FlashSale.Engine.Orders;
-using FlashSale.Engine.Pipeline;
+using FlashSale.Engine.Reservations;
 using FlashSale.Engine.Storage;
 using Microsoft.Extensions.Logging.Abstractions;
 using MySqlConnector;
@@ -47,7 +48,7 @@ public sealed class BenchOrderShards : IAsyncDisposable
         Shards = shards;
         CampaignId = campaignId;
         // A node id of its own per run, so that two runs at once rarely hand out the same order number.
-        _orderNumbers = new OrderNumberGenerator(RandomNumberGenerator.GetInt32(OrderNumberGenerator.MaxNode + 1), TimeProvider.System);
+        _orderNumbers = new OrderNumberGenerator(RandomNumberGenerator.GetInt32(OrderNumbers.MaxNode + 1), TimeProvider.System);
     }
 
     public ShardDataSources Shards { get; }

@@ -3,10 +3,9 @@ using Dapper;
 using FlashSale.Bench.Infrastructure;
 using FlashSale.Engine;
 using FlashSale.Engine.Campaigns;
-using FlashSale.Engine.Orders;
 using FlashSale.Engine.Redis;
 using FlashSale.Engine.Reservations;
-using FlashSale.Engine.Stock;
+using FlashSale.Engine.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -58,7 +57,8 @@ public sealed class EngineHotSku : IAsyncDisposable
             ["Engine:NodeId"] = "0",
         });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.AddFlashSaleEngine();
+        builder.AddCampaigns();
+        builder.AddReservations();
 
         var host = builder.Build();
         // In database 0 the dev engine's relay would drain the bench SKU, and its buyers would share the bench's ids.
@@ -120,7 +120,7 @@ public sealed class EngineHotSku : IAsyncDisposable
     }
 
     /// <summary>
-    /// Removes what the run wrote to Redis (the SKU's keys, its <see cref="SkuKeys.LiveSkus"/> entry and
+    /// Removes what the run wrote to Redis (the SKU's keys, its <see cref="RedisKeyspace.LiveSkus"/> entry and
     /// the recent-orders index of every buyer it used) and the campaign, so that runs do not pile up in
     /// Redis and the catalog.
     /// </summary>
@@ -130,14 +130,14 @@ public sealed class EngineHotSku : IAsyncDisposable
         var db = services.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
         var sku = new SkuKeys(_campaign.CampaignId, SkuId);
         await db.KeyDeleteAsync(sku.All());
-        await db.SetRemoveAsync(SkuKeys.LiveSkus, sku.Member);
+        await db.SetRemoveAsync(RedisKeyspace.LiveSkus, sku.Member);
         // The index is written fire-and-forget after each reservation, on this same connection, so
         // these deletes reach Redis after the last of those writes.
         var buyers = Reserved;
         for (var first = 1L; first <= buyers; first += RecentKeysPerDelete)
         {
             var count = (int)Math.Min(RecentKeysPerDelete, buyers - first + 1);
-            await db.KeyDeleteAsync([.. Enumerable.Range(0, count).Select(i => OrderQueries.RecentKey(first + i))]);
+            await db.KeyDeleteAsync([.. Enumerable.Range(0, count).Select(i => RedisKeyspace.RecentOrders(first + i))]);
         }
         await using (var connection = await services.GetRequiredService<CatalogDataSource>().OpenConnectionAsync(CancellationToken.None))
         {

@@ -1,5 +1,7 @@
 using System.Net.Http.Headers;
 using FlashSale.Engine.Auth;
+using FlashSale.Engine.Persistence;
+using FlashSale.Engine.Telemetry;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -43,6 +45,8 @@ public sealed class IngressFactory : WebApplicationFactory<Program>, IAsyncLifet
         builder.UseSetting("Shards:ConnectionStrings:1", TestEnvironment.MySql(Shard1Database));
         // These tests look at the outbox itself; the pipeline tests run the relay in real processes.
         builder.UseSetting("Relay:Enabled", "false");
+        // The Persister's writer, for tests that put reservations into the shards without running a Persister (ShardOrders).
+        builder.ConfigureServices(services => services.AddEngineMetrics<PersistenceMetrics>().AddSingleton<OrderBatchWriter>());
     }
 
     public async Task InitializeAsync()

@@ -3,7 +3,8 @@ using System.Net.Http.Headers;
 using System.Net.Sockets;
 using Dapper;
 using FlashSale.Engine.Auth;
-using FlashSale.Engine.Observability;
+using FlashSale.Engine.Redis;
+using FlashSale.Engine.Telemetry;
 using FlashSale.Engine.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using MySqlConnector;
@@ -28,7 +29,7 @@ public class PipelineFixture : IAsyncLifetime
 
     private readonly string _suffix = Guid.NewGuid().ToString("N")[..10];
 
-    private readonly ServiceProvider _services = new ServiceCollection().AddEngineMetrics().BuildServiceProvider();
+    private readonly ServiceProvider _services = new ServiceCollection().AddEngineMetrics<ScriptMetrics>().BuildServiceProvider();
 
     public KafkaMockBroker Kafka { get; private set; } = null!;
 
@@ -57,8 +58,8 @@ public class PipelineFixture : IAsyncLifetime
     /// <summary>The main Persister's metrics and health listener.</summary>
     public Uri PersisterUrl { get; private set; } = null!;
 
-    /// <summary>For a test that calls engine code (a Lua script) directly, as the hosts do.</summary>
-    public EngineMetrics Metrics => _services.GetRequiredService<EngineMetrics>();
+    /// <summary>For a test that calls a Lua script directly, as the hosts do.</summary>
+    public SkuScripts Scripts => new(_services.GetRequiredService<ScriptMetrics>());
 
     public EngineProcess Ingress { get; private set; } = null!;
 

@@ -1,5 +1,6 @@
 using Dapper;
-using FlashSale.Engine.Pipeline;
+using FlashSale.Engine.Persistence;
+using FlashSale.Engine.Redis;
 using FlashSale.Engine.Storage;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -12,7 +13,7 @@ public static class ShardOrders
     public static async Task<int> PersistAsync(IngressFactory factory, TestSale sale)
     {
         var entries = await sale.Db.StreamRangeAsync(sale.Keys.Outbox);
-        var events = entries.Select(ReservationEvent.FromStreamEntry).ToList();
+        var events = entries.Select(OutboxEntry.Read).ToList();
         await factory.Services.GetRequiredService<OrderBatchWriter>().WriteAsync(events, CancellationToken.None);
         return events.Count;
     }

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using Dapper;
-using FlashSale.Engine.Orders;
+using FlashSale.Engine.Lifecycle;
 using FlashSale.Engine.Reservations;
 using FlashSale.Engine.Storage;
 using FlashSale.Tests.Infrastructure;

@@ -1,4 +1,5 @@
-using FlashSale.Engine.Orders;
+using FlashSale.Engine.Reservations;
+using FlashSale.Engine.Storage;
 
 namespace FlashSale.Tests.Orders;
 

@@ -1,6 +1,6 @@
 using System.Net;
 using FlashSale.Engine.Redis;
-using FlashSale.Ingress.Relay;
+using FlashSale.Engine.Relay;
 using FlashSale.Tests.Infrastructure;
 
 namespace FlashSale.Tests.Pipeline;
@@ -103,7 +103,7 @@ public sealed class FaultTests(PipelineFixture engine) : IClassFixture<PipelineF
     {
         try
         {
-            return (await engine.Db.StreamPendingAsync(outbox, OutboxRelay.Group)).PendingMessageCount;
+            return (await engine.Db.StreamPendingAsync(outbox, RelayOptions.ConsumerGroup)).PendingMessageCount;
         }
         catch (StackExchange.Redis.RedisServerException ex) when (ex.Message.StartsWith("NOGROUP", StringComparison.Ordinal))
         {

@@ -40,8 +40,8 @@ public sealed class LifecycleProcessTests(PipelineFixture engine) : IClassFixtur
         Assert.Equal(10, await CountLogAsync(campaignId, "release"));
 
         // Releasing again (another Persister's scan, a retry) gives nothing back a second time.
-        var again = await LuaScripts.Release.EvaluateAsync(engine.Db, engine.Metrics, [keys.Meta, keys.Users, keys.Ledger], [ledger[0].Name]);
-        Assert.Equal(1, (int)again);
+        var again = await engine.Scripts.ReleaseAsync(engine.Db, keys, (long)ledger[0].Name);
+        Assert.Equal(ReleaseOutcome.AlreadyReleased, again);
         Assert.Equal(20, (long)await engine.Db.HashGetAsync(keys.Meta, "available"));
     }
 

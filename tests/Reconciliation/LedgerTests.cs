@@ -2,8 +2,8 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using FlashSale.Engine.Campaigns;
-using FlashSale.Engine.Observability;
-using FlashSale.Engine.Orders;
+using FlashSale.Engine.Lifecycle;
+using FlashSale.Engine.Redis;
 using FlashSale.Engine.Reconciliation;
 using FlashSale.Engine.Storage;
 using FlashSale.Tests.Infrastructure;
@@ -68,7 +68,8 @@ public sealed class LedgerTests(IngressFactory factory)
         await using (var unreachable = await ConnectionMultiplexer.ConnectAsync("127.0.0.1:1,abortConnect=false,connectTimeout=300"))
         {
             var cutOff = new OrderLifecycle(
-                factory.Services.GetRequiredService<ShardDataSources>(), unreachable, factory.Services.GetRequiredService<EngineMetrics>(),
+                factory.Services.GetRequiredService<ShardDataSources>(), unreachable, factory.Services.GetRequiredService<SkuScripts>(),
+                factory.Services.GetRequiredService<LifecycleMetrics>(),
                 TimeProvider.System, NullLogger<OrderLifecycle>.Instance);
             var (outcome, _) = await cutOff.CancelAsync(orders[0], "buyer", CancellationToken.None);
             Assert.Equal(CancelOutcome.Cancelled, outcome);
@@ -126,7 +127,8 @@ public sealed class LedgerTests(IngressFactory factory)
         factory.Services.GetRequiredService<ShardDataSources>(),
         factory.Services.GetRequiredService<CampaignStore>(),
         factory.Services.GetRequiredService<OrderLifecycle>(),
-        factory.Services.GetRequiredService<EngineMetrics>(),
+        factory.Services.GetRequiredService<SkuScripts>(),
+        factory.Services.GetRequiredService<ReconcilerMetrics>(),
         Options.Create(new ReconcilerOptions { GraceMs = graceMs }),
         TimeProvider.System,
         NullLogger<Reconciler>.Instance);

@@ -15,7 +15,7 @@ public sealed class BusyReconcilerFixture : PipelineFixture
     [
         ("Reconciler__IntervalMs", "100"),
         ("Reconciler__GraceMs", "10000"),
-        ("Logging__LogLevel__FlashSale.Persister.Pipeline.ReconcilerService", "Debug"),
+        ("Logging__LogLevel__FlashSale.Engine.Reconciliation.ReconcilerService", "Debug"),
     ];
 }
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Net;
-using FlashSale.Engine.Orders;
+using FlashSale.Engine.Storage;
 using FlashSale.Tests.Infrastructure;
 
 namespace FlashSale.Tests.Reservations;

@@ -47,7 +47,7 @@ public sealed class SoldOutFastPathTests(IngressFactory factory)
         // the stock generation moves, and the signal tells every Ingress.
         await sale.Db.HashIncrementAsync(sale.Keys.Meta, "available", 1);
         await sale.Db.HashIncrementAsync(sale.Keys.Meta, "gen", 1);
-        await factory.Redis.GetSubscriber().PublishAsync(StockSignals.Channel, sale.Keys.Member);
+        await factory.Redis.GetSubscriber().PublishAsync(RedisKeyspace.StockReturned, sale.Keys.Member);
         await Eventually.HoldsAsync(() => !Cache.IsSoldOutFor(new ReservationRequest(sale.CampaignId, sale.SkuId, 3004, "k", 1)));
 
         using var second = await sale.ReserveAsync(late, "k");

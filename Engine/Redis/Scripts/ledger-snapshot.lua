@@ -1,13 +1,13 @@
 -- Reads one SKU's side of the ledger at a single instant, for the reconciler. Writes nothing.
 -- KEYS: 1 meta, 2 ledger, 3 outbox, 4 re-published.
--- Reply: { nowMs, total, available, { orderNo, record, ... }, { orderNo of each outbox entry, ... },
---          { orderNo, re-published at ms, ... } }
---        or { nowMs } when the SKU is not warmed up.
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+-- Reply (C#: SkuScripts.LedgerSnapshotAsync):
+--   { DONE, nowMs, total, available, { orderNo, record, ... }, { orderNo of each outbox entry, ... },
+--     { orderNo, re-published at ms, ... } }
+--   { NOT_WARMED, nowMs }
+local now = now_ms()
 local meta = redis.call('HMGET', KEYS[1], 'total', 'available')
 if not meta[1] then
-  return { now }
+  return { CODE.NOT_WARMED, now }
 end
 
 local pending = {}
@@ -22,4 +22,4 @@ for i = 1, #entries do
   end
 end
 
-return { now, tonumber(meta[1]), tonumber(meta[2]), redis.call('HGETALL', KEYS[2]), pending, redis.call('HGETALL', KEYS[4]) }
+return { CODE.DONE, now, tonumber(meta[1]), tonumber(meta[2]), redis.call('HGETALL', KEYS[2]), pending, redis.call('HGETALL', KEYS[4]) }

@@ -1,14 +1,14 @@
 -- Records in the SKU ledger that an order's units are sold (paid). KEYS: 1 ledger. ARGV: 1 order number.
--- Reply: 1 marked (or already paid); 0 unknown to the ledger; -1 the ledger says released.
-local record = redis.call('HGET', KEYS[1], ARGV[1])
-if not record then
-  return 0
+-- Reply (C#: SkuScripts.MarkPaidAsync): DONE marked now; ALREADY_DONE paid before;
+--        UNKNOWN_ORDER not in the ledger; ORDER_RELEASED the ledger says cancelled.
+local r = ledger_find(KEYS[1], ARGV[1])
+if not r then
+  return CODE.UNKNOWN_ORDER
+elseif r.state == 'P' then
+  return CODE.ALREADY_DONE
+elseif r.state == 'C' then
+  return CODE.ORDER_RELEASED
 end
-local head, state = string.match(record, '^(.*)|(%a)$')
-if state == 'C' then
-  return -1
-end
-if state == 'R' then
-  redis.call('HSET', KEYS[1], ARGV[1], head .. '|P')
-end
-return 1
+r.state = 'P'
+redis.call('HSET', KEYS[1], ARGV[1], ledger_encode(r))
+return CODE.DONE

@@ -1,11 +1,13 @@
 -- What an Ingress needs to answer sold-out from memory: the stock, its generation, and the
 -- idempotency fields that already hold an order (their replays must still reach Redis).
--- KEYS: 1 meta, 2 idempotency. Reply: { available, gen, field1, field2, ... }
+-- KEYS: 1 meta, 2 idempotency.
+-- Reply (C#: SkuScripts.SoldOutSnapshotAsync): { DONE, available, gen, field1, field2, ... } (fields only
+--        when available is 0); { NOT_WARMED }.
 local meta = redis.call('HMGET', KEYS[1], 'available', 'gen')
 if not meta[1] then
-  return { -1, '0' }
+  return { CODE.NOT_WARMED }
 end
-local reply = { tonumber(meta[1]), meta[2] }
+local reply = { CODE.DONE, tonumber(meta[1]), meta[2] }
 if tonumber(meta[1]) > 0 then
   return reply
 end

@@ -1,0 +1,111 @@
+using FlashSale.Engine.Redis;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using MySqlConnector;
+using StackExchange.Redis;
+
+namespace FlashSale.Engine.Reconciliation;
+
+/// <summary>
+/// Runs the reconciler over every active campaign on a timer, repairing what drifted. With several
+/// Persisters, a short Redis lease lets one of them run each round; the repairs are idempotent, so a
+/// lease that lapses mid-round costs double work, never a double repair.
+/// </summary>
+internal sealed partial class ReconcilerService(
+    Reconciler reconciler,
+    ReconcilerMetrics metrics,
+    IConnectionMultiplexer redis,
+    IOptions<ReconcilerOptions> options,
+    TimeProvider time,
+    ILogger<ReconcilerService> logger) : BackgroundService
+{
+    private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var settings = options.Value;
+        if (!settings.Enabled)
+        {
+            LogDisabled(logger);
+            return;
+        }
+        var interval = TimeSpan.FromMilliseconds(settings.IntervalMs);
+        using var timer = new PeriodicTimer(interval, time);
+        do
+        {
+            try
+            {
+                await RoundAsync(interval, stoppingToken);
+            }
+            catch (Exception ex) when (ex is MySqlException or RedisException or TimeoutException)
+            {
+                LogRoundFailed(logger, ex);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    private async Task RoundAsync(TimeSpan interval, CancellationToken stoppingToken)
+    {
+        var db = redis.GetDatabase();
+        var leaseTime = TimeSpan.FromMilliseconds(Math.Max(interval.TotalMilliseconds * 5, 10_000));
+        if (!await db.LockTakeAsync(RedisKeyspace.ReconcilerLease, _owner, leaseTime))
+        {
+            return;
+        }
+        try
+        {
+            var started = time.GetTimestamp();
+            var campaigns = await reconciler.ActiveCampaignsAsync(stoppingToken);
+            long skus = 0, drift = 0;
+            foreach (var campaign in campaigns)
+            {
+                IReadOnlyList<SkuReconciliation> results;
+                try
+                {
+                    results = await reconciler.ReconcileAsync(campaign, repair: true, cancellationToken: stoppingToken);
+                }
+                catch (FormatException ex)
+                {
+                    // A ledger entry or outbox entry written by something other than the engine's scripts: the other
+                    // campaigns are still reconciled, and this one is named until an operator looks.
+                    LogUnreadable(logger, ex, campaign.CampaignId);
+                    continue;
+                }
+                foreach (var sku in results)
+                {
+                    skus++;
+                    drift += sku.After.Drift;
+                    if (sku.Before.Drift > 0 || sku.Repairs.Count > 0)
+                    {
+                        LogSku(logger, sku.Before.CampaignId, sku.Before.SkuId, sku.Before.Drift,
+                            string.Join(", ", sku.Repairs.Select(r => $"{r.Key} {r.Value}")), sku.After.Drift);
+                    }
+                }
+            }
+            var elapsed = time.GetElapsedTime(started);
+            metrics.Run(elapsed, drift);
+            LogRound(logger, skus, campaigns.Count, drift, (long)elapsed.TotalMilliseconds);
+        }
+        finally
+        {
+            await db.LockReleaseAsync(RedisKeyspace.ReconcilerLease, _owner);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reconciler disabled (Reconciler:Enabled=false)")]
+    private static partial void LogDisabled(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reconciler: {CampaignId}/{SkuId} drift {Before} unit(s); repaired [{Repairs}]; drift now {After}")]
+    private static partial void LogSku(ILogger logger, string campaignId, long skuId, long before, string repairs, long after);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Reconciler round: {Skus} SKU(s) of {Campaigns} campaign(s), drift {Drift} unit(s) after repairs, {ElapsedMs} ms")]
+    private static partial void LogRound(ILogger logger, long skus, int campaigns, long drift, long elapsedMs);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Reconciler: campaign {CampaignId} has Redis data the reconciler cannot read; skipped")]
+    private static partial void LogUnreadable(ILogger logger, Exception exception, string campaignId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reconciler round failed; the next one retries")]
+    private static partial void LogRoundFailed(ILogger logger, Exception exception);
+}

@@ -1,0 +1,89 @@
+using System.Globalization;
+using StackExchange.Redis;
+
+namespace FlashSale.Engine.Redis;
+
+/// <summary>
+/// Every Redis key, hash field and channel the engine uses outside one SKU (see <see cref="SkuKeys"/> for a
+/// SKU's own), defined once. docs/architecture.md describes the keyspace.
+/// </summary>
+public static class RedisKeyspace
+{
+    /// <summary>
+    /// Set of <c>campaignId:skuId</c> whose outbox streams the relay drains. Deliberately outside any
+    /// SKU's hash tag: it is written by warm-up next to, not inside, the SKU's scripts.
+    /// </summary>
+    public static readonly RedisKey LiveSkus = "fs:live-skus";
+
+    /// <summary>String: the Persister that holds it runs the reconciler's round (SET NX PX).</summary>
+    public static readonly RedisKey ReconcilerLease = "fs:reconciler:lease";
+
+    public const string StockReturnedChannelName = "fs:stock-returned";
+
+    /// <summary>
+    /// Pub/sub: scripts that give stock back (a release, a forced reload, a restock) publish the SKU's
+    /// <see cref="SkuKeys.Member"/>, so every Ingress drops a sold-out answer it kept in memory.
+    /// </summary>
+    public static readonly RedisChannel StockReturned = RedisChannel.Literal(StockReturnedChannelName);
+
+    /// <summary>Hash per buyer (own hash tag): order number → SKU member, for their orders not yet in MySQL.</summary>
+    public static RedisKey RecentOrders(long userId) => $"fs:u:{{{userId.ToString(CultureInfo.InvariantCulture)}}}:recent";
+}
+
+/// <summary>The fields of a SKU's meta hash, as the scripts write them.</summary>
+public static class MetaFields
+{
+    public const string Total = "total";
+    public const string Available = "available";
+    public const string Starts = "starts";
+    public const string Ends = "ends";
+    public const string Limit = "limit";
+    public const string Price = "price";
+    public const string Window = "window";
+    public const string Generation = "gen";
+}
+
+/// <summary>
+/// The Redis keys of one campaign SKU. They all carry the hash tag <c>{campaign:sku}</c> so that
+/// one Lua script may touch them together, also on a Redis Cluster (one slot per SKU).
+/// </summary>
+public readonly record struct SkuKeys(string CampaignId, long SkuId)
+{
+    public string Tag => $"{{{Member}}}";
+
+    /// <summary>Hash: <see cref="MetaFields"/> — total, available, starts, ends, limit, price (minor units), window (s), gen.</summary>
+    public RedisKey Meta => $"fs:{Tag}:meta";
+
+    /// <summary>Hash: "userId:idempotencyKey" → order number.</summary>
+    public RedisKey Idempotency => $"fs:{Tag}:idem";
+
+    /// <summary>Hash: userId → units reserved, for the per-user limit.</summary>
+    public RedisKey Users => $"fs:{Tag}:users";
+
+    /// <summary>Hash: order number → <see cref="LedgerRecord"/>.</summary>
+    public RedisKey Ledger => $"fs:{Tag}:ledger";
+
+    /// <summary>Stream: reservation events (<see cref="OutboxEntry"/>) waiting to be relayed to Kafka.</summary>
+    public RedisKey Outbox => $"fs:{Tag}:outbox";
+
+    /// <summary>Hash: order number → when the reconciler last put its lost event back on the outbox (ms).</summary>
+    public RedisKey Republished => $"fs:{Tag}:republished";
+
+    /// <summary><c>campaignId:skuId</c>: the SKU in <see cref="RedisKeyspace.LiveSkus"/> and on the stock channel.</summary>
+    public string Member => $"{CampaignId}:{SkuId.ToString(CultureInfo.InvariantCulture)}";
+
+    public static bool TryParseMember(string member, out SkuKeys keys)
+    {
+        keys = default;
+        var colon = member.LastIndexOf(':');
+        if (colon <= 0 || !long.TryParse(member.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var skuId))
+        {
+            return false;
+        }
+        keys = new SkuKeys(member[..colon], skuId);
+        return true;
+    }
+
+    /// <summary>Every key of the SKU, for tests and for tearing a campaign down.</summary>
+    public RedisKey[] All() => [Meta, Idempotency, Users, Ledger, Outbox, Republished];
+}

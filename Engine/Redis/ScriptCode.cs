@@ -1,0 +1,41 @@
+namespace FlashSale.Engine.Redis;
+
+/// <summary>
+/// The reply codes of every engine script, defined here once: the scripts see them as <c>CODE.NAME</c>
+/// (generated into each script's preamble by <see cref="RedisScript"/>, e.g. <c>CODE.SOLD_OUT</c>), and
+/// only the typed wrappers in <see cref="SkuScripts"/> decode them.
+/// </summary>
+public enum ScriptCode
+{
+    /// <summary>The script did what it was asked: created, released, adopted, loaded, …</summary>
+    Done = 1,
+
+    /// <summary>The idempotency key already owns this order; it is returned again.</summary>
+    Replayed = 2,
+
+    /// <summary>Done before, by an earlier call with the same arguments: nothing changed now.</summary>
+    AlreadyDone = 3,
+
+    /// <summary>The idempotency key owns an order of another quantity.</summary>
+    KeyReused = 4,
+
+    /// <summary>The SKU ledger does not hold the order.</summary>
+    UnknownOrder = 5,
+
+    /// <summary>The SKU is not loaded into Redis.</summary>
+    NotWarmed = -1,
+
+    NotStarted = -2,
+
+    Ended = -3,
+
+    PurchaseLimit = -4,
+
+    SoldOut = -5,
+
+    /// <summary>The ledger says the order is paid: its units are never released.</summary>
+    OrderPaid = -6,
+
+    /// <summary>The ledger says the order was cancelled and its units returned.</summary>
+    OrderReleased = -7,
+}

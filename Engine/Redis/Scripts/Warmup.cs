@@ -1,0 +1,30 @@
+using StackExchange.Redis;
+
+namespace FlashSale.Engine.Redis;
+
+/// <summary>What warm-up writes for one SKU.</summary>
+public readonly record struct SkuLoad(int Total, long StartsMs, long EndsMs, int PerUserLimit, long PriceMinor, int PaymentWindowSeconds);
+
+/// <param name="Loaded">False: the SKU was live already and nothing was written.</param>
+public readonly record struct WarmupReply(bool Loaded, int Available);
+
+public sealed partial class SkuScripts
+{
+    private static readonly RedisScript Warmup = RedisScript.Load("warmup.lua");
+
+    /// <summary>Loads the SKU; with <paramref name="force"/> also when it is live, at total minus the units its ledger holds.</summary>
+    public async Task<WarmupReply> WarmupAsync(IDatabaseAsync db, SkuKeys sku, SkuLoad load, bool force)
+    {
+        var reply = (RedisResult[])(await Warmup.EvaluateAsync(db, metrics, [sku.Meta, sku.Ledger],
+        [
+            load.Total, load.StartsMs, load.EndsMs, load.PerUserLimit, load.PriceMinor, load.PaymentWindowSeconds,
+            force ? "1" : "0", sku.Member,
+        ]))!;
+        return Code(reply) switch
+        {
+            ScriptCode.Done => new(true, (int)reply[1]),
+            ScriptCode.AlreadyDone => new(false, (int)reply[1]),
+            var code => throw Unexpected(Warmup, code),
+        };
+    }
+}

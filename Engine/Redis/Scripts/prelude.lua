@@ -1,0 +1,69 @@
+-- Shared by every engine script: prepended to each when the scripts load (RedisScript), after the
+-- constants generated from C# (the reply codes CODE.*, the stock channel), so the ledger record, the
+-- outbox entry and the clock are written in exactly one place on the Redis side.
+-- Everything is local: a script sees only its own copy.
+
+-- One clock for every Ingress instance: the Redis server's, in milliseconds.
+local function now_ms()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+
+-- A ledger record: userId|quantity|amountMinor|createdMs|deadlineMs|state, state R (reserved),
+-- P (paid) or C (cancelled, units returned). C#: LedgerRecord.
+local function ledger_decode(record)
+  local user, quantity, amount, created, deadline, state =
+    string.match(record, '^(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|([RPC])$')
+  if not state then
+    error('malformed ledger record: ' .. record)
+  end
+  return {
+    user = user, quantity = tonumber(quantity), amount = tonumber(amount),
+    created = tonumber(created), deadline = tonumber(deadline), state = state,
+  }
+end
+
+-- The ledger entry of an order, decoded; nil when the ledger does not hold it.
+local function ledger_find(ledger, orderNo)
+  local record = redis.call('HGET', ledger, orderNo)
+  return record and ledger_decode(record)
+end
+
+local function ledger_encode(r)
+  return string.format('%s|%d|%d|%d|%d|%s', r.user, r.quantity, r.amount, r.created, r.deadline, r.state)
+end
+
+-- Units the ledger holds (R reserved or P paid): never for sale again while they are held.
+local function held_units(ledger)
+  local held = 0
+  local records = redis.call('HVALS', ledger)
+  for i = 1, #records do
+    local r = ledger_decode(records[i])
+    if r.state ~= 'C' then
+      held = held + r.quantity
+    end
+  end
+  return held
+end
+
+-- The reservation event on the SKU's outbox stream. C#: OutboxEntry.
+local function outbox_add(outbox, orderNo, r, campaignId, skuId, idempotencyKey)
+  redis.call('XADD', outbox, '*',
+    'v', '1',
+    'orderNo', orderNo,
+    'userId', r.user,
+    'campaignId', campaignId,
+    'skuId', skuId,
+    'quantity', string.format('%d', r.quantity),
+    'amountMinor', string.format('%d', r.amount),
+    'createdAt', string.format('%d', r.created),
+    'deadline', string.format('%d', r.deadline),
+    'idempotencyKey', idempotencyKey)
+end
+
+-- Stock came back (a release, a reload, a restock): a new stock generation, and every Ingress is told to
+-- drop a sold-out answer it keeps in memory. member is "campaignId:skuId".
+local function stock_returned(meta, member)
+  redis.call('HINCRBY', meta, 'gen', 1)
+  redis.call('PUBLISH', STOCK_RETURNED_CHANNEL, member)
+end
