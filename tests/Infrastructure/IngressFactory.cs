@@ -12,12 +12,9 @@ namespace FlashSale.Tests.Infrastructure;
 /// The real Ingress, in process, against the real Redis and MariaDB. Starting it fails loudly when
 /// a service is missing: these tests never skip.
 /// </summary>
-public sealed class IngressFactory : WebApplicationFactory<Program>, IAsyncLifetime
+public class IngressFactory : WebApplicationFactory<Program>, IAsyncLifetime
 {
     public const string CatalogDatabase = "flashsale_test_catalog";
-
-    /// <summary>Redis logical databases: 0 dev, 1-8 pipeline fixtures, 9 benchmarks, 15 these in-process tests.</summary>
-    public const int RedisDatabase = 15;
     public const string Shard0Database = "flashsale_test_shard_0";
     public const string Shard1Database = "flashsale_test_shard_1";
 
@@ -31,8 +28,7 @@ public sealed class IngressFactory : WebApplicationFactory<Program>, IAsyncLifet
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
-        // Database 0 is the dev engine's (dev/up.sh): its relay would drain these tests' outboxes.
-        builder.UseSetting("ConnectionStrings:Redis", $"{TestEnvironment.Redis},defaultDatabase={RedisDatabase}");
+        builder.UseSetting("ConnectionStrings:Redis", RedisIsolation.InProcess.ConnectionString(TestEnvironment.Redis));
         builder.UseSetting("ConnectionStrings:Catalog", TestEnvironment.MySql(CatalogDatabase));
         builder.UseSetting("Auth:SigningKey", TestEnvironment.SigningKey);
         builder.UseSetting("Auth:Issuer", "flashsale");
@@ -89,6 +85,19 @@ public static class ServiceCheck
             throw new InvalidOperationException(
                 $"MariaDB is not reachable on port {TestEnvironment.MySqlPort}. Run the tests with dev/test.sh, which starts it.", ex);
         }
+    }
+}
+
+/// <summary>
+/// An in-process Ingress that accepts payment windows from one second on (<c>Campaigns:MinPaymentWindowSeconds</c>),
+/// so a test of the payment-window timeout waits a second or two, not the 30 s a real campaign has at the least.
+/// </summary>
+public sealed class ShortPaymentWindowIngressFactory : IngressFactory
+{
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        base.ConfigureWebHost(builder);
+        builder.UseSetting("Campaigns:MinPaymentWindowSeconds", "1");
     }
 }
 
