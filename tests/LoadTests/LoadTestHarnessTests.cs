@@ -15,6 +15,7 @@ namespace FlashSale.Tests.LoadTests;
 /// small machine would each measure the other.
 /// </remarks>
 [Collection(PipelineCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class LoadTestHarnessTests(PipelineFixture engine) : IClassFixture<PipelineFixture>
 {
     /// <summary>Every run checks these (the lag probe, the drain and the ledger included); names as the report prints them.</summary>
