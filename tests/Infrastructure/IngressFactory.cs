@@ -12,7 +12,7 @@ namespace FlashSale.Tests.Infrastructure;
 /// The real Ingress, in process, against the real Redis and MariaDB. Starting it fails loudly when
 /// a service is missing: these tests never skip.
 /// </summary>
-public class IngressFactory : WebApplicationFactory<Program>, IAsyncLifetime
+public sealed class IngressFactory : WebApplicationFactory<Program>, IAsyncLifetime
 {
     public const string CatalogDatabase = "flashsale_test_catalog";
     public const string Shard0Database = "flashsale_test_shard_0";
@@ -85,19 +85,6 @@ public static class ServiceCheck
             throw new InvalidOperationException(
                 $"MariaDB is not reachable on port {TestEnvironment.MySqlPort}. Run the tests with dev/test.sh, which starts it.", ex);
         }
-    }
-}
-
-/// <summary>
-/// An in-process Ingress that accepts payment windows from one second on (<c>Campaigns:MinPaymentWindowSeconds</c>),
-/// so a test of the payment-window timeout waits a second or two, not the 30 s a real campaign has at the least.
-/// </summary>
-public sealed class ShortPaymentWindowIngressFactory : IngressFactory
-{
-    protected override void ConfigureWebHost(IWebHostBuilder builder)
-    {
-        base.ConfigureWebHost(builder);
-        builder.UseSetting("Campaigns:MinPaymentWindowSeconds", "1");
     }
 }
 

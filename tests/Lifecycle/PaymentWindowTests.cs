@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using Dapper;
+using FlashSale.Engine.Campaigns;
 using FlashSale.Engine.Orders;
 using FlashSale.Engine.Reservations;
 using FlashSale.Engine.Storage;
@@ -10,19 +11,13 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace FlashSale.Tests.Lifecycle;
 
-// No Persister runs in process: these tests run the payment-window scan themselves, at an instant they choose
-// (at or after the deadlines, never before), so nothing waits for real windows to pass. Windows are one second
-// (the factory lowers Campaigns:MinPaymentWindowSeconds), so an instant "after the deadline" is at most a
-// second ahead of the clock and the scan cannot reach the 900 s windows of the other in-process tests.
-// One collection of their own: each scan cancels every order due by then, so they run one after the other.
-[CollectionDefinition(Name)]
-public sealed class PaymentWindowCollection : ICollectionFixture<ShortPaymentWindowIngressFactory>
-{
-    public const string Name = "payment-window";
-}
-
-[Collection(PaymentWindowCollection.Name)]
-public sealed class PaymentDeadlineRaceTests(ShortPaymentWindowIngressFactory factory)
+// No Persister runs in process: these tests run the payment-window scan themselves, at the instant the
+// windows close (or later, if that has passed), so nothing waits for a real window to pass. They share the
+// in-process Ingress (one collection, one at a time): a scan at a moved clock cancels every order due by then,
+// which reaches no other test's orders (900 s windows) within the 30 s these windows have. A host of their own
+// would be disposed while the others still run, and that ends the other host's metric streams of the same names.
+[Collection(IngressCollection.Name)]
+public sealed class PaymentDeadlineRaceTests(IngressFactory factory)
 {
     private const int Orders = 300;
 
@@ -34,7 +29,7 @@ public sealed class PaymentDeadlineRaceTests(ShortPaymentWindowIngressFactory fa
     [Fact]
     public async Task CallbacksRacingTheirDeadlineEndPaidOrCancelledNeverBoth()
     {
-        var sale = await TestSale.StartAsync(factory, stock: Orders, perUserLimit: 1, price: "10.00", paymentWindowSeconds: 1);
+        var sale = await TestSale.StartAsync(factory, stock: Orders, perUserLimit: 1, price: "10.00", paymentWindowSeconds: CampaignValidator.MinPaymentWindowSeconds);
         var reserved = new ConcurrentBag<(long OrderNo, DateTimeOffset Deadline)>();
         await Parallel.ForEachAsync(Enumerable.Range(0, Orders), new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (i, _) =>
         {
@@ -114,13 +109,13 @@ public sealed class PaymentDeadlineRaceTests(ShortPaymentWindowIngressFactory fa
     }
 }
 
-[Collection(PaymentWindowCollection.Name)]
-public sealed class TimeoutReleaseTests(ShortPaymentWindowIngressFactory factory)
+[Collection(IngressCollection.Name)]
+public sealed class TimeoutReleaseTests(IngressFactory factory)
 {
     [Fact]
     public async Task UnitReleasedByTheTimeoutCanBeBoughtAtOnceAfterSellOut()
     {
-        var sale = await TestSale.StartAsync(factory, stock: 1, price: "10.00", paymentWindowSeconds: 1);
+        var sale = await TestSale.StartAsync(factory, stock: 1, price: "10.00", paymentWindowSeconds: CampaignValidator.MinPaymentWindowSeconds);
         using var first = factory.Buyer(9001);
         using var second = factory.Buyer(9002);
         using var created = await sale.ReserveAsync(first, "k");
