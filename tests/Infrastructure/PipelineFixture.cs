@@ -192,7 +192,9 @@ public class PipelineFixture : IAsyncLifetime
             var rows = await OrdersAsync(campaignId);
             if (rows.Count >= expected)
             {
-                await WaitCaughtUpAsync(ConsumerGroup, deadline - DateTime.UtcNow);
+                // At least a few seconds, however much of the drain's budget the rows took: offsets commit every 500 ms.
+                var remaining = deadline - DateTime.UtcNow;
+                await WaitCaughtUpAsync(ConsumerGroup, remaining > TimeSpan.FromSeconds(10) ? remaining : TimeSpan.FromSeconds(10));
                 return await OrdersAsync(campaignId);
             }
             if (DateTime.UtcNow > deadline)
@@ -222,7 +224,7 @@ public class PipelineFixture : IAsyncLifetime
         var ends = partitions.ToDictionary(p => p.Partition.Value, p => reader.QueryWatermarkOffsets(p, TimeSpan.FromSeconds(10)).High.Value);
         await Eventually.HoldsAsync(
             () => reader.Committed(partitions, TimeSpan.FromSeconds(10)).All(c => ends[c.Partition.Value] == 0 || c.Offset.Value >= ends[c.Partition.Value]),
-            timeout is { } limit && limit > TimeSpan.Zero ? limit : TimeSpan.FromSeconds(1));
+            timeout ?? Eventually.DefaultTimeout);
     }
 
     public async Task<(long Reserved, long Sold, long Released)> CountersAsync(string campaignId, long skuId)
