@@ -6,13 +6,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$FLASHSALE_ROOT"
 
 for name in ingress persister; do
-  pidfile="$FLASHSALE_RUN/$name.pid"
-  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-    log "Stopping $name"
-    kill "$(cat "$pidfile")"
-    for _ in $(seq 1 50); do kill -0 "$(cat "$pidfile")" 2>/dev/null || break; sleep 0.2; done
-  fi
-  rm -f "$pidfile"
+  stop_pidfile "$name" "$FLASHSALE_RUN/$name.pid" 10
 done
 bash dev/kafka.sh down
 bash dev/services.sh down

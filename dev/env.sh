@@ -10,8 +10,12 @@ FLASHSALE_MYSQL_PASSWORD=${FLASHSALE_MYSQL_PASSWORD:-flashsale-dev-only}
 FLASHSALE_INGRESS_URL=${FLASHSALE_INGRESS_URL:-http://127.0.0.1:5080}
 # The Persister's /metrics and /health listener.
 FLASHSALE_PERSISTER_URL=${FLASHSALE_PERSISTER_URL:-http://127.0.0.1:5081}
+# The Kafka mock's control API (fault injection). Its brokers take free ports and write them to .run/kafka.bootstrap.
+FLASHSALE_KAFKA_CONTROL_URL=${FLASHSALE_KAFKA_CONTROL_URL:-http://127.0.0.1:9644}
+# Every port and URL the scripts use is above: a second copy of the repository runs beside the first when each
+# of these is set to another value in its shell (its .data/ and .run/ are its own already).
 export FLASHSALE_ROOT FLASHSALE_DATA FLASHSALE_RUN FLASHSALE_REDIS_PORT FLASHSALE_MYSQL_PORT \
-  FLASHSALE_MYSQL_USER FLASHSALE_MYSQL_PASSWORD FLASHSALE_INGRESS_URL FLASHSALE_PERSISTER_URL
+  FLASHSALE_MYSQL_USER FLASHSALE_MYSQL_PASSWORD FLASHSALE_INGRESS_URL FLASHSALE_PERSISTER_URL FLASHSALE_KAFKA_CONTROL_URL
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 log() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
@@ -26,4 +30,33 @@ wait_for() {
     sleep 0.2
   done
   die "$what did not come up within ${seconds}s"
+}
+
+# alive pidfile: true when the pid file names a running process.
+alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# stop_pidfile "what" pidfile [seconds]: SIGTERM to the process the pid file names, up to `seconds` (default 20)
+# for it to exit, then SIGKILL; removes the pid file. A process that ignores SIGTERM (stuck in a flush, a
+# debugger) cannot keep a script waiting for ever.
+stop_pidfile() {
+  local what=$1 file=$2 seconds=${3:-20}
+  if alive "$file"; then
+    local pid
+    pid=$(cat "$file")
+    log "Stopping $what (pid $pid)"
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 $((seconds * 5))); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.2
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      log "$what did not stop within ${seconds}s: SIGKILL"
+      kill -9 "$pid" 2>/dev/null || true
+      for _ in $(seq 1 25); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.2
+      done
+    fi
+  fi
+  rm -f "$file"
 }

@@ -3,14 +3,38 @@
 # own long-lived process. It writes its bootstrap servers to .run/kafka.bootstrap and its control
 # URL (fault injection) to .run/kafka.control. No Kafka broker is installed; production points
 # Kafka:BootstrapServers at a real cluster (see docker-compose.yml).
-#   dev/kafka.sh up      build if needed and start it (idempotent)
+#   dev/kafka.sh up      build if its sources changed and start it (idempotent)
 #   dev/kafka.sh down    stop it
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$FLASHSALE_ROOT"
 
 pidfile="$FLASHSALE_RUN/kafka-mock.pid"
-running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+logfile="$FLASHSALE_RUN/kafka-mock.log"
+dll="$FLASHSALE_ROOT/dev/KafkaMock/bin/Release/net10.0/FlashSale.KafkaMock.dll"
+running() { alive "$pidfile"; }
+
+# A source of the mock host, or of the Engine it references, changed since the dll was built (or there is none).
+stale() {
+  [ ! -f "$dll" ] && return 0
+  [ -n "$(find dev/KafkaMock Engine Directory.Build.props Directory.Packages.props \
+    \( -path '*/bin' -o -path '*/obj' \) -prune -o -type f -newer "$dll" -print -quit)" ]
+}
+
+# Waits for the bootstrap file; a mock that died on the way is reported at once, with the end of its log.
+wait_for_mock() {
+  for _ in $(seq 1 300); do
+    [ -s "$FLASHSALE_RUN/kafka.bootstrap" ] && return 0
+    if ! running; then
+      tail -n 30 "$logfile" >&2 || true
+      rm -f "$pidfile"
+      die "the Kafka mock cluster exited during start-up (log above, in $logfile)"
+    fi
+    sleep 0.2
+  done
+  tail -n 30 "$logfile" >&2 || true
+  die "the Kafka mock cluster did not come up within 60s (log above, in $logfile)"
+}
 
 case "${1:-up}" in
   up)
@@ -19,27 +43,23 @@ case "${1:-up}" in
       exit 0
     fi
     mkdir -p "$FLASHSALE_RUN"
-    dll="$FLASHSALE_ROOT/dev/KafkaMock/bin/Release/net10.0/FlashSale.KafkaMock.dll"
-    if [ ! -f "$dll" ]; then
+    if stale; then
       log "Building the Kafka mock host"
       dotnet build dev/KafkaMock/KafkaMock.csproj -c Release -nologo -v quiet -p:UseSharedCompilation=false
+      # An up-to-date build writes nothing; the dll's time says "built from these sources" from now on.
+      touch "$dll"
     fi
     rm -f "$FLASHSALE_RUN/kafka.bootstrap"
-    log "Starting the Kafka mock cluster (log: .run/kafka-mock.log)"
+    log "Starting the Kafka mock cluster (log: .run/kafka-mock.log, control: $FLASHSALE_KAFKA_CONTROL_URL)"
     # exec keeps one process from the subshell to dotnet, so the pid file names the broker itself.
-    (cd "$(dirname "$dll")" && exec nohup dotnet "$dll" --control-url "${FLASHSALE_KAFKA_CONTROL_URL:-http://127.0.0.1:9644}" \
-      </dev/null >"$FLASHSALE_RUN/kafka-mock.log" 2>&1) &
+    (cd "$(dirname "$dll")" && exec nohup dotnet "$dll" --control-url "$FLASHSALE_KAFKA_CONTROL_URL" \
+      </dev/null >"$logfile" 2>&1) &
     echo $! >"$pidfile"
-    wait_for "the Kafka mock cluster" 60 test -s "$FLASHSALE_RUN/kafka.bootstrap"
+    wait_for_mock
     log "Kafka mock cluster at $(cat "$FLASHSALE_RUN/kafka.bootstrap")"
     ;;
   down)
-    if running; then
-      log "Stopping the Kafka mock cluster"
-      kill "$(cat "$pidfile")"
-      for _ in $(seq 1 50); do running || break; sleep 0.2; done
-    fi
-    rm -f "$pidfile"
+    stop_pidfile "the Kafka mock cluster" "$pidfile" 10
     ;;
   *)
     die "usage: $0 up|down"

@@ -66,16 +66,6 @@ GRANT ALL PRIVILEGES ON \`flashsale%\`.* TO '$FLASHSALE_MYSQL_USER'@'localhost';
 SQL
 }
 
-stop_pidfile() {
-  local name=$1 file=$2
-  if [ -f "$file" ] && kill -0 "$(cat "$file")" 2>/dev/null; then
-    log "Stopping $name"
-    kill "$(cat "$file")"
-    for _ in $(seq 1 100); do kill -0 "$(cat "$file")" 2>/dev/null || break; sleep 0.2; done
-  fi
-  rm -f "$file"
-}
-
 case "${1:-up}" in
   up)
     install_missing
@@ -83,8 +73,10 @@ case "${1:-up}" in
     start_mariadb
     ;;
   down)
-    redis-cli -p "$FLASHSALE_REDIS_PORT" shutdown >/dev/null 2>&1 || stop_pidfile Redis "$FLASHSALE_RUN/redis.pid"
-    stop_pidfile MariaDB "$FLASHSALE_RUN/mariadb.pid"
+    redis-cli -p "$FLASHSALE_REDIS_PORT" shutdown >/dev/null 2>&1 || true
+    stop_pidfile Redis "$FLASHSALE_RUN/redis.pid" 20
+    # InnoDB may flush for a while on a clean shutdown; SIGKILL only after a generous wait (it recovers from its redo log).
+    stop_pidfile MariaDB "$FLASHSALE_RUN/mariadb.pid" 60
     ;;
   *)
     die "usage: $0 up|down"

@@ -2,10 +2,27 @@
 # Runs every test against real services: installs and starts Redis and MariaDB (dev/services.sh)
 # and the Kafka mock cluster (dev/kafka.sh) when needed, runs the test suite, and ends with one
 # line "N passed, N failed".
-# Extra arguments go to 'dotnet test' (e.g. --filter Reservation).
+#   --fast   only the unit and in-process tests (not those marked [Trait("Category", "Slow")]: engine
+#            processes, Kafka, the load-test harness, real waits); builds only the test project, no Kafka.
+# Other arguments go to 'dotnet test' (e.g. --filter Reservation; with --fast both filters apply).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$FLASHSALE_ROOT"
+
+fast=0 filter="" args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --fast) fast=1 ;;
+    --filter) filter=${2:?--filter needs an expression}; shift ;;
+    --filter=*) filter=${1#--filter=} ;;
+    *) args+=("$1") ;;
+  esac
+  shift
+done
+if [ "$fast" = 1 ]; then
+  filter=${filter:+($filter)&}"Category!=Slow"
+fi
+if [ -n "$filter" ]; then args+=(--filter "$filter"); fi
 
 # Build servers would outlive this script and hold its output open in CI.
 export MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_USE_MSBUILD_SERVER=0
@@ -24,14 +41,21 @@ trap cleanup EXIT
 
 results="$FLASHSALE_ROOT/TestResults"
 rm -rf "$results"
-log "Building"
-dotnet build FlashSale.sln -c Release -p:UseSharedCompilation=false -nologo -v quiet
-bash dev/kafka.sh up
-log "Running tests"
+if [ "$fast" = 1 ]; then
+  target=tests/Tests.csproj
+  log "Building the tests"
+  dotnet build "$target" -c Release -p:UseSharedCompilation=false -nologo -v quiet
+else
+  target=FlashSale.sln
+  log "Building"
+  dotnet build "$target" -c Release -p:UseSharedCompilation=false -nologo -v quiet
+  bash dev/kafka.sh up
+fi
+log "Running tests${filter:+ ($filter)}"
 set +e
-dotnet test FlashSale.sln -c Release --no-build --nologo \
+dotnet test "$target" -c Release --no-build --nologo \
   --logger "trx;LogFileName=results.trx" --logger "console;verbosity=normal" \
-  --results-directory "$results" "$@"
+  --results-directory "$results" "${args[@]}"
 status=$?
 set -e
 

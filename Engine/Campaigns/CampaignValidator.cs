@@ -17,7 +17,8 @@ public static partial class CampaignValidator
 
     public static bool IsValidCampaignId(string? campaignId) => campaignId is not null && CampaignIdPattern().IsMatch(campaignId);
 
-    public static Dictionary<string, string[]> Validate(CampaignDefinition? definition)
+    /// <param name="minPaymentWindowSeconds">The deployment's <see cref="CampaignOptions.MinPaymentWindowSeconds"/>.</param>
+    public static Dictionary<string, string[]> Validate(CampaignDefinition? definition, int minPaymentWindowSeconds = MinPaymentWindowSeconds)
     {
         var errors = new Dictionary<string, string[]>();
         if (definition is null)
@@ -37,9 +38,9 @@ public static partial class CampaignValidator
         {
             errors["endsAt"] = ["endsAt must be after startsAt."];
         }
-        if (definition.PaymentWindowSeconds is < MinPaymentWindowSeconds or > MaxPaymentWindowSeconds)
+        if (definition.PaymentWindowSeconds < minPaymentWindowSeconds || definition.PaymentWindowSeconds > MaxPaymentWindowSeconds)
         {
-            errors["paymentWindowSeconds"] = [$"Between {MinPaymentWindowSeconds} and {MaxPaymentWindowSeconds} seconds."];
+            errors["paymentWindowSeconds"] = [$"Between {minPaymentWindowSeconds} and {MaxPaymentWindowSeconds} seconds."];
         }
         if (definition.Skus is null || definition.Skus.Count == 0 || definition.Skus.Count > MaxSkus)
         {

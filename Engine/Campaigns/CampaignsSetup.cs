@@ -10,6 +10,7 @@ public static class CampaignsSetup
     public static IHostApplicationBuilder AddCampaigns(this IHostApplicationBuilder builder)
     {
         builder.AddEngineCore();
+        builder.Services.AddOptions<CampaignOptions>().BindConfiguration(CampaignOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.TryAddSingleton<CampaignStore>();
         builder.Services.TryAddSingleton<StockService>();
         return builder;

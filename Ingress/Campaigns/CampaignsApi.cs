@@ -5,6 +5,7 @@ using FlashSale.Engine.Campaigns;
 using FlashSale.Engine.Reconciliation;
 using FlashSale.Ingress.Infrastructure;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 
 namespace FlashSale.Ingress.Campaigns;
 
@@ -97,7 +98,7 @@ internal static class CampaignsApi
     }
 
     public static async Task<Results<Created<CampaignView>, Ok<CampaignView>, ValidationProblem, ProblemHttpResult>> Create(
-        HttpRequest request, CampaignStore campaigns, StockService stock, CancellationToken cancellationToken)
+        HttpRequest request, CampaignStore campaigns, StockService stock, IOptions<CampaignOptions> options, CancellationToken cancellationToken)
     {
         CampaignBody? body;
         try
@@ -110,7 +111,7 @@ internal static class CampaignsApi
         }
 
         var definition = body?.ToDefinition();
-        var errors = CampaignValidator.Validate(definition);
+        var errors = CampaignValidator.Validate(definition, options.Value.MinPaymentWindowSeconds);
         if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors, type: Problems.Type("invalid-campaign"), title: "Invalid campaign definition");

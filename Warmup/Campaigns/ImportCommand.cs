@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Text.Json;
 using FlashSale.Engine.Campaigns;
 using FlashSale.Warmup.Infrastructure;
+using Microsoft.Extensions.Options;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -15,7 +16,7 @@ internal sealed class ImportSettings : CommandSettings
 }
 
 /// <summary>Stores a campaign definition in the catalog. Importing the same file twice is harmless.</summary>
-internal sealed class ImportCommand(CatalogSchema schema, CampaignStore campaigns) : AsyncCommand<ImportSettings>
+internal sealed class ImportCommand(CatalogSchema schema, CampaignStore campaigns, IOptions<CampaignOptions> options) : AsyncCommand<ImportSettings>
 {
     public override async Task<int> ExecuteAsync(CommandContext context, ImportSettings settings, CancellationToken cancellationToken)
     {
@@ -23,7 +24,7 @@ internal sealed class ImportCommand(CatalogSchema schema, CampaignStore campaign
         CampaignDefinition? definition;
         try
         {
-            definition = await ReadAsync(settings.Path, cancellationToken);
+            definition = await ReadAsync(settings.Path, options.Value.MinPaymentWindowSeconds, cancellationToken);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -57,7 +58,7 @@ internal sealed class ImportCommand(CatalogSchema schema, CampaignStore campaign
     }
 
     /// <summary>The normalized definition, or null after its problems were printed.</summary>
-    private static async Task<CampaignDefinition?> ReadAsync(string path, CancellationToken cancellationToken)
+    private static async Task<CampaignDefinition?> ReadAsync(string path, int minPaymentWindowSeconds, CancellationToken cancellationToken)
     {
         CampaignDefinition? definition;
         try
@@ -71,7 +72,7 @@ internal sealed class ImportCommand(CatalogSchema schema, CampaignStore campaign
             return null;
         }
 
-        var errors = CampaignValidator.Validate(definition);
+        var errors = CampaignValidator.Validate(definition, minPaymentWindowSeconds);
         if (errors.Count > 0)
         {
             Output.Fail($"{path} is not a valid campaign definition:");

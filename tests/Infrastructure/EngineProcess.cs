@@ -13,18 +13,36 @@ public sealed class EngineProcess : IAsyncDisposable
     private readonly string _dll;
     private readonly IReadOnlyDictionary<string, string> _environment;
     private readonly string[] _arguments;
+    private readonly string? _listenSetting;
     private readonly StringBuilder _log = new();
     private readonly Lock _logLock = new();
     private Process? _process;
     private TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Uri? _url;
 
     public EngineProcess(string name, string project, IReadOnlyDictionary<string, string> environment, params string[] arguments)
+        : this(name, project, environment, listenSetting: null, arguments)
+    {
+    }
+
+    private EngineProcess(string name, string project, IReadOnlyDictionary<string, string> environment, string? listenSetting, string[] arguments)
     {
         _name = name;
         _dll = Path.Combine(Repository.Root, project, "bin", Repository.Configuration, "net10.0", $"FlashSale.{project}.dll");
         _environment = environment;
+        _listenSetting = listenSetting;
         _arguments = arguments;
     }
+
+    /// <summary>
+    /// A host whose HTTP listener (Ingress's API, the Persister's metrics) binds a port the system picks: no other
+    /// process can take it between choosing and binding. <see cref="Url"/> is the port it got; a restart binds it again.
+    /// </summary>
+    public static EngineProcess Listening(string name, string project, IReadOnlyDictionary<string, string> environment)
+        => new(name, project, environment, project == "Persister" ? "Persister:MetricsUrl" : "urls", []);
+
+    /// <summary>Where the host listens, as it said on its first start.</summary>
+    public Uri Url => _url ?? throw new InvalidOperationException($"{_name} has not said where it listens: start it first (made with Listening?).");
 
     public string Log
     {
@@ -58,6 +76,10 @@ public sealed class EngineProcess : IAsyncDisposable
         foreach (var argument in _arguments)
         {
             info.ArgumentList.Add(argument);
+        }
+        if (_listenSetting is not null)
+        {
+            info.ArgumentList.Add($"--{_listenSetting}={_url?.ToString() ?? "http://127.0.0.1:0"}");
         }
         info.Environment["DOTNET_ENVIRONMENT"] = "Testing";
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Testing";
@@ -121,6 +143,11 @@ public sealed class EngineProcess : IAsyncDisposable
         lock (_logLock)
         {
             _log.AppendLine(line);
+        }
+        const string listening = "Now listening on: ";
+        if (_url is null && line.IndexOf(listening, StringComparison.Ordinal) is var at and >= 0)
+        {
+            _url = new Uri(line[(at + listening.Length)..].Trim());
         }
         if (line.Contains("Application started", StringComparison.Ordinal))
         {

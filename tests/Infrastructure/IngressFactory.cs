@@ -17,9 +17,6 @@ namespace FlashSale.Tests.Infrastructure;
 public sealed class IngressFactory : WebApplicationFactory<Program>, IAsyncLifetime
 {
     public const string CatalogDatabase = "flashsale_test_catalog";
-
-    /// <summary>Redis logical databases: 0 dev, 1-8 pipeline fixtures, 9 benchmarks, 15 these in-process tests.</summary>
-    public const int RedisDatabase = 15;
     public const string Shard0Database = "flashsale_test_shard_0";
     public const string Shard1Database = "flashsale_test_shard_1";
 
@@ -33,8 +30,7 @@ public sealed class IngressFactory : WebApplicationFactory<Program>, IAsyncLifet
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
-        // Database 0 is the dev engine's (dev/up.sh): its relay would drain these tests' outboxes.
-        builder.UseSetting("ConnectionStrings:Redis", $"{TestEnvironment.Redis},defaultDatabase={RedisDatabase}");
+        builder.UseSetting("ConnectionStrings:Redis", RedisIsolation.InProcess.ConnectionString(TestEnvironment.Redis));
         builder.UseSetting("ConnectionStrings:Catalog", TestEnvironment.MySql(CatalogDatabase));
         builder.UseSetting("Auth:SigningKey", TestEnvironment.SigningKey);
         builder.UseSetting("Auth:Issuer", "flashsale");

@@ -1,8 +1,10 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
+using Confluent.Kafka;
 using Dapper;
 using FlashSale.Engine.Auth;
+using FlashSale.Engine.Kafka;
 using FlashSale.Engine.Redis;
 using FlashSale.Engine.Telemetry;
 using FlashSale.Engine.Storage;
@@ -37,15 +39,14 @@ public class PipelineFixture : IAsyncLifetime
 
     public PipelineFixture()
     {
-        // Each pipeline fixture takes one of Redis databases 1-8 (see IngressFactory.RedisDatabase), in turn: the
-        // fixtures run one after another (one collection), so a ninth reuses the first one's database after it ended.
-        // Its MySQL databases are named after its own number.
+        // Its MySQL databases are named after its own number, unique in this test run; its Redis scope it asks
+        // RedisIsolation for when it starts.
         _number = Interlocked.Increment(ref _fixtures);
-        RedisDatabase = 1 + (_number - 1) % 8;
         Shards = new ShardDataSources([TestEnvironment.MySql(ShardDatabase(0)), TestEnvironment.MySql(ShardDatabase(1))]);
     }
 
-    public int RedisDatabase { get; }
+    /// <summary>This fixture's part of Redis, its own for as long as the fixture lives.</summary>
+    public RedisScope RedisScope { get; private set; } = null!;
 
     public string CatalogDatabase => $"flashsale_test_p{_number}_catalog";
 
@@ -53,10 +54,10 @@ public class PipelineFixture : IAsyncLifetime
 
     public string ConsumerGroup => $"test-persister-{_suffix}";
 
-    public Uri IngressUrl { get; private set; } = null!;
+    public Uri IngressUrl => Ingress.Url;
 
     /// <summary>The main Persister's metrics and health listener.</summary>
-    public Uri PersisterUrl { get; private set; } = null!;
+    public Uri PersisterUrl => Persister.Url;
 
     /// <summary>For a test that calls a Lua script directly, as the hosts do.</summary>
     public SkuScripts Scripts => new(_services.GetRequiredService<ScriptMetrics>());
@@ -70,7 +71,7 @@ public class PipelineFixture : IAsyncLifetime
     public TokenIssuer Tokens { get; } = new(
         new AuthOptions { SigningKey = TestEnvironment.SigningKey, Issuer = "flashsale", Audience = "flashsale" }, TimeProvider.System);
 
-    public IDatabase Db => Redis.GetDatabase(RedisDatabase);
+    public IDatabase Db => RedisScope.Db(Redis);
 
     public async Task InitializeAsync()
     {
@@ -88,12 +89,11 @@ public class PipelineFixture : IAsyncLifetime
         }
         await StartRedisAsync();
         Redis = await ConnectionMultiplexer.ConnectAsync($"{RedisEndpoint},allowAdmin=true");
-        await Redis.GetServer(RedisEndpoint).FlushDatabaseAsync(RedisDatabase);
+        RedisScope = await RedisIsolation.AcquireAsync(Redis.GetServer(RedisEndpoint));
 
-        IngressUrl = new Uri($"http://127.0.0.1:{FreePort()}");
-        Ingress = new EngineProcess("Ingress", "Ingress", Environment([("Engine__NodeId", "2"), .. IngressSettings()]), "--urls", IngressUrl.ToString());
-        PersisterUrl = new Uri($"http://127.0.0.1:{FreePort()}");
-        Persister = new EngineProcess("Persister", "Persister", Environment([("Persister__MetricsUrl", PersisterUrl.ToString()), .. PersisterSettings()]));
+        // Each host binds a port the system picks and says which; a restart binds the same one again.
+        Ingress = EngineProcess.Listening("Ingress", "Ingress", Environment([("Engine__NodeId", "2"), .. IngressSettings()]));
+        Persister = EngineProcess.Listening("Persister", "Persister", Environment(PersisterSettings().ToArray()));
         await Ingress.StartAsync();
         await Persister.StartAsync();
     }
@@ -113,7 +113,7 @@ public class PipelineFixture : IAsyncLifetime
     {
         var environment = new Dictionary<string, string>
         {
-            ["ConnectionStrings__Redis"] = $"{RedisEndpoint},defaultDatabase={RedisDatabase}",
+            ["ConnectionStrings__Redis"] = RedisScope.ConnectionString(RedisEndpoint),
             ["ConnectionStrings__Catalog"] = TestEnvironment.MySql(CatalogDatabase),
             ["Shards__ConnectionStrings__0"] = TestEnvironment.MySql(ShardDatabase(0)),
             ["Shards__ConnectionStrings__1"] = TestEnvironment.MySql(ShardDatabase(1)),
@@ -125,8 +125,10 @@ public class PipelineFixture : IAsyncLifetime
             // Short enough that a test sees a dead relay's entries claimed again within seconds.
             ["Relay__ClaimMinIdleMs"] = "3000",
             ["Relay__ClaimIntervalMs"] = "1000",
-            // Extra Persisters a test starts listen on any free port; the main one gets PersisterUrl.
+            // Every Persister listens on a port the system picks (see EngineProcess.Listening).
             ["Persister__MetricsUrl"] = "http://127.0.0.1:0",
+            // Payment windows of a second or two, so a timeout takes seconds (the default minimum is 30 s).
+            ["Campaigns__MinPaymentWindowSeconds"] = "1",
             ["Logging__LogLevel__Default"] = "Information",
         };
         foreach (var (key, value) in extra)
@@ -179,7 +181,10 @@ public class PipelineFixture : IAsyncLifetime
         return rows;
     }
 
-    /// <summary>Waits until the campaign has <paramref name="expected"/> order rows and keeps them for a moment (no late duplicates).</summary>
+    /// <summary>
+    /// Waits until the campaign has <paramref name="expected"/> order rows and the Persister has committed everything
+    /// the topic holds, so a late duplicate would be among the rows returned.
+    /// </summary>
     public async Task<List<OrderRow>> DrainAsync(string campaignId, int expected, TimeSpan? timeout = null)
     {
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(90));
@@ -188,7 +193,9 @@ public class PipelineFixture : IAsyncLifetime
             var rows = await OrdersAsync(campaignId);
             if (rows.Count >= expected)
             {
-                await Task.Delay(TimeSpan.FromSeconds(1));
+                // At least a few seconds, however much of the drain's budget the rows took: offsets commit every 500 ms.
+                var remaining = deadline - DateTime.UtcNow;
+                await WaitCaughtUpAsync(ConsumerGroup, remaining > TimeSpan.FromSeconds(10) ? remaining : TimeSpan.FromSeconds(10));
                 return await OrdersAsync(campaignId);
             }
             if (DateTime.UtcNow > deadline)
@@ -198,6 +205,27 @@ public class PipelineFixture : IAsyncLifetime
             }
             await Task.Delay(200);
         }
+    }
+
+    /// <summary>
+    /// Waits until <paramref name="consumerGroup"/> has committed, on every partition of the fixture's topic, the
+    /// topic's end as it is now. A Persister stores an offset only once its batch is durable, so from then on
+    /// everything in Kafka has been written (or absorbed as a duplicate).
+    /// </summary>
+    public async Task WaitCaughtUpAsync(string consumerGroup, TimeSpan? timeout = null)
+    {
+        Librdkafka.EnsureLoaded();
+        using var reader = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig
+        {
+            BootstrapServers = Kafka.BootstrapServers,
+            GroupId = consumerGroup,
+            EnableAutoCommit = false,
+        }).Build();
+        var partitions = Enumerable.Range(0, Partitions).Select(p => new TopicPartition(Topic, p)).ToList();
+        var ends = partitions.ToDictionary(p => p.Partition.Value, p => reader.QueryWatermarkOffsets(p, TimeSpan.FromSeconds(10)).High.Value);
+        await Eventually.HoldsAsync(
+            () => reader.Committed(partitions, TimeSpan.FromSeconds(10)).All(c => ends[c.Partition.Value] == 0 || c.Offset.Value >= ends[c.Partition.Value]),
+            timeout ?? Eventually.DefaultTimeout);
     }
 
     public async Task<(long Reserved, long Sold, long Released)> CountersAsync(string campaignId, long skuId)
@@ -213,6 +241,7 @@ public class PipelineFixture : IAsyncLifetime
         await Ingress.DisposeAsync();
         await Persister.DisposeAsync();
         await Shards.DisposeAsync();
+        RedisScope?.Dispose();
         await Redis.DisposeAsync();
         await _services.DisposeAsync();
     }
@@ -221,6 +250,10 @@ public class PipelineFixture : IAsyncLifetime
 
     private static string Tail(string log) => log.Length > 4_000 ? log[^4_000..] : log;
 
+    /// <summary>
+    /// A port free right now, for a server that cannot bind port 0 and say which port it got (redis-server):
+    /// another process may take it before the server binds it. Engine hosts use <see cref="EngineProcess.Listening"/>.
+    /// </summary>
     public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);

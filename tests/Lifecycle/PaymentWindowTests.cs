@@ -2,7 +2,9 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using Dapper;
+using FlashSale.Engine.Campaigns;
 using FlashSale.Engine.Lifecycle;
+using FlashSale.Engine.Orders;
 using FlashSale.Engine.Reservations;
 using FlashSale.Engine.Storage;
 using FlashSale.Tests.Infrastructure;
@@ -10,30 +12,27 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace FlashSale.Tests.Lifecycle;
 
-// Each waits for real payment windows (30 s, the shortest a campaign may have), so each has a
-// collection of its own and they wait side by side with the rest of the suite.
-[CollectionDefinition(Name)]
-public sealed class DeadlineRaceCollection : ICollectionFixture<IngressFactory>
-{
-    public const string Name = "deadline-race";
-}
-
-[CollectionDefinition(Name)]
-public sealed class TimeoutReleaseCollection : ICollectionFixture<IngressFactory>
-{
-    public const string Name = "timeout-release";
-}
-
-[Collection(DeadlineRaceCollection.Name)]
+// No Persister runs in process: these tests run the payment-window scan themselves, at the instant the
+// windows close (or later, if that has passed), so nothing waits for a real window to pass. They share the
+// in-process Ingress (one collection, one at a time): a scan at a moved clock cancels every order due by then,
+// which reaches no other test's orders (900 s windows) within the 30 s these windows have. A host of their own
+// would be disposed while the others still run, and that ends the other host's metric streams of the same names.
+[Collection(IngressCollection.Name)]
 public sealed class PaymentDeadlineRaceTests(IngressFactory factory)
 {
+    private const int Orders = 300;
+
+    // Paid before any scan runs, and sent after the scans ended: these two groups end Paid and refund-required
+    // whatever the timing; the orders between them race their payment against the timeout.
+    private const int PaidFirst = 30;
+    private const int PaidLast = 30;
+
     [Fact]
     public async Task CallbacksRacingTheirDeadlineEndPaidOrCancelledNeverBoth()
     {
-        const int orders = 300;
-        var sale = await TestSale.StartAsync(factory, stock: orders, perUserLimit: 1, price: "10.00", paymentWindowSeconds: 30);
+        var sale = await TestSale.StartAsync(factory, stock: Orders, perUserLimit: 1, price: "10.00", paymentWindowSeconds: CampaignValidator.MinPaymentWindowSeconds);
         var reserved = new ConcurrentBag<(long OrderNo, DateTimeOffset Deadline)>();
-        await Parallel.ForEachAsync(Enumerable.Range(0, orders), new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (i, _) =>
+        await Parallel.ForEachAsync(Enumerable.Range(0, Orders), new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (i, _) =>
         {
             using var buyer = factory.Buyer(8_000_000 + i);
             using var created = await sale.ReserveAsync(buyer, "k");
@@ -41,44 +40,45 @@ public sealed class PaymentDeadlineRaceTests(IngressFactory factory)
             reserved.Add((long.Parse(body.GetProperty("orderNo").GetString()!, CultureInfo.InvariantCulture),
                 DateTimeOffset.Parse(body.GetProperty("paymentDeadline").GetString()!, CultureInfo.InvariantCulture)));
         });
-        Assert.Equal(orders, reserved.Count);
-        Assert.Equal(orders, await ShardOrders.PersistAsync(factory, sale));
+        Assert.Equal(Orders, reserved.Count);
+        Assert.Equal(Orders, await ShardOrders.PersistAsync(factory, sale));
+        var orders = reserved.OrderBy(r => r.OrderNo).Select(r => r.OrderNo).ToList();
+        // The scan's clock: every order of this sale is due, however long the set-up took.
+        var expiry = reserved.Max(r => r.Deadline);
+        DateTimeOffset ScanClock() => DateTimeOffset.UtcNow > expiry ? DateTimeOffset.UtcNow : expiry;
 
-        var lifecycle = factory.Services.GetRequiredService<OrderLifecycle>();
-        // Orders of earlier tests (and runs) that expired already must not keep the scan from ours.
-        while (await lifecycle.CancelExpiredAsync(DateTimeOffset.UtcNow, 500, CancellationToken.None) > 0)
-        {
-        }
-        var last = reserved.Max(r => r.Deadline);
-        var untilRace = reserved.Min(r => r.Deadline) - DateTimeOffset.UtcNow - TimeSpan.FromSeconds(1.5);
-        Assert.True(untilRace > TimeSpan.Zero, "setting the sale up took the whole payment window");
-        await Task.Delay(untilRace);
-
-        // The payment-window scan runs every 20 ms while each order's payment arrives somewhere
-        // between a second before and a second after its own deadline.
-        var scanning = Task.Run(async () =>
-        {
-            while (DateTimeOffset.UtcNow < last + TimeSpan.FromSeconds(2))
-            {
-                await lifecycle.CancelExpiredAsync(DateTimeOffset.UtcNow, 500, CancellationToken.None);
-                await Task.Delay(20);
-            }
-        });
         using var provider = factory.CreateClient();
-        var paying = reserved.Select((r, i) => Task.Run(async () =>
+        async Task<string> PayAsync(long orderNo)
         {
-            var at = r.Deadline + TimeSpan.FromMilliseconds(-1_000 + i * 2_000 / orders);
-            var wait = at - DateTimeOffset.UtcNow;
-            if (wait > TimeSpan.Zero)
-            {
-                await Task.Delay(wait);
-            }
-            using var response = await PaymentProvider.CallbackAsync(provider, r.OrderNo.ToString(CultureInfo.InvariantCulture), $"txn-race-{r.OrderNo}", "10.00");
-            Assert.True(HttpStatusCode.OK == response.StatusCode, await response.Content.ReadAsStringAsync());
-        })).ToList();
-        await Task.WhenAll(paying);
-        await scanning;
-        await lifecycle.CancelExpiredAsync(DateTimeOffset.UtcNow, 500, CancellationToken.None);
+            using var response = await PaymentProvider.CallbackAsync(provider, orderNo.ToString(CultureInfo.InvariantCulture), $"txn-race-{orderNo}", "10.00");
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.True(HttpStatusCode.OK == response.StatusCode, body);
+            return (await response.JsonAsync()).GetProperty("outcome").GetString()!;
+        }
+
+        foreach (var orderNo in orders.Take(PaidFirst))
+        {
+            Assert.Equal("applied", await PayAsync(orderNo));
+        }
+
+        // The scan runs back to back while each racing order's payment arrives; it stops once it finds nothing more
+        // to cancel and every racing payment was answered (orders of earlier runs that are due are cancelled on the way).
+        var lifecycle = factory.Services.GetRequiredService<OrderLifecycle>();
+        var racing = orders.Skip(PaidFirst).Take(Orders - PaidFirst - PaidLast).ToList();
+        var paying = Task.WhenAll(racing.Select(orderNo => Task.Run(() => PayAsync(orderNo))));
+        var scans = 0;
+        await Eventually.HoldsAsync(async () =>
+        {
+            scans++;
+            var cancelled = await lifecycle.CancelExpiredAsync(ScanClock(), 500, CancellationToken.None);
+            return cancelled == 0 && paying.IsCompleted;
+        });
+        Assert.All(await paying, outcome => Assert.True(outcome is "applied" or "refund-required", outcome));
+
+        foreach (var orderNo in orders.Skip(Orders - PaidLast))
+        {
+            Assert.Equal("refund-required", await PayAsync(orderNo));
+        }
 
         var shards = factory.Services.GetRequiredService<ShardDataSources>();
         var states = new List<(long OrderNo, string Status, int Transitions, string Outcome)>();
@@ -93,7 +93,7 @@ public sealed class PaymentDeadlineRaceTests(IngressFactory factory)
                 """, new { sale.CampaignId }));
         }
 
-        Assert.Equal(orders, states.Count);
+        Assert.Equal(Orders, states.Count);
         Assert.All(states, s =>
         {
             Assert.Equal(1, s.Transitions);
@@ -101,21 +101,22 @@ public sealed class PaymentDeadlineRaceTests(IngressFactory factory)
             Assert.True(s.Status is "Paid" or "Cancelled", s.Status);
         });
         var paid = states.Count(s => s.Status == "Paid");
-        Assert.InRange(paid, 1, orders - 1);
+        Assert.InRange(paid, PaidFirst, Orders - PaidLast);
         // Stock came back for exactly the cancelled orders: available + live orders == total.
-        Assert.Equal(orders - paid, await sale.AvailableAsync());
+        Assert.Equal(Orders - paid, await sale.AvailableAsync());
         var ledger = await sale.Db.HashGetAllAsync(sale.Keys.Ledger);
-        Assert.Equal(orders - paid, ledger.Count(e => e.Value.ToString().EndsWith("|C", StringComparison.Ordinal)));
+        Assert.Equal(Orders - paid, ledger.Count(e => e.Value.ToString().EndsWith("|C", StringComparison.Ordinal)));
+        Assert.True(scans > 1, "the scan never ran beside the payments");
     }
 }
 
-[Collection(TimeoutReleaseCollection.Name)]
+[Collection(IngressCollection.Name)]
 public sealed class TimeoutReleaseTests(IngressFactory factory)
 {
     [Fact]
     public async Task UnitReleasedByTheTimeoutCanBeBoughtAtOnceAfterSellOut()
     {
-        var sale = await TestSale.StartAsync(factory, stock: 1, price: "10.00", paymentWindowSeconds: 30);
+        var sale = await TestSale.StartAsync(factory, stock: 1, price: "10.00", paymentWindowSeconds: CampaignValidator.MinPaymentWindowSeconds);
         using var first = factory.Buyer(9001);
         using var second = factory.Buyer(9002);
         using var created = await sale.ReserveAsync(first, "k");
@@ -125,25 +126,23 @@ public sealed class TimeoutReleaseTests(IngressFactory factory)
         Assert.Equal(1, await ShardOrders.PersistAsync(factory, sale));
         var cache = factory.Services.GetRequiredService<SoldOutCache>();
         var request = new ReservationRequest(sale.CampaignId, sale.SkuId, 9002, "k", 1);
-        while (!cache.IsSoldOutFor(request))
+        // Each sold-out answer from Redis renews or (re)loads the Ingress's in-memory snapshot.
+        await Eventually.HoldsAsync(async () =>
         {
             using var refused = await sale.ReserveAsync(second, "k");
             await refused.AssertProblemAsync(HttpStatusCode.Conflict, "sold-out");
-        }
+            return cache.IsSoldOutFor(request);
+        }, TimeSpan.FromSeconds(10));
 
-        await Task.Delay(deadline - DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(100));
-        // What the Persister's scan does each second, until it reached this order (other tests' orders expire too).
+        // What the Persister's scan does each second, run at the order's deadline (or later, if that has passed).
         var lifecycle = factory.Services.GetRequiredService<OrderLifecycle>();
-        while (await ShardOrders.StatusAsync(factory, orderNo) == "PendingPayment")
+        await Eventually.HoldsAsync(async () =>
         {
-            await lifecycle.CancelExpiredAsync(DateTimeOffset.UtcNow, 500, CancellationToken.None);
-        }
+            await lifecycle.CancelExpiredAsync(DateTimeOffset.UtcNow > deadline ? DateTimeOffset.UtcNow : deadline, 500, CancellationToken.None);
+            return await ShardOrders.StatusAsync(factory, orderNo) == "Cancelled";
+        }, TimeSpan.FromSeconds(10));
         // The release signal reaches this Ingress through Redis pub/sub; the fast path lets the buyer through.
-        var until = DateTime.UtcNow.AddSeconds(5);
-        while (cache.IsSoldOutFor(request) && DateTime.UtcNow < until)
-        {
-            await Task.Delay(20);
-        }
+        await Eventually.HoldsAsync(() => !cache.IsSoldOutFor(request), TimeSpan.FromSeconds(5));
         using var bought = await sale.ReserveAsync(second, "k");
         Assert.Equal(HttpStatusCode.Created, bought.StatusCode);
         Assert.Equal(0, await sale.AvailableAsync());

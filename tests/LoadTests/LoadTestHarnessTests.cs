@@ -9,12 +9,12 @@ namespace FlashSale.Tests.LoadTests;
 /// no longer talks the engine's API, or an engine change that breaks a promise the harness checks fails here.
 /// </summary>
 /// <remarks>
-/// In the pipeline collection like every other user of <see cref="PipelineFixture"/>: fixtures take Redis
-/// databases 1-8 in turn and start by dropping their MySQL databases, so a fixture running beside the
-/// others could share (and drop) another's once there are more than eight; and two engines at once on a
-/// small machine would each measure the other.
+/// In the pipeline collection like every other user of <see cref="PipelineFixture"/>: there are eight Redis
+/// scopes for engine fixtures (<see cref="RedisIsolation"/>), so more at once would wait for each other; and
+/// two engines at once on a small machine would each measure the other.
 /// </remarks>
 [Collection(PipelineCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class LoadTestHarnessTests(PipelineFixture engine) : IClassFixture<PipelineFixture>
 {
     /// <summary>Every run checks these (the lag probe, the drain and the ledger included); names as the report prints them.</summary>

@@ -8,6 +8,7 @@ namespace FlashSale.Tests.Operations;
 /// The fixture is this class's alone, so its Persister wrote exactly this sale's orders.
 /// </summary>
 [Collection(PipelineCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class PipelineMetricsTests(PipelineFixture engine) : IClassFixture<PipelineFixture>
 {
     [Fact]

@@ -5,12 +5,13 @@ using FlashSale.Tests.Infrastructure;
 namespace FlashSale.Tests.Pipeline;
 
 [Collection(PipelineCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class LifecycleProcessTests(PipelineFixture engine) : IClassFixture<PipelineFixture>
 {
     [Fact]
     public async Task PersisterKilledBetweenCancelAndReleaseReturnsEachUnitExactlyOnceAfterRestart()
     {
-        var campaignId = await engine.StartSaleAsync(paymentWindowSeconds: 30, (801, 20, 2));
+        var campaignId = await engine.StartSaleAsync(paymentWindowSeconds: 1, (801, 20, 2));
         var keys = new SkuKeys(campaignId, 801);
         // This Persister reaches Kafka and MySQL but not Redis: it can cancel expired orders, never release them.
         await engine.Persister.StopAsync();

@@ -6,6 +6,7 @@ using FlashSale.Tests.Infrastructure;
 namespace FlashSale.Tests.Pipeline;
 
 [Collection(PipelineCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class PipelineTests(PipelineFixture engine) : IClassFixture<PipelineFixture>
 {
     [Fact]
@@ -49,8 +50,8 @@ public sealed class PipelineTests(PipelineFixture engine) : IClassFixture<Pipeli
         await using var replay = new EngineProcess("Persister-replay", "Persister",
             engine.Environment(("Persister__ConsumerGroup", engine.ConsumerGroup + "-replay")));
         await replay.StartAsync();
-        await Eventually.HoldsAsync(() => Task.FromResult(replay.Log.Contains("Assigned partitions", StringComparison.Ordinal)));
-        await Task.Delay(TimeSpan.FromSeconds(5));
+        // Once its group has committed the end of every partition, it has written (or absorbed) every event there is.
+        await engine.WaitCaughtUpAsync(engine.ConsumerGroup + "-replay");
 
         SaleTraffic.AssertExactlyOneRowEach(engine, successes, await engine.OrdersAsync(campaignId));
         Assert.Equal(counted, await engine.CountersAsync(campaignId, 201));

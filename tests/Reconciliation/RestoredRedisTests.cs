@@ -80,6 +80,7 @@ public sealed class SnapshotRedisFixture : PipelineFixture
 }
 
 [Collection(PipelineCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class RestoredRedisTests(SnapshotRedisFixture engine) : IClassFixture<SnapshotRedisFixture>
 {
     private const long Sku = 1301;

@@ -167,15 +167,30 @@ public sealed class ReservationTests(IngressFactory factory)
     [Fact]
     public async Task CampaignWindowOpensAtStartsAt()
     {
-        var sale = await TestSale.StartAsync(factory, stock: 5, startsIn: TimeSpan.FromSeconds(2), endsIn: TimeSpan.FromHours(1));
+        var sale = await TestSale.StartAsync(factory, stock: 5, startsIn: TimeSpan.FromSeconds(1), endsIn: TimeSpan.FromHours(1));
         using var buyer = factory.Buyer(1012);
+        var before = await sale.SnapshotAsync();
 
         using var early = await sale.ReserveAsync(buyer, "early");
         await early.AssertProblemAsync(HttpStatusCode.Conflict, "not-started");
-        await Task.Delay(TimeSpan.FromSeconds(2.5));
-        using var onTime = await sale.ReserveAsync(buyer, "on-time");
+        // The window opens by Redis's clock: until then every attempt is refused and changes nothing; the first
+        // one after it is the buyer's.
+        HttpStatusCode status = default;
+        await Eventually.HoldsAsync(async () =>
+        {
+            using var attempt = await sale.ReserveAsync(buyer, "on-time");
+            status = attempt.StatusCode;
+            if (status == HttpStatusCode.Conflict)
+            {
+                await attempt.AssertProblemAsync(HttpStatusCode.Conflict, "not-started");
+                Assert.Equal(before, await sale.SnapshotAsync());
+                return false;
+            }
+            return true;
+        }, TimeSpan.FromSeconds(10));
 
-        Assert.Equal(HttpStatusCode.Created, onTime.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, status);
+        Assert.Equal(4, await sale.AvailableAsync());
     }
 
     [Fact]
