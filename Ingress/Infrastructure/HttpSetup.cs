@@ -46,6 +46,10 @@ public static class HttpSetup
             problem.Extensions["traceId"] = context.HttpContext.TraceIdentifier;
         });
         builder.Services.AddExceptionHandler<BackendUnavailableHandler>();
+        builder.Services.AddExceptionHandler<BadRequestHandler>();
+        // Development throws on a parameter that does not bind, other environments answer a bare 400:
+        // always throwing lets BadRequestHandler answer one problem naming the parameter everywhere.
+        builder.Services.PostConfigure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         return builder;
     }
 }

@@ -12,7 +12,7 @@ namespace FlashSale.Tests.Infrastructure;
 /// The real Ingress, in process, against the real Redis and MariaDB. Starting it fails loudly when
 /// a service is missing: these tests never skip.
 /// </summary>
-public sealed class IngressFactory : WebApplicationFactory<Program>, IAsyncLifetime
+public class IngressFactory : WebApplicationFactory<Program>, IAsyncLifetime
 {
     public const string CatalogDatabase = "flashsale_test_catalog";
 
@@ -28,9 +28,12 @@ public sealed class IngressFactory : WebApplicationFactory<Program>, IAsyncLifet
 
     public TokenIssuer Tokens => Services.GetRequiredService<TokenIssuer>();
 
+    /// <summary>The host's environment; Development changes framework behaviour (e.g. how parameter binding fails).</summary>
+    protected virtual string EnvironmentName => "Testing";
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        builder.UseEnvironment("Testing");
+        builder.UseEnvironment(EnvironmentName);
         // Database 0 is the dev engine's (dev/up.sh): its relay would drain these tests' outboxes.
         builder.UseSetting("ConnectionStrings:Redis", $"{TestEnvironment.Redis},defaultDatabase={RedisDatabase}");
         builder.UseSetting("ConnectionStrings:Catalog", TestEnvironment.MySql(CatalogDatabase));
