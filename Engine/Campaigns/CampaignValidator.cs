@@ -46,13 +46,18 @@ public static partial class CampaignValidator
             errors["skus"] = [$"Between 1 and {MaxSkus} SKUs."];
             return errors;
         }
-        if (definition.Skus.Select(s => s.SkuId).Distinct().Count() != definition.Skus.Count)
+        if (definition.Skus.Select(s => s?.SkuId).Distinct().Count() != definition.Skus.Count)
         {
             errors["skus"] = ["Each skuId may appear once."];
         }
         for (var i = 0; i < definition.Skus.Count; i++)
         {
             var sku = definition.Skus[i];
+            if (sku is null)
+            {
+                errors[$"skus[{i}]"] = ["A SKU object is required."];
+                continue;
+            }
             var problems = new List<string>();
             if (sku.SkuId <= 0)
             {

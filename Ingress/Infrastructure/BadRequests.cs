@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Diagnostics;
 
@@ -84,5 +85,37 @@ internal sealed partial class BadRequestHandler(IProblemDetailsService problems)
             builder.Append(char.ToLowerInvariant(c));
         }
         return builder.ToString();
+    }
+}
+
+/// <summary>What is wrong with a JSON body, naming the field, for the endpoints that read their body themselves.</summary>
+internal static partial class JsonBodies
+{
+    // System.Text.Json's wording for a member the type does not have (UnmappedMemberHandling.Disallow).
+    [GeneratedRegex("^The JSON property '(?<name>[^']*)' could not be mapped", RegexOptions.CultureInvariant)]
+    private static partial Regex UnmappedPattern();
+
+    /// <summary>The field (a JSON path without the leading <c>$.</c>, or null for the body as a whole) and a sentence about it.</summary>
+    public static (string? Field, string Detail) Describe(JsonException exception)
+    {
+        var field = exception.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? path[2..]
+            : exception.Path is { Length: > 1 } other && other.StartsWith("$[", StringComparison.Ordinal) ? other[1..]
+            : null;
+        if (UnmappedPattern().Match(exception.Message) is { Success: true } unmapped)
+        {
+            var name = unmapped.Groups["name"].Value;
+            var unknown = field is null ? name : field.EndsWith(name, StringComparison.Ordinal) ? field : $"{field}.{name}";
+            return (unknown, $"Unknown field '{Printable(unknown)}': this endpoint accepts only its documented fields.");
+        }
+        return field is null
+            ? (null, "The body is not valid JSON.")
+            : (field, $"Field '{Printable(field)}' has the wrong type or is malformed (numbers are JSON numbers, not strings; amounts may be either).");
+    }
+
+    /// <summary>A field name as sent may hold anything; keep the answer readable and safe to log.</summary>
+    private static string Printable(string value)
+    {
+        var clipped = value.Length > 64 ? value[..64] + "…" : value;
+        return string.Concat(clipped.Select(c => c is >= ' ' and <= '~' or '…' ? c : '?'));
     }
 }

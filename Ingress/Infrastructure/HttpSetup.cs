@@ -10,7 +10,14 @@ using StackExchange.Redis;
 
 namespace FlashSale.Ingress.Infrastructure;
 
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, UseStringEnumConverter = true)]
+// Request bodies are read strictly, as payment APIs do: an unknown or repeated member, or a number sent
+// as a string, is a 400 naming the field rather than a guess. Amounts read strings through MoneyJsonConverter.
+[JsonSourceGenerationOptions(
+    JsonSerializerDefaults.Web,
+    UseStringEnumConverter = true,
+    NumberHandling = JsonNumberHandling.Strict,
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    AllowDuplicateProperties = false)]
 [JsonSerializable(typeof(ReservationBody))]
 [JsonSerializable(typeof(ReservationResponse))]
 [JsonSerializable(typeof(CampaignBody))]
