@@ -90,4 +90,25 @@ public sealed class StrictJsonTests(IngressFactory factory)
         var problem = await response.AssertProblemAsync(HttpStatusCode.BadRequest, "invalid-campaign");
         Assert.True(problem.GetProperty("errors").TryGetProperty("skus[0]", out _), problem.ToString());
     }
+
+    [Theory]
+    [InlineData("""{"orderNo":"1","providerTxnId":"t","amount":"1.00","status":"succeeded","fee":"0.10"}""", "fee")]
+    [InlineData("""{"orderNo":1,"providerTxnId":"t","amount":"1.00","status":"succeeded"}""", "orderNo")]
+    [InlineData("""{"orderNo":"1","providerTxnId":"t","amount":true,"status":"succeeded"}""", "amount")]
+    [InlineData("""{"orderNo":"1","providerTxnId":"t","amount":"1.00","status":"succeeded","status":"failed"}""", null)]
+    [InlineData("""{"orderNo":"1","providerTxnId":"t","amount":"99999999999999999999.00","status":"succeeded"}""", null)]
+    [InlineData("""{"orderNo":"1","providerTxnId":"t","amount":1e400,"status":"succeeded"}""", null)]
+    [InlineData("""{"orderNo":"1","providerTxnId":"t",""", null)]
+    public async Task CallbackBodyIsReadStrictly(string body, string? field)
+    {
+        using var provider = factory.CreateClient();
+
+        using var response = await PaymentProvider.SendAsync(provider, body);
+
+        var problem = await response.AssertProblemAsync(HttpStatusCode.BadRequest, "invalid-callback");
+        if (field is not null)
+        {
+            Assert.Equal(field, problem.GetProperty("field").GetString());
+        }
+    }
 }
