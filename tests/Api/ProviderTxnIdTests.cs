@@ -5,7 +5,7 @@ using FlashSale.Tests.Infrastructure;
 
 namespace FlashSale.Tests.Api;
 
-/// <summary>providerTxnId is stored, listed and logged: visible ASCII only, at most 128 characters.</summary>
+/// <summary>providerTxnId is stored, listed and logged: visible ASCII only, at most 128 characters, and exact.</summary>
 [Collection(IngressCollection.Name)]
 public sealed class ProviderTxnIdTests(IngressFactory factory)
 {
@@ -59,5 +59,24 @@ public sealed class ProviderTxnIdTests(IngressFactory factory)
         await tooLong.AssertProblemAsync(HttpStatusCode.BadRequest, "invalid-callback");
         Assert.Equal(HttpStatusCode.OK, longest.StatusCode);
         Assert.Equal("applied", (await longest.JsonAsync()).GetProperty("outcome").GetString());
+    }
+
+    [Fact]
+    public async Task TxnIdsThatDifferOnlyInCaseAreDifferentPayments()
+    {
+        // Two buyers of the same logical shard: both payments land in one payments table.
+        var first = await PersistedOrderAsync(9203);
+        var second = await PersistedOrderAsync(9203 + 64);
+        var txnId = "txn-case-" + first;
+        using var provider = factory.CreateClient();
+
+        using var paidFirst = await PayAsync(provider, first, txnId);
+        using var paidSecond = await PayAsync(provider, second, txnId.ToUpperInvariant());
+
+        Assert.Equal(HttpStatusCode.OK, paidFirst.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, paidSecond.StatusCode);
+        // Not a replay of the first order's payment: the second order is paid too.
+        Assert.Equal("Paid", (await paidSecond.JsonAsync()).GetProperty("orderStatus").GetString());
+        Assert.Equal("Paid", await ShardOrders.StatusAsync(factory, long.Parse(second, CultureInfo.InvariantCulture)));
     }
 }
