@@ -38,7 +38,7 @@ public static partial class CampaignValidator
         }
         if (definition.StartsAt == default || definition.EndsAt == default)
         {
-            errors["startsAt"] = ["startsAt and endsAt are required ISO 8601 instants, e.g. 2026-06-18T12:00:00Z."];
+            errors["startsAt"] = [$"startsAt and endsAt are required ISO 8601 instants between {EarliestInstant:yyyy-MM-dd} and {LatestInstant:yyyy-MM-dd}, e.g. 2026-06-18T12:00:00Z."];
         }
         else if (definition.StartsAt < EarliestInstant || definition.StartsAt >= LatestInstant
             || definition.EndsAt <= EarliestInstant || definition.EndsAt > LatestInstant)

@@ -15,6 +15,9 @@ internal sealed partial class BadRequestHandler(IProblemDetailsService problems)
     [GeneratedRegex(@"^(?:Failed to bind parameter|Required parameter) ""(?<type>[^""]*?) (?<name>[A-Za-z_][A-Za-z0-9_]*)""", RegexOptions.CultureInvariant)]
     private static partial Regex ParameterPattern();
 
+    [GeneratedRegex(@"^Nullable<(.+)>$", RegexOptions.CultureInvariant)]
+    private static partial Regex NullableOf();
+
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
         if (exception is not BadHttpRequestException bad || httpContext.Response.HasStarted)
@@ -63,7 +66,7 @@ internal sealed partial class BadRequestHandler(IProblemDetailsService problems)
         return await problems.TryWriteAsync(context);
     }
 
-    private static string Expectation(string type) => type.TrimEnd('?') switch
+    private static string Expectation(string type) => NullableOf().Replace(type, "$1").TrimEnd('?') switch
     {
         "int" or "long" or "short" or "Int32" or "Int64" => "a whole number",
         "bool" or "Boolean" => "true or false",

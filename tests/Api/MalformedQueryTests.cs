@@ -22,7 +22,7 @@ public abstract class MalformedQueryTests(IngressFactory factory)
 
         using var response = await admin.GetAsync(path);
 
-        await AssertNamesParameterAsync(response, "limit");
+        await AssertNamesParameterAsync(response, "limit", "a whole number");
     }
 
     [Theory]
@@ -36,7 +36,7 @@ public abstract class MalformedQueryTests(IngressFactory factory)
 
         using var response = await admin.PostAsync($"/api/v1/admin/campaigns/{sale.CampaignId}/warmup?force={force}", null);
 
-        await AssertNamesParameterAsync(response, "force");
+        await AssertNamesParameterAsync(response, "force", "true or false");
         Assert.False(await sale.Db.KeyExistsAsync(sale.Keys.Meta));
     }
 
@@ -57,11 +57,11 @@ public abstract class MalformedQueryTests(IngressFactory factory)
         await outOfRange.AssertProblemAsync(HttpStatusCode.BadRequest, "invalid-limit");
     }
 
-    private static async Task AssertNamesParameterAsync(HttpResponseMessage response, string parameter)
+    private static async Task AssertNamesParameterAsync(HttpResponseMessage response, string parameter, string expectation)
     {
         var problem = await response.AssertProblemAsync(HttpStatusCode.BadRequest, "invalid-" + parameter);
         Assert.Equal(parameter, problem.GetProperty("parameter").GetString());
-        Assert.Contains($"'{parameter}'", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal($"'{parameter}' must be {expectation}, given once.", problem.GetProperty("detail").GetString());
     }
 }
 
