@@ -11,6 +11,13 @@ public static partial class CampaignValidator
     public const int MinPaymentWindowSeconds = 30;
     public const int MaxPaymentWindowSeconds = 7 * 24 * 3600;
 
+    // A window outside these is a typo (year 0001, 20260) that would store a campaign nobody can sell or end.
+    public static readonly DateTimeOffset EarliestInstant = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    public static readonly DateTimeOffset LatestInstant = new(2100, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>A flash sale lasts hours; years leave room for a standing demo or catalog campaign, not for a typo.</summary>
+    public const int MaxDurationYears = 5;
+
     // The id ends up inside Redis hash tags and key names, so braces, colons and spaces are out.
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
     private static partial Regex CampaignIdPattern();
@@ -32,11 +39,21 @@ public static partial class CampaignValidator
         }
         if (definition.StartsAt == default || definition.EndsAt == default)
         {
-            errors["startsAt"] = ["startsAt and endsAt are required ISO 8601 instants, e.g. 2026-06-18T12:00:00Z."];
+            errors["startsAt"] = [$"startsAt and endsAt are required ISO 8601 instants between {EarliestInstant:yyyy-MM-dd} and {LatestInstant:yyyy-MM-dd}, e.g. 2026-06-18T12:00:00Z."];
+        }
+        else if (definition.StartsAt < EarliestInstant || definition.StartsAt >= LatestInstant
+            || definition.EndsAt <= EarliestInstant || definition.EndsAt > LatestInstant)
+        {
+            var field = definition.StartsAt < EarliestInstant || definition.StartsAt >= LatestInstant ? "startsAt" : "endsAt";
+            errors[field] = [$"startsAt and endsAt must lie between {EarliestInstant:yyyy-MM-dd} and {LatestInstant:yyyy-MM-dd} (UTC)."];
         }
         else if (definition.EndsAt <= definition.StartsAt)
         {
             errors["endsAt"] = ["endsAt must be after startsAt."];
+        }
+        else if (definition.EndsAt > definition.StartsAt.AddYears(MaxDurationYears))
+        {
+            errors["endsAt"] = [$"A campaign lasts at most {MaxDurationYears} years."];
         }
         if (definition.PaymentWindowSeconds < minPaymentWindowSeconds || definition.PaymentWindowSeconds > MaxPaymentWindowSeconds)
         {
@@ -47,13 +64,18 @@ public static partial class CampaignValidator
             errors["skus"] = [$"Between 1 and {MaxSkus} SKUs."];
             return errors;
         }
-        if (definition.Skus.Select(s => s.SkuId).Distinct().Count() != definition.Skus.Count)
+        if (definition.Skus.Select(s => s?.SkuId).Distinct().Count() != definition.Skus.Count)
         {
             errors["skus"] = ["Each skuId may appear once."];
         }
         for (var i = 0; i < definition.Skus.Count; i++)
         {
             var sku = definition.Skus[i];
+            if (sku is null)
+            {
+                errors[$"skus[{i}]"] = ["A SKU object is required."];
+                continue;
+            }
             var problems = new List<string>();
             if (sku.SkuId <= 0)
             {

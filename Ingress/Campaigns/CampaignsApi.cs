@@ -107,7 +107,8 @@ internal static class CampaignsApi
         }
         catch (JsonException ex)
         {
-            return Problems.BadRequest("invalid-body", $"The body is not a valid campaign definition: {ex.Message}");
+            var (field, detail) = JsonBodies.Describe(ex);
+            return Problems.BadRequest("invalid-body", field, $"The body is not a valid campaign definition. {detail}");
         }
 
         var definition = body?.ToDefinition();

@@ -10,7 +10,14 @@ using StackExchange.Redis;
 
 namespace FlashSale.Ingress.Infrastructure;
 
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, UseStringEnumConverter = true)]
+// Request bodies are read strictly, as payment APIs do: an unknown or repeated member, or a number sent
+// as a string, is a 400 naming the field rather than a guess. Amounts read strings through MoneyJsonConverter.
+[JsonSourceGenerationOptions(
+    JsonSerializerDefaults.Web,
+    UseStringEnumConverter = true,
+    NumberHandling = JsonNumberHandling.Strict,
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    AllowDuplicateProperties = false)]
 [JsonSerializable(typeof(ReservationBody))]
 [JsonSerializable(typeof(ReservationResponse))]
 [JsonSerializable(typeof(CampaignBody))]
@@ -46,6 +53,10 @@ public static class HttpSetup
             problem.Extensions["traceId"] = context.HttpContext.TraceIdentifier;
         });
         builder.Services.AddExceptionHandler<BackendUnavailableHandler>();
+        builder.Services.AddExceptionHandler<BadRequestHandler>();
+        // Development throws on a parameter that does not bind, other environments answer a bare 400:
+        // always throwing lets BadRequestHandler answer one problem naming the parameter everywhere.
+        builder.Services.PostConfigure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         return builder;
     }
 }

@@ -17,6 +17,11 @@ public static class Problems
 
     public static ProblemHttpResult BadRequest(string slug, string detail) => Create(StatusCodes.Status400BadRequest, slug, "Bad request", detail);
 
+    /// <summary>A 400 whose <c>field</c> extension names the body member at fault (a JSON path without <c>$.</c>), when one is.</summary>
+    public static ProblemHttpResult BadRequest(string slug, string? field, string detail) => TypedResults.Problem(
+        detail: detail, statusCode: StatusCodes.Status400BadRequest, title: "Bad request", type: Type(slug),
+        extensions: field is null ? null : new Dictionary<string, object?> { ["field"] = field });
+
     public static ProblemHttpResult NotFound(string detail) => Create(StatusCodes.Status404NotFound, "not-found", "Not found", detail);
 
     public static ProblemHttpResult Conflict(string slug, string title, string detail) => Create(StatusCodes.Status409Conflict, slug, title, detail);

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -38,6 +39,7 @@ public sealed record PaymentCallbackResponse(string OrderNo, string ProviderTxnI
 internal static class PaymentsApi
 {
     public const int MaxBodyBytes = 16 * 1024;
+    public const int MaxProviderTxnIdLength = 128;
 
     public static RouteGroupBuilder MapPaymentsApi(this IEndpointRouteBuilder app)
     {
@@ -77,17 +79,21 @@ internal static class PaymentsApi
         {
             callback = JsonSerializer.Deserialize(body, IngressJson.Default.PaymentCallbackBody);
         }
-        catch (JsonException)
+        catch (JsonException ex)
         {
-            return InvalidCallback();
+            var (field, detail) = JsonBodies.Describe(ex);
+            return InvalidCallback(field, detail);
         }
         if (callback is null
             || !long.TryParse(callback.OrderNo, NumberStyles.None, CultureInfo.InvariantCulture, out var orderNo) || orderNo <= 0
-            || string.IsNullOrWhiteSpace(callback.ProviderTxnId) || callback.ProviderTxnId.Length > 128
             || callback.Status is not ("succeeded" or "failed")
-            || callback.Amount <= 0 || !Money.HasAtMostTwoDecimals(callback.Amount))
+            || callback.Amount <= 0 || callback.Amount > Money.Max || !Money.HasAtMostTwoDecimals(callback.Amount))
         {
-            return InvalidCallback();
+            return InvalidCallback(null, null);
+        }
+        if (!IsValidProviderTxnId(callback.ProviderTxnId))
+        {
+            return InvalidCallback("providerTxnId", $"providerTxnId must be 1-{MaxProviderTxnIdLength} visible ASCII characters (no spaces or control characters).");
         }
 
         var result = await lifecycle.ApplyPaymentAsync(
@@ -112,8 +118,29 @@ internal static class PaymentsApi
             $"Order {orderNo} was reserved moments ago and is still on its way to the order database; send this callback again.");
     }
 
-    private static ProblemHttpResult InvalidCallback() => Problems.BadRequest("invalid-callback",
-        "The body must be JSON like {\"orderNo\":\"…\",\"providerTxnId\":\"…\",\"amount\":\"199.00\",\"status\":\"succeeded\"|\"failed\"}.");
+    private static ProblemHttpResult InvalidCallback(string? field, string? detail) => Problems.BadRequest("invalid-callback", field,
+        (detail is null ? "" : detail + " ")
+        + "The body must be JSON like {\"orderNo\":\"…\",\"providerTxnId\":\"…\",\"amount\":\"199.00\",\"status\":\"succeeded\"|\"failed\"}.");
+
+    /// <summary>
+    /// Visible ASCII, like the Idempotency-Key: the id is stored, listed to admins and logged, where NUL,
+    /// line breaks or bidi controls would forge or hide entries. The length is the column's.
+    /// </summary>
+    public static bool IsValidProviderTxnId([NotNullWhen(true)] string? id)
+    {
+        if (string.IsNullOrEmpty(id) || id.Length > MaxProviderTxnIdLength)
+        {
+            return false;
+        }
+        foreach (var c in id)
+        {
+            if (c is < '!' or > '~')
+            {
+                return false;
+            }
+        }
+        return true;
+    }
 
     /// <summary>The raw bytes, which is what was signed; null when over the limit.</summary>
     private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)

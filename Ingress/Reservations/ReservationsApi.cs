@@ -70,9 +70,10 @@ internal static class ReservationsApi
         {
             body = await JsonSerializer.DeserializeAsync(request.Body, IngressJson.Default.ReservationBody, request.HttpContext.RequestAborted);
         }
-        catch (JsonException)
+        catch (JsonException ex)
         {
-            return Problems.BadRequest("invalid-body", "The body must be JSON like {\"quantity\":1}.");
+            var (field, detail) = JsonBodies.Describe(ex);
+            return Problems.BadRequest("invalid-body", field, detail + " The body must be JSON like {\"quantity\":1}.");
         }
         if (body is null || body.Quantity is < 1 or > MaxQuantity)
         {

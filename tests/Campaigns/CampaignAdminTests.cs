@@ -6,7 +6,7 @@ namespace FlashSale.Tests.Campaigns;
 [Collection(IngressCollection.Name)]
 public sealed class CampaignAdminTests(IngressFactory factory)
 {
-    private static string Definition(string id, string price = "\"199.00\"", int stock = 1000, string endsAt = "2099-01-01T00:00:00Z") => $$"""
+    private static string Definition(string id, string price = "\"199.00\"", int stock = 1000, string endsAt = "2030-01-01T00:00:00Z") => $$"""
         {"campaignId":"{{id}}","startsAt":"2026-01-01T00:00:00Z","endsAt":"{{endsAt}}","paymentWindowSeconds":900,
          "skus":[{"skuId":1001,"price":{{price}},"stock":{{stock}},"perUserLimit":1},{"skuId":1002,"price":{{price}},"stock":5,"perUserLimit":2}]}
         """;
@@ -38,13 +38,13 @@ public sealed class CampaignAdminTests(IngressFactory factory)
     }
 
     [Theory]
-    [InlineData("""{"campaignId":"bad id!","startsAt":"2026-01-01T00:00:00Z","endsAt":"2099-01-01T00:00:00Z","paymentWindowSeconds":900,"skus":[{"skuId":1,"price":"1.00","stock":1,"perUserLimit":1}]}""", "campaignId")]
+    [InlineData("""{"campaignId":"bad id!","startsAt":"2026-01-01T00:00:00Z","endsAt":"2030-01-01T00:00:00Z","paymentWindowSeconds":900,"skus":[{"skuId":1,"price":"1.00","stock":1,"perUserLimit":1}]}""", "campaignId")]
     [InlineData("""{"campaignId":"ok","startsAt":"2026-01-02T00:00:00Z","endsAt":"2026-01-01T00:00:00Z","paymentWindowSeconds":900,"skus":[{"skuId":1,"price":"1.00","stock":1,"perUserLimit":1}]}""", "endsAt")]
-    [InlineData("""{"campaignId":"ok","startsAt":"2026-01-01T00:00:00Z","endsAt":"2099-01-01T00:00:00Z","paymentWindowSeconds":900,"skus":[]}""", "skus")]
-    [InlineData("""{"campaignId":"ok","startsAt":"2026-01-01T00:00:00Z","endsAt":"2099-01-01T00:00:00Z","paymentWindowSeconds":900,"skus":[{"skuId":1,"price":"1.001","stock":1,"perUserLimit":1}]}""", "skus[0]")]
-    [InlineData("""{"campaignId":"ok","startsAt":"2026-01-01T00:00:00Z","endsAt":"2099-01-01T00:00:00Z","paymentWindowSeconds":900,"skus":[{"skuId":1,"price":"-5","stock":1,"perUserLimit":1}]}""", "skus[0]")]
-    [InlineData("""{"campaignId":"ok","startsAt":"2026-01-01T00:00:00Z","endsAt":"2099-01-01T00:00:00Z","paymentWindowSeconds":900,"skus":[{"skuId":1,"price":"1.00","stock":-1,"perUserLimit":0}]}""", "skus[0]")]
-    [InlineData("""{"campaignId":"ok","startsAt":"2026-01-01T00:00:00Z","endsAt":"2099-01-01T00:00:00Z","paymentWindowSeconds":5,"skus":[{"skuId":1,"price":"1.00","stock":1,"perUserLimit":1}]}""", "paymentWindowSeconds")]
+    [InlineData("""{"campaignId":"ok","startsAt":"2026-01-01T00:00:00Z","endsAt":"2030-01-01T00:00:00Z","paymentWindowSeconds":900,"skus":[]}""", "skus")]
+    [InlineData("""{"campaignId":"ok","startsAt":"2026-01-01T00:00:00Z","endsAt":"2030-01-01T00:00:00Z","paymentWindowSeconds":900,"skus":[{"skuId":1,"price":"1.001","stock":1,"perUserLimit":1}]}""", "skus[0]")]
+    [InlineData("""{"campaignId":"ok","startsAt":"2026-01-01T00:00:00Z","endsAt":"2030-01-01T00:00:00Z","paymentWindowSeconds":900,"skus":[{"skuId":1,"price":"-5","stock":1,"perUserLimit":1}]}""", "skus[0]")]
+    [InlineData("""{"campaignId":"ok","startsAt":"2026-01-01T00:00:00Z","endsAt":"2030-01-01T00:00:00Z","paymentWindowSeconds":900,"skus":[{"skuId":1,"price":"1.00","stock":-1,"perUserLimit":0}]}""", "skus[0]")]
+    [InlineData("""{"campaignId":"ok","startsAt":"2026-01-01T00:00:00Z","endsAt":"2030-01-01T00:00:00Z","paymentWindowSeconds":5,"skus":[{"skuId":1,"price":"1.00","stock":1,"perUserLimit":1}]}""", "paymentWindowSeconds")]
     public async Task InvalidDefinitionIsBadRequestNamingTheField(string body, string field)
     {
         using var admin = factory.Admin();

@@ -14,7 +14,7 @@ namespace FlashSale.Tests.Infrastructure;
 /// The real Ingress, in process, against the real Redis and MariaDB. Starting it fails loudly when
 /// a service is missing: these tests never skip.
 /// </summary>
-public sealed class IngressFactory : WebApplicationFactory<Program>, IAsyncLifetime
+public class IngressFactory : WebApplicationFactory<Program>, IAsyncLifetime
 {
     public const string CatalogDatabase = "flashsale_test_catalog";
     public const string Shard0Database = "flashsale_test_shard_0";
@@ -27,9 +27,12 @@ public sealed class IngressFactory : WebApplicationFactory<Program>, IAsyncLifet
 
     public TokenIssuer Tokens => Services.GetRequiredService<TokenIssuer>();
 
+    /// <summary>The host's environment; Development changes framework behaviour (e.g. how parameter binding fails).</summary>
+    protected virtual string EnvironmentName => "Testing";
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        builder.UseEnvironment("Testing");
+        builder.UseEnvironment(EnvironmentName);
         builder.UseSetting("ConnectionStrings:Redis", RedisIsolation.InProcess.ConnectionString(TestEnvironment.Redis));
         builder.UseSetting("ConnectionStrings:Catalog", TestEnvironment.MySql(CatalogDatabase));
         builder.UseSetting("Auth:SigningKey", TestEnvironment.SigningKey);
