@@ -7,6 +7,8 @@ namespace FlashSale.Engine.Kafka;
 /// A reservation decided in Redis, on its way to MySQL: the outbox stream entry, then the Kafka
 /// message. Versioned: a consumer reads every version it knows and refuses newer ones loudly.
 /// Order numbers travel as strings so that consumers in languages with 53-bit numbers stay exact.
+/// Version 2 adds <see cref="Sequence"/>, the SKU's decision sequence number in Redis (0 in version 1,
+/// and for events rebuilt from a ledger entry), which the Persister keeps as the SKU's high-water mark.
 /// </summary>
 public sealed record ReservationEvent(
     int Version,
@@ -18,9 +20,10 @@ public sealed record ReservationEvent(
     long AmountMinor,
     long CreatedAtMs,
     long PaymentDeadlineMs,
-    string IdempotencyKey)
+    string IdempotencyKey,
+    long Sequence = 0)
 {
-    public const int CurrentVersion = 1;
+    public const int CurrentVersion = 2;
 
     public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, PipelineJson.Default.ReservationEvent);
 

@@ -60,6 +60,11 @@ public sealed class OrderBatchWriter(ShardDataSources shards, PersistenceMetrics
                 INSERT INTO counter_outbox (campaign_id, sku_id, reserved, created_at)
                 SELECT campaign_id, sku_id, SUM(quantity), UTC_TIMESTAMP(3) FROM orders WHERE batch_id = @batchId
                 GROUP BY campaign_id, sku_id;
+
+                INSERT INTO sku_high_water (campaign_id, sku_id, seq, updated_at)
+                SELECT campaign_id, sku_id, MAX(decision_seq), UTC_TIMESTAMP(3) FROM orders WHERE batch_id = @batchId
+                GROUP BY campaign_id, sku_id
+                ON DUPLICATE KEY UPDATE seq = GREATEST(seq, VALUES(seq)), updated_at = VALUES(updated_at);
                 """, new { batchId }, transaction, cancellationToken: cancellationToken));
         }
 
@@ -83,7 +88,7 @@ public sealed class OrderBatchWriter(ShardDataSources shards, PersistenceMetrics
         var sql = new StringBuilder("""
             INSERT IGNORE INTO orders
               (order_no, user_id, campaign_id, sku_id, quantity, amount, status, payment_deadline,
-               idempotency_key, created_at, updated_at, batch_id)
+               idempotency_key, created_at, updated_at, batch_id, decision_seq)
             VALUES
             """);
         var command = new MySqlCommand { Connection = connection, Transaction = transaction };
@@ -93,7 +98,7 @@ public sealed class OrderBatchWriter(ShardDataSources shards, PersistenceMetrics
         {
             var e = chunk[i];
             sql.Append(i == 0 ? "\n(" : ",\n(")
-                .Append($"@o{i}, @u{i}, @c{i}, @k{i}, @q{i}, @a{i}, @s, @d{i}, @i{i}, @t{i}, UTC_TIMESTAMP(3), @b)");
+                .Append($"@o{i}, @u{i}, @c{i}, @k{i}, @q{i}, @a{i}, @s, @d{i}, @i{i}, @t{i}, UTC_TIMESTAMP(3), @b, @n{i})");
             command.Parameters.AddWithValue($"@o{i}", e.OrderNo);
             command.Parameters.AddWithValue($"@u{i}", e.UserId);
             command.Parameters.AddWithValue($"@c{i}", e.CampaignId);
@@ -103,6 +108,7 @@ public sealed class OrderBatchWriter(ShardDataSources shards, PersistenceMetrics
             command.Parameters.AddWithValue($"@d{i}", DateTimeOffset.FromUnixTimeMilliseconds(e.PaymentDeadlineMs).UtcDateTime);
             command.Parameters.AddWithValue($"@i{i}", e.IdempotencyKey);
             command.Parameters.AddWithValue($"@t{i}", DateTimeOffset.FromUnixTimeMilliseconds(e.CreatedAtMs).UtcDateTime);
+            command.Parameters.AddWithValue($"@n{i}", e.Sequence);
         }
         command.CommandText = sql.ToString();
         return command;

@@ -41,6 +41,12 @@ public static class MetaFields
     public const string Price = "price";
     public const string Window = "window";
     public const string Generation = "gen";
+
+    /// <summary>The SKU's decision sequence: advanced by every decision that changes its ledger, carried in every event.</summary>
+    public const string Sequence = "seq";
+
+    /// <summary>Present (with a reason) while the SKU is fenced: nothing is decided until recovery removes it.</summary>
+    public const string Fenced = "fenced";
 }
 
 /// <summary>
@@ -66,6 +72,12 @@ public readonly record struct SkuKeys(string CampaignId, long SkuId)
     /// <summary>Stream: reservation events (<see cref="OutboxEntry"/>) waiting to be relayed to Kafka.</summary>
     public RedisKey Outbox => $"fs:{Tag}:outbox";
 
+    /// <summary>
+    /// Hash: order number → its outbox entry id, while its event is not yet confirmed durable in Kafka
+    /// (removed with the entry once it is).
+    /// </summary>
+    public RedisKey Pending => $"fs:{Tag}:pending";
+
     /// <summary>Hash: order number → when the reconciler last put its lost event back on the outbox (ms).</summary>
     public RedisKey Republished => $"fs:{Tag}:republished";
 
@@ -85,5 +97,5 @@ public readonly record struct SkuKeys(string CampaignId, long SkuId)
     }
 
     /// <summary>Every key of the SKU, for tests and for tearing a campaign down.</summary>
-    public RedisKey[] All() => [Meta, Idempotency, Users, Ledger, Outbox, Republished];
+    public RedisKey[] All() => [Meta, Idempotency, Users, Ledger, Outbox, Pending, Republished];
 }

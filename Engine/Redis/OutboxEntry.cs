@@ -6,7 +6,8 @@ namespace FlashSale.Engine.Redis;
 
 /// <summary>
 /// Reads a SKU outbox stream entry: the C# side of <c>outbox_add</c> in prelude.lua, which writes the
-/// fields <c>v, orderNo, userId, campaignId, skuId, quantity, amountMinor, createdAt, deadline, idempotencyKey</c>.
+/// fields <c>v, orderNo, userId, campaignId, skuId, quantity, amountMinor, createdAt, deadline, idempotencyKey</c>
+/// and, from version 2, <c>seq</c>.
 /// </summary>
 public static class OutboxEntry
 {
@@ -34,6 +35,7 @@ public static class OutboxEntry
             Long("amountMinor"),
             Long("createdAt"),
             Long("deadline"),
-            Field("idempotencyKey"));
+            Field("idempotencyKey"),
+            entry["seq"].IsNull ? 0 : Long("seq"));
     }
 }

@@ -38,4 +38,10 @@ public enum ScriptCode
 
     /// <summary>The ledger says the order was cancelled and its units returned.</summary>
     OrderReleased = -7,
+
+    /// <summary>
+    /// The SKU is fenced: this Redis has forgotten decisions (its decision sequence fell behind one already
+    /// seen, or its identity changed) and decides nothing until recovery has rebuilt it from the durable log.
+    /// </summary>
+    Fenced = -8,
 }

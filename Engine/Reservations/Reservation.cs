@@ -15,6 +15,9 @@ public enum ReservationStatus
     Ended,
     PurchaseLimit,
     SoldOut,
+
+    /// <summary>The SKU is fenced: Redis forgot decisions and decides nothing until it is rebuilt; retry later.</summary>
+    Recovering,
 }
 
 /// <summary>A unit (or several) of a SKU held for a buyer until they pay or the payment window closes.</summary>
@@ -39,7 +42,9 @@ public sealed record Reservation(
         DateTimeOffset.FromUnixTimeMilliseconds(record.DeadlineMs));
 }
 
-public readonly record struct ReservationResult(ReservationStatus Status, Reservation? Reservation = null)
+/// <param name="Sequence">The SKU's decision sequence number of a created reservation (carried in its event).</param>
+/// <param name="OutboxId">The reservation's outbox entry, while its event is not yet confirmed durable in Kafka.</param>
+public readonly record struct ReservationResult(ReservationStatus Status, Reservation? Reservation = null, long Sequence = 0, string? OutboxId = null)
 {
     public static readonly ReservationResult SoldOut = new(ReservationStatus.SoldOut);
 }

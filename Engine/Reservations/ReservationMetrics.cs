@@ -15,6 +15,7 @@ public sealed class ReservationMetrics(IMeterFactory meterFactory)
     private static readonly KeyValuePair<string, object?> Ended = EngineTelemetry.Tag("outcome", "ended");
     private static readonly KeyValuePair<string, object?> NotOnSale = EngineTelemetry.Tag("outcome", "not-on-sale");
     private static readonly KeyValuePair<string, object?> KeyConflict = EngineTelemetry.Tag("outcome", "key-conflict");
+    private static readonly KeyValuePair<string, object?> Recovering = EngineTelemetry.Tag("outcome", "recovering");
     private static readonly KeyValuePair<string, object?> Error = EngineTelemetry.Tag("outcome", "error");
 
     private readonly Counter<long> _reservations = meterFactory.Meter().CreateCounter<long>("flashsale.reservations", "{reservation}",
@@ -30,6 +31,7 @@ public sealed class ReservationMetrics(IMeterFactory meterFactory)
         ReservationStatus.Ended => Ended,
         ReservationStatus.PurchaseLimit => Limit,
         ReservationStatus.SoldOut => SoldOut,
+        ReservationStatus.Recovering => Recovering,
         _ => Error,
     });
 

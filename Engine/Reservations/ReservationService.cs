@@ -30,6 +30,10 @@ public sealed partial class ReservationService(
     // Only SKUs Redis knows are kept, so requests for made-up SKUs cannot grow it.
     private readonly ConcurrentDictionary<(string, long), RedisKey[]> _scriptKeys = new();
 
+    // The highest decision sequence this process has seen per SKU, passed to every decision: a Redis that
+    // comes back behind it (a restore, a failover to a lagging replica) fences the SKU on the first request.
+    private readonly ConcurrentDictionary<(string, long), long> _seen = new();
+
     public async Task<ReservationResult> ReserveAsync(ReservationRequest request)
     {
         if (soldOut.IsSoldOutFor(request))
@@ -51,10 +55,19 @@ public sealed partial class ReservationService(
         ReservationResult result;
         try
         {
-            var reply = await scripts.ReserveAsync(redis.GetDatabase(), scriptKeys, sku, request.UserId, request.IdempotencyKey, request.Quantity, orderNo);
-            if (!known && reply.Code != ScriptCode.NotWarmed)
+            var seen = known ? _seen.GetValueOrDefault((request.CampaignId, request.SkuId)) : 0;
+            var reply = await scripts.ReserveAsync(
+                redis.GetDatabase(), scriptKeys, sku, request.UserId, request.IdempotencyKey, request.Quantity, orderNo, seen);
+            if (reply.Code != ScriptCode.NotWarmed)
             {
-                _scriptKeys.TryAdd((request.CampaignId, request.SkuId), scriptKeys);
+                if (!known)
+                {
+                    _scriptKeys.TryAdd((request.CampaignId, request.SkuId), scriptKeys);
+                }
+                if (reply.Code != ScriptCode.Fenced && reply.Sequence > seen)
+                {
+                    See((request.CampaignId, request.SkuId), reply.Sequence);
+                }
             }
             result = Decide(sku, reply);
         }
@@ -81,9 +94,11 @@ public sealed partial class ReservationService(
                 }
                 var reservation = Reservation.From(reply.OrderNo, sku.CampaignId, sku.SkuId, reply.Record);
                 IndexRecent(sku, reservation);
-                return new(ReservationStatus.Created, reservation);
+                return new(ReservationStatus.Created, reservation, reply.Sequence, reply.OutboxId);
             case ScriptCode.Replayed:
-                return new(ReservationStatus.Replayed, Reservation.From(reply.OrderNo, sku.CampaignId, sku.SkuId, reply.Record));
+                return new(ReservationStatus.Replayed, Reservation.From(reply.OrderNo, sku.CampaignId, sku.SkuId, reply.Record), OutboxId: reply.OutboxId);
+            case ScriptCode.Fenced:
+                return new(ReservationStatus.Recovering);
             case ScriptCode.SoldOut:
                 TakeSoldOutSnapshot(sku, reply.Generation);
                 return ReservationResult.SoldOut;
@@ -98,6 +113,12 @@ public sealed partial class ReservationService(
             default:
                 return new(ReservationStatus.PurchaseLimit);
         }
+    }
+
+    private void See((string, long) sku, long sequence)
+    {
+        // Only ever raised: a slower reply carrying an older sequence must not lower what was seen.
+        _seen.AddOrUpdate(sku, sequence, (_, current) => Math.Max(current, sequence));
     }
 
     /// <summary>

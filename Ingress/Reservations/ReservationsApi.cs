@@ -102,6 +102,7 @@ internal static class ReservationsApi
             ReservationStatus.PurchaseLimit => Problems.Conflict("purchase-limit", "Purchase limit reached",
                 "This would take you over the campaign's per-buyer limit for this SKU."),
             ReservationStatus.SoldOut => Problems.Conflict("sold-out", "Sold out", "This SKU is sold out."),
+            ReservationStatus.Recovering => Recovering(request.HttpContext),
             _ => throw new InvalidOperationException($"Unhandled reservation status {result.Status}."),
         };
     }
@@ -111,6 +112,16 @@ internal static class ReservationsApi
         context.Response.Headers.Location = $"/api/v1/orders/{reservation.OrderNo}";
         context.Response.Headers["Idempotent-Replayed"] = "true";
         return TypedResults.Ok(ReservationResponse.From(reservation));
+    }
+
+    /// <summary>Seconds a buyer should wait before asking a fenced SKU again: recovery drains Kafka first.</summary>
+    private const int RecoveringRetryAfterSeconds = 2;
+
+    private static ProblemHttpResult Recovering(HttpContext context)
+    {
+        context.Response.Headers.RetryAfter = RecoveringRetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Problems.Create(StatusCodes.Status503ServiceUnavailable, "recovering", "Recovering",
+            "This SKU's stock is being rebuilt after its Redis lost recent decisions; nothing was decided. Retry with the same Idempotency-Key.");
     }
 
     private static ProblemHttpResult NotOnSale(string campaignId, long skuId)

@@ -38,7 +38,11 @@ public sealed class ReservationTests(IngressFactory factory)
         Assert.Equal("777", fields["userId"]);
         Assert.Equal("2", fields["quantity"]);
         Assert.Equal("39980", fields["amountMinor"]);
-        Assert.Equal("1", fields["v"]);
+        Assert.Equal("2", fields["v"]);
+        // The SKU's first decision: its sequence number travels with the event.
+        Assert.Equal("1", fields["seq"]);
+        Assert.Equal("1", (string?)await sale.Db.HashGetAsync(sale.Keys.Meta, "seq"));
+        Assert.Equal(events[0].Id.ToString(), (string?)await sale.Db.HashGetAsync(sale.Keys.Pending, orderNo));
     }
 
     [Fact]

@@ -6,29 +6,42 @@ namespace FlashSale.Engine.Redis;
 /// <summary>
 /// reserve.lua's answer: <see cref="ScriptCode.Done"/> (created), <see cref="ScriptCode.Replayed"/>,
 /// <see cref="ScriptCode.KeyReused"/>, or a refusal (<see cref="ScriptCode.NotWarmed"/>, NotStarted, Ended,
-/// PurchaseLimit, SoldOut). <see cref="Record"/> is set for Done and Replayed; <see cref="AvailableAfter"/>
-/// and <see cref="Generation"/> (the stock generation) for Done and SoldOut.
+/// PurchaseLimit, SoldOut), or <see cref="ScriptCode.Fenced"/>. <see cref="Record"/> is set for Done and Replayed;
+/// <see cref="AvailableAfter"/> and <see cref="Generation"/> (the stock generation) for Done and SoldOut;
+/// <see cref="Sequence"/> (the SKU's decision sequence: the reservation's own for Done, Redis's current one
+/// otherwise) for Done, Replayed, SoldOut and Fenced; <see cref="OutboxId"/> for Done, and for Replayed while the
+/// order's event is not yet confirmed durable.
 /// </summary>
-public readonly record struct ReserveReply(ScriptCode Code, long OrderNo = 0, LedgerRecord Record = default, long AvailableAfter = 0, string? Generation = null);
+public readonly record struct ReserveReply(
+    ScriptCode Code,
+    long OrderNo = 0,
+    LedgerRecord Record = default,
+    long AvailableAfter = 0,
+    string? Generation = null,
+    long Sequence = 0,
+    string? OutboxId = null);
 
 public sealed partial class SkuScripts
 {
     private static readonly RedisScript Reserve = RedisScript.Load("reserve.lua");
 
     /// <summary>The script's keys in the order it reads them; callers may build them once per SKU.</summary>
-    public static RedisKey[] ReserveKeys(SkuKeys sku) => [sku.Meta, sku.Idempotency, sku.Users, sku.Ledger, sku.Outbox];
+    public static RedisKey[] ReserveKeys(SkuKeys sku) => [sku.Meta, sku.Idempotency, sku.Users, sku.Ledger, sku.Outbox, sku.Pending];
 
     public async Task<ReserveReply> ReserveAsync(
-        IDatabaseAsync db, RedisKey[] reserveKeys, SkuKeys sku, long userId, string idempotencyKey, int quantity, long orderNo)
+        IDatabaseAsync db, RedisKey[] reserveKeys, SkuKeys sku, long userId, string idempotencyKey, int quantity, long orderNo, long seenSequence)
     {
         var reply = (RedisResult[])(await Reserve.EvaluateAsync(db, metrics, reserveKeys,
-            [userId, idempotencyKey, quantity, orderNo, sku.CampaignId, sku.SkuId]))!;
+            [userId, idempotencyKey, quantity, orderNo, sku.CampaignId, sku.SkuId, seenSequence]))!;
         return Code(reply) switch
         {
-            ScriptCode.Done => new(ScriptCode.Done, OrderNo(reply[1]), LedgerRecord.Parse((string)reply[2]!), (long)reply[3], (string?)reply[4]),
-            ScriptCode.Replayed => new(ScriptCode.Replayed, OrderNo(reply[1]), LedgerRecord.Parse((string)reply[2]!)),
+            ScriptCode.Done => new(ScriptCode.Done, OrderNo(reply[1]), LedgerRecord.Parse((string)reply[2]!), (long)reply[3], (string?)reply[4],
+                (long)reply[5], (string?)reply[6]),
+            ScriptCode.Replayed => new(ScriptCode.Replayed, OrderNo(reply[1]), LedgerRecord.Parse((string)reply[2]!), Sequence: (long)reply[3],
+                OutboxId: reply.Length > 4 && !reply[4].IsNull ? (string?)reply[4] : null),
             ScriptCode.KeyReused => new(ScriptCode.KeyReused, OrderNo(reply[1])),
-            ScriptCode.SoldOut => new(ScriptCode.SoldOut, AvailableAfter: (long)reply[1], Generation: (string?)reply[2]),
+            ScriptCode.SoldOut => new(ScriptCode.SoldOut, AvailableAfter: (long)reply[1], Generation: (string?)reply[2], Sequence: (long)reply[3]),
+            ScriptCode.Fenced => new(ScriptCode.Fenced, Sequence: (long)reply[1]),
             var code and (ScriptCode.NotWarmed or ScriptCode.NotStarted or ScriptCode.Ended or ScriptCode.PurchaseLimit) => new(code),
             var code => throw Unexpected(Reserve, code),
         };

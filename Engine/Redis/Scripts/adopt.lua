@@ -20,6 +20,7 @@ local r = {
 }
 local take = math.min(available, r.quantity)
 redis.call('HINCRBY', KEYS[1], 'available', -take)
+advance(KEYS[1])
 redis.call('HINCRBY', KEYS[3], r.user, r.quantity)
 redis.call('HSETNX', KEYS[2], r.user .. ':' .. ARGV[8], ARGV[1])
 redis.call('HSET', KEYS[4], ARGV[1], ledger_encode(r))

@@ -46,10 +46,11 @@ local function held_units(ledger)
   return held
 end
 
--- The reservation event on the SKU's outbox stream. C#: OutboxEntry.
-local function outbox_add(outbox, orderNo, r, campaignId, skuId, idempotencyKey)
-  redis.call('XADD', outbox, '*',
-    'v', '1',
+-- The reservation event on the SKU's outbox stream; returns the entry's id. C#: OutboxEntry.
+-- seq is the SKU's decision sequence number of the reservation (0 where it is not known).
+local function outbox_add(outbox, orderNo, r, campaignId, skuId, idempotencyKey, seq)
+  return redis.call('XADD', outbox, '*',
+    'v', '2',
     'orderNo', orderNo,
     'userId', r.user,
     'campaignId', campaignId,
@@ -58,7 +59,18 @@ local function outbox_add(outbox, orderNo, r, campaignId, skuId, idempotencyKey)
     'amountMinor', string.format('%d', r.amount),
     'createdAt', string.format('%d', r.created),
     'deadline', string.format('%d', r.deadline),
-    'idempotencyKey', idempotencyKey)
+    'idempotencyKey', idempotencyKey,
+    'seq', string.format('%d', seq))
+end
+
+-- Raises the SKU's fence: until recovery lowers it, no reservation is decided (reason kept for operators).
+local function fence(meta, reason)
+  redis.call('HSETNX', meta, 'fenced', reason)
+end
+
+-- A decision that changes the ledger advances the SKU's decision sequence.
+local function advance(meta)
+  return redis.call('HINCRBY', meta, 'seq', 1)
 end
 
 -- Stock came back (a release, a reload, a restock): a new stock generation, and every Ingress is told to

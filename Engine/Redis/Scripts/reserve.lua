@@ -1,18 +1,21 @@
 -- Decides one reservation atomically. Every key shares the SKU's hash tag.
--- KEYS: 1 meta, 2 idempotency, 3 users, 4 ledger, 5 outbox
+-- KEYS: 1 meta, 2 idempotency, 3 users, 4 ledger, 5 outbox, 6 pending
 -- ARGV: 1 userId, 2 idempotency key, 3 quantity, 4 order number (allocated by the caller),
---       5 campaignId, 6 skuId
+--       5 campaignId, 6 skuId, 7 the highest decision sequence of this SKU the caller has seen
 -- Reply (C#: SkuScripts.ReserveAsync):
---   { DONE, orderNo, ledgerRecord, availableAfter, gen }   created
---   { REPLAYED, orderNo, ledgerRecord }                    the key already owns this order
+--   { DONE, orderNo, ledgerRecord, availableAfter, gen, seq, outboxId }   created
+--   { REPLAYED, orderNo, ledgerRecord, seq, outboxId or false }           the key already owns this order;
+--                                                                          outboxId while its event is not yet durable
 --   { KEY_REUSED, orderNo }                                the key owns an order of another quantity
+--   { FENCED, seq }                                        Redis has forgotten decisions: nothing is decided until rebuilt
 --   { NOT_WARMED } { NOT_STARTED } { ENDED } { PURCHASE_LIMIT }
---   { SOLD_OUT, available, gen }
--- Nothing is written unless the reply is DONE: refusals change nothing.
-local meta = redis.call('HMGET', KEYS[1], 'available', 'starts', 'ends', 'limit', 'price', 'window', 'gen')
+--   { SOLD_OUT, available, gen, seq }
+-- Nothing is written unless the reply is DONE (or FENCED, which raises the fence): refusals change nothing.
+local meta = redis.call('HMGET', KEYS[1], 'available', 'starts', 'ends', 'limit', 'price', 'window', 'gen', 'seq', 'fenced')
 if not meta[1] then
   return { CODE.NOT_WARMED }
 end
+local seq = tonumber(meta[8] or '0')
 
 local user = ARGV[1]
 local quantity = tonumber(ARGV[3])
@@ -24,7 +27,17 @@ if prior then
   if ledger_decode(record).quantity ~= quantity then
     return { CODE.KEY_REUSED, prior }
   end
-  return { CODE.REPLAYED, prior, record }
+  return { CODE.REPLAYED, prior, record, seq, redis.call('HGET', KEYS[6], prior) }
+end
+
+-- A Redis behind what a caller saw lost decisions (a restore, a failover to a lagging replica):
+-- it decides nothing more until the reconciler has rebuilt it from the durable log.
+if meta[9] then
+  return { CODE.FENCED, seq }
+end
+if seq < tonumber(ARGV[7]) then
+  fence(KEYS[1], 'behind: sequence ' .. seq .. ', a caller saw ' .. ARGV[7])
+  return { CODE.FENCED, seq }
 end
 
 local now = now_ms()
@@ -43,10 +56,11 @@ end
 -- Check, then decrement: stock never goes below zero, not even for an instant.
 local available = tonumber(meta[1])
 if available < quantity then
-  return { CODE.SOLD_OUT, available, meta[7] }
+  return { CODE.SOLD_OUT, available, meta[7], seq }
 end
 
 local orderNo = ARGV[4]
+seq = advance(KEYS[1])
 local r = {
   user = user, quantity = quantity, amount = tonumber(meta[5]) * quantity,
   created = now, deadline = now + tonumber(meta[6]) * 1000, state = 'R',
@@ -57,6 +71,7 @@ redis.call('HINCRBY', KEYS[1], 'available', -quantity)
 redis.call('HINCRBY', KEYS[3], user, quantity)
 redis.call('HSET', KEYS[2], idemField, orderNo)
 redis.call('HSET', KEYS[4], orderNo, record)
-outbox_add(KEYS[5], orderNo, r, ARGV[5], ARGV[6], ARGV[2])
+local outboxId = outbox_add(KEYS[5], orderNo, r, ARGV[5], ARGV[6], ARGV[2], seq)
+redis.call('HSET', KEYS[6], orderNo, outboxId)
 
-return { CODE.DONE, orderNo, record, available - quantity, meta[7] }
+return { CODE.DONE, orderNo, record, available - quantity, meta[7], seq, outboxId }
