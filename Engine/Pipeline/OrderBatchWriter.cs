@@ -106,10 +106,3 @@ public sealed class OrderBatchWriter(ShardDataSources shards, EngineMetrics metr
         return command;
     }
 }
-
-public static class OrderStatus
-{
-    public const string PendingPayment = "PendingPayment";
-    public const string Paid = "Paid";
-    public const string Cancelled = "Cancelled";
-}

@@ -5,12 +5,6 @@ using StackExchange.Redis;
 
 namespace FlashSale.Engine.Stock;
 
-public enum WarmupOutcome
-{
-    Loaded,
-    AlreadyLive,
-}
-
 public sealed record SkuWarmup(long SkuId, WarmupOutcome Outcome, int Available);
 
 /// <summary>Loads a campaign's stock into Redis before the sale and reads it back.</summary>

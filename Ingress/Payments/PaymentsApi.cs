@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Serialization;
+using FlashSale.Contracts;
 using FlashSale.Engine.Campaigns;
 using FlashSale.Engine.Orders;
 using FlashSale.Ingress.Infrastructure;
@@ -26,14 +26,6 @@ public sealed class PaymentsOptions
     public int TimestampToleranceSeconds { get; set; } = 300;
 }
 
-public sealed record PaymentCallbackBody(
-    string? OrderNo,
-    string? ProviderTxnId,
-    [property: JsonConverter(typeof(MoneyJsonConverter))] decimal Amount,
-    string? Status);
-
-public sealed record PaymentCallbackResponse(string OrderNo, string ProviderTxnId, string Outcome, string? OrderStatus);
-
 internal static class PaymentsApi
 {
     public const int MaxBodyBytes = 16 * 1024;
@@ -41,7 +33,7 @@ internal static class PaymentsApi
     public static RouteGroupBuilder MapPaymentsApi(this IEndpointRouteBuilder app)
     {
         // The provider authenticates with the signature, not a bearer token.
-        var group = app.MapGroup("/api/v1/payments").WithTags("Payments").AllowAnonymous();
+        var group = app.MapGroup(ApiRoutes.Payments).WithTags("Payments").AllowAnonymous();
         group.MapPost("/callbacks", Callback)
             .Accepts<PaymentCallbackBody>("application/json")
             .ProducesProblem(StatusCodes.Status400BadRequest)
@@ -62,11 +54,11 @@ internal static class PaymentsApi
         var body = await ReadBodyAsync(request, cancellationToken);
         if (body is null)
         {
-            return Problems.Create(StatusCodes.Status413PayloadTooLarge, "body-too-large", "Body too large", $"A callback body is at most {MaxBodyBytes} bytes.");
+            return Problems.Create(StatusCodes.Status413PayloadTooLarge, ProblemTypes.BodyTooLarge, "Body too large", $"A callback body is at most {MaxBodyBytes} bytes.");
         }
         if (!IsAuthentic(request.Headers, body, options.Value, time))
         {
-            return Problems.Create(StatusCodes.Status401Unauthorized, "invalid-signature", "Invalid signature",
+            return Problems.Create(StatusCodes.Status401Unauthorized, ProblemTypes.InvalidSignature, "Invalid signature",
                 "X-Signature must be the lowercase hex HMAC-SHA256 of \"<X-Timestamp>.<body>\" with the shared secret, and X-Timestamp within "
                 + $"{options.Value.TimestampToleranceSeconds} s of now.");
         }
@@ -96,7 +88,7 @@ internal static class PaymentsApi
             : new PaymentCallbackResponse(callback.OrderNo!, callback.ProviderTxnId, OrderLifecycle.FormatOutcome(result.Outcome), result.OrderStatus);
         return result.Outcome switch
         {
-            PaymentOutcome.AmountMismatch => Problems.Conflict("amount-mismatch", "Amount mismatch",
+            PaymentOutcome.AmountMismatch => Problems.Conflict(ProblemTypes.AmountMismatch, "Amount mismatch",
                 $"The order's amount differs from {Money.Format(callback.Amount)}; the payment was recorded and the order left unchanged."),
             PaymentOutcome.OrderNotYetPersisted => NotYetPersisted(request.HttpContext, orderNo),
             PaymentOutcome.UnknownOrder => Problems.NotFound($"There is no order {orderNo}."),
@@ -107,11 +99,11 @@ internal static class PaymentsApi
     private static ProblemHttpResult NotYetPersisted(HttpContext context, long orderNo)
     {
         context.Response.Headers.RetryAfter = "2";
-        return Problems.Create(StatusCodes.Status503ServiceUnavailable, "order-not-yet-persisted", "Order not yet recorded",
+        return Problems.Create(StatusCodes.Status503ServiceUnavailable, ProblemTypes.OrderNotYetPersisted, "Order not yet recorded",
             $"Order {orderNo} was reserved moments ago and is still on its way to the order database; send this callback again.");
     }
 
-    private static ProblemHttpResult InvalidCallback() => Problems.BadRequest("invalid-callback",
+    private static ProblemHttpResult InvalidCallback() => Problems.BadRequest(ProblemTypes.InvalidCallback,
         "The body must be JSON like {\"orderNo\":\"…\",\"providerTxnId\":\"…\",\"amount\":\"199.00\",\"status\":\"succeeded\"|\"failed\"}.");
 
     /// <summary>The raw bytes, which is what was signed; null when over the limit.</summary>

@@ -1,5 +1,5 @@
 using System.Globalization;
-using FlashSale.Engine.Stock;
+using FlashSale.Contracts;
 
 namespace FlashSale.Warmup.Infrastructure;
 

@@ -1,3 +1,4 @@
+using FlashSale.Contracts;
 using FlashSale.Engine.Campaigns;
 using FlashSale.Engine.Stock;
 using FlashSale.Warmup.Campaigns;
