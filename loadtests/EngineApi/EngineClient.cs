@@ -4,7 +4,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using FlashSale.Engine.Campaigns;
+using FlashSale.Contracts;
 using FlashSale.LoadTests.Scenarios;
 
 namespace FlashSale.LoadTests.EngineApi;
@@ -19,10 +19,9 @@ public sealed class SetupException(string message) : Exception(message);
 /// </summary>
 public sealed class EngineClient : IDisposable
 {
-    private const string ProblemTypePrefix = "https://flashsale.dev/problems/";
-    public const string ReplayedHeader = "Idempotent-Replayed";
+    public const string ReplayedHeader = ApiRoutes.IdempotentReplayedHeader;
     private static readonly byte[] QuantityOne = "{\"quantity\":1}"u8.ToArray();
-    private static readonly Uri PaymentCallbackUri = new("/api/v1/payments/callbacks", UriKind.Relative);
+    private static readonly Uri PaymentCallbackUri = new(ApiRoutes.PaymentCallbacks, UriKind.Relative);
 
     /// <summary>Setup and verification calls are few and must not fail because --timeout is tuned tight for the load.</summary>
     public static readonly TimeSpan VerificationTimeout = TimeSpan.FromSeconds(30);
@@ -82,26 +81,26 @@ public sealed class EngineClient : IDisposable
     }
 
     public async Task CreateCampaignAsync(
-        string campaignId, DateTime startsAt, DateTime endsAt, int paymentWindowSeconds, IReadOnlyList<CampaignSku> skus,
+        string campaignId, DateTime startsAt, DateTime endsAt, int paymentWindowSeconds, IReadOnlyList<CampaignSkuBody> skus,
         CancellationToken cancellationToken)
     {
-        var body = new CreateCampaignBody(campaignId, startsAt, endsAt, paymentWindowSeconds, skus);
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/admin/campaigns")
+        var body = new CampaignBody(campaignId, startsAt, endsAt, paymentWindowSeconds, skus);
+        using var request = new HttpRequestMessage(HttpMethod.Post, ApiRoutes.AdminCampaigns)
         {
-            Content = JsonContent.Create(body, LoadTestJson.Default.CreateCampaignBody),
+            Content = JsonContent.Create(body, LoadTestJson.Default.CampaignBody),
         };
         await SendAdminAsync(request, "create the campaign", cancellationToken);
     }
 
     public async Task WarmUpAsync(string campaignId, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/v1/admin/campaigns/{campaignId}/warmup");
+        using var request = new HttpRequestMessage(HttpMethod.Post, ApiRoutes.CampaignWarmupPath(campaignId));
         await SendAdminAsync(request, "warm the campaign up", cancellationToken);
     }
 
     public async Task<SkuStockView> GetSkuAsync(string campaignId, long skuId, CancellationToken cancellationToken)
     {
-        using var response = await _http.GetAsync(new Uri($"/api/v1/campaigns/{campaignId}/skus/{skuId}", UriKind.Relative), cancellationToken);
+        using var response = await _http.GetAsync(new Uri(ApiRoutes.SkuPath(campaignId, skuId), UriKind.Relative), cancellationToken);
         if (!response.IsSuccessStatusCode)
         {
             throw new SetupException(
@@ -127,7 +126,7 @@ public sealed class EngineClient : IDisposable
         // Without validation: the values are known-good, and parsing them per request is measurable at 10k+/s.
         request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
         request.Headers.TryAddWithoutValidation("Authorization", _tokens.For(reservation.BuyerId));
-        request.Headers.TryAddWithoutValidation("Idempotency-Key", reservation.IdempotencyKey);
+        request.Headers.TryAddWithoutValidation(ApiRoutes.IdempotencyKeyHeader, reservation.IdempotencyKey);
         // The same per-request timer HttpClient.Timeout would set up, but with the reservation's own
         // limit; it covers reading the body too.
         using var timer = cancellationToken.CanBeCanceled
@@ -173,13 +172,13 @@ public sealed class EngineClient : IDisposable
         {
             switch (slug)
             {
-                case "sold-out":
+                case ProblemTypes.SoldOut:
                     return new ReserveResult(Outcome.SoldOut);
-                case "purchase-limit":
+                case ProblemTypes.PurchaseLimit:
                     return new ReserveResult(Outcome.PurchaseLimit);
-                case "not-started":
+                case ProblemTypes.NotStarted:
                     return new ReserveResult(Outcome.NotStarted);
-                case "ended":
+                case ProblemTypes.Ended:
                     return new ReserveResult(Outcome.Ended);
             }
         }
@@ -219,12 +218,12 @@ public sealed class EngineClient : IDisposable
         {
             200 => new FollowUpResult(ReadString(body, "outcome"u8) switch
             {
-                "applied" => FollowUpOutcome.Applied,
-                "refund-required" => FollowUpOutcome.RefundRequired,
-                "failed" => FollowUpOutcome.PaymentFailed,
+                PaymentOutcomes.Applied => FollowUpOutcome.Applied,
+                PaymentOutcomes.RefundRequired => FollowUpOutcome.RefundRequired,
+                PaymentOutcomes.Failed => FollowUpOutcome.PaymentFailed,
                 _ => FollowUpOutcome.Unexpected,
             }, ReadString(body, "orderStatus"u8)),
-            409 when ProblemSlug(body) == "amount-mismatch" => new FollowUpResult(FollowUpOutcome.AmountMismatch),
+            409 when ProblemSlug(body) == ProblemTypes.AmountMismatch => new FollowUpResult(FollowUpOutcome.AmountMismatch),
             _ => null,
         }, cancellationToken);
     }
@@ -232,12 +231,12 @@ public sealed class EngineClient : IDisposable
     /// <summary>The buyer's cancel: <c>POST /api/v1/orders/{orderNo}/cancel</c> with their token.</summary>
     public async Task<FollowUpResult> CancelAsync(CancelOrder cancel, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri($"/api/v1/orders/{cancel.OrderNo}/cancel", UriKind.Relative));
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(ApiRoutes.OrderCancelPath(cancel.OrderNo), UriKind.Relative));
         request.Headers.TryAddWithoutValidation("Authorization", _tokens.For(cancel.BuyerId));
         return await SendFollowUpAsync(request, static (status, body) => status switch
         {
             200 => new FollowUpResult(FollowUpOutcome.Cancelled, ReadString(body, "status"u8)),
-            409 when ProblemSlug(body) == "order-paid" => new FollowUpResult(FollowUpOutcome.OrderPaid, "Paid"),
+            409 when ProblemSlug(body) == ProblemTypes.OrderPaid => new FollowUpResult(FollowUpOutcome.OrderPaid, OrderStatus.Paid),
             _ => null,
         }, cancellationToken);
     }
@@ -260,7 +259,7 @@ public sealed class EngineClient : IDisposable
                 return particular;
             }
             var slug = ProblemSlug(body);
-            if (status == 503 && slug == "order-not-yet-persisted")
+            if (status == 503 && slug == ProblemTypes.OrderNotYetPersisted)
             {
                 return new FollowUpResult(FollowUpOutcome.NotYetPersisted, RetryAfter: response.Headers.RetryAfter?.Delta);
             }
@@ -291,10 +290,9 @@ public sealed class EngineClient : IDisposable
     /// One SKU's ledger as the admin endpoint reports it. The view is null unless the answer was 200; then
     /// <c>Status</c> and <c>Body</c> say what came instead (a 404 with an empty body: the endpoint is missing).
     /// </summary>
-    public async Task<(LedgerView? View, int Status, string Body)> GetLedgerAsync(string campaignId, long skuId, CancellationToken cancellationToken)
+    public async Task<(SkuLedgerView? View, int Status, string Body)> GetLedgerAsync(string campaignId, long skuId, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get,
-            new Uri($"/api/v1/admin/campaigns/{campaignId}/skus/{skuId}/ledger", UriKind.Relative));
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(ApiRoutes.SkuLedgerPath(campaignId, skuId), UriKind.Relative));
         request.Headers.TryAddWithoutValidation("Authorization", _tokens.Admin);
         using var response = await _http.SendAsync(request, cancellationToken);
         var body = await response.Content.ReadAsStringAsync(cancellationToken);
@@ -304,7 +302,7 @@ public sealed class EngineClient : IDisposable
         }
         try
         {
-            return (JsonSerializer.Deserialize(body, LoadTestJson.Default.LedgerView), 200, body);
+            return (JsonSerializer.Deserialize(body, LoadTestJson.Default.SkuLedgerView), 200, body);
         }
         catch (JsonException)
         {
@@ -313,17 +311,16 @@ public sealed class EngineClient : IDisposable
     }
 
     /// <summary>Recorded payment callbacks with one outcome, newest first, at most <paramref name="limit"/> (the endpoint's cap is 500).</summary>
-    public async Task<IReadOnlyList<PaymentRecordView>> ListPaymentsAsync(string outcome, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<PaymentAdminView>> ListPaymentsAsync(string outcome, int limit, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(
-            string.Create(CultureInfo.InvariantCulture, $"/api/v1/admin/payments?outcome={Uri.EscapeDataString(outcome)}&limit={limit}"), UriKind.Relative));
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(ApiRoutes.AdminPaymentsPath(outcome, limit), UriKind.Relative));
         request.Headers.TryAddWithoutValidation("Authorization", _tokens.Admin);
         using var response = await _http.SendAsync(request, cancellationToken);
         if (!response.IsSuccessStatusCode)
         {
             throw new SetupException($"GET payments ({outcome}): {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(cancellationToken)}");
         }
-        return await response.Content.ReadFromJsonAsync(LoadTestJson.Default.IReadOnlyListPaymentRecordView, cancellationToken) ?? [];
+        return await response.Content.ReadFromJsonAsync(LoadTestJson.Default.IReadOnlyListPaymentAdminView, cancellationToken) ?? [];
     }
 
     /// <summary>
@@ -333,7 +330,7 @@ public sealed class EngineClient : IDisposable
     /// </summary>
     public async Task<OrderLookup> GetOrderAsync(long buyerId, string orderNo, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/api/v1/orders/" + orderNo, UriKind.Relative));
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(ApiRoutes.OrderPath(orderNo), UriKind.Relative));
         request.Headers.TryAddWithoutValidation("Authorization", _tokens.For(buyerId));
         using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timer.CancelAfter(timeout);
@@ -348,7 +345,7 @@ public sealed class EngineClient : IDisposable
             {
                 return new OrderLookup(OrderLookupStatus.Failed, null, ((int)response.StatusCode).ToString(CultureInfo.InvariantCulture));
             }
-            var order = await response.Content.ReadFromJsonAsync(LoadTestJson.Default.OrderView, timer.Token);
+            var order = await response.Content.ReadFromJsonAsync(LoadTestJson.Default.OrderResponse, timer.Token);
             return order is null
                 ? new OrderLookup(OrderLookupStatus.Failed, null, "empty body")
                 : new OrderLookup(OrderLookupStatus.Found, order, null);
@@ -364,12 +361,10 @@ public sealed class EngineClient : IDisposable
     }
 
     /// <summary>One page of the buyer's orders, newest first; null when the Ingress refused or failed (the reason in <paramref name="failure"/>).</summary>
-    public async Task<(OrderListView? Page, string? Failure)> ListOrdersAsync(
+    public async Task<(OrderListResponse? Page, string? Failure)> ListOrdersAsync(
         long buyerId, string? cursor, int limit, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var uri = string.Create(CultureInfo.InvariantCulture, $"/api/v1/orders?limit={limit}")
-            + (cursor is null ? "" : "&cursor=" + Uri.EscapeDataString(cursor));
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(uri, UriKind.Relative));
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(ApiRoutes.OrdersPath(limit, cursor), UriKind.Relative));
         request.Headers.TryAddWithoutValidation("Authorization", _tokens.For(buyerId));
         using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timer.CancelAfter(timeout);
@@ -380,7 +375,7 @@ public sealed class EngineClient : IDisposable
             {
                 return (null, ((int)response.StatusCode).ToString(CultureInfo.InvariantCulture));
             }
-            var page = await response.Content.ReadFromJsonAsync(LoadTestJson.Default.OrderListView, timer.Token);
+            var page = await response.Content.ReadFromJsonAsync(LoadTestJson.Default.OrderListResponse, timer.Token);
             return page is null ? (null, "empty body") : (page, null);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -393,16 +388,8 @@ public sealed class EngineClient : IDisposable
         }
     }
 
-    /// <summary>The last segment of a problem+json <c>type</c>: clients branch on it, never on the human text.</summary>
-    private static string? ProblemSlug(ReadOnlySpan<byte> body)
-    {
-        var type = ReadString(body, "type"u8);
-        if (type is null)
-        {
-            return null;
-        }
-        return type.StartsWith(ProblemTypePrefix, StringComparison.Ordinal) ? type[ProblemTypePrefix.Length..] : type[(type.LastIndexOf('/') + 1)..];
-    }
+    /// <summary>The slug of a problem+json <c>type</c>: clients branch on it, never on the human text.</summary>
+    private static string? ProblemSlug(ReadOnlySpan<byte> body) => ProblemTypes.Slug(ReadString(body, "type"u8));
 
     /// <summary>A top-level string property, or null when the body is not JSON or lacks it.</summary>
     private static string? ReadString(ReadOnlySpan<byte> json, ReadOnlySpan<byte> property)
@@ -438,7 +425,7 @@ public sealed class EngineClient : IDisposable
 
     private Uri ReservationUri(string campaignId, long skuId)
         => _reservationUris.GetOrAdd((campaignId, skuId), static key =>
-            new Uri($"/api/v1/campaigns/{key.CampaignId}/skus/{key.SkuId}/reservations", UriKind.Relative));
+            new Uri(ApiRoutes.ReservationsPath(key.CampaignId, key.SkuId), UriKind.Relative));
 
     private static byte[] QuantityBody(int quantity)
         => Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{{\"quantity\":{quantity}}}"));

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using FlashSale.Contracts;
 using FlashSale.LoadTests.EngineApi;
 using FlashSale.LoadTests.Measurement;
 using FlashSale.LoadTests.Scenarios;
@@ -137,7 +138,7 @@ public static class PipelineDrain
                                 mismatches.Enqueue(mismatch);
                             }
                             // A cancelled order holds nothing: its units went back on sale (and may be in another order now).
-                            if (lookup.Order.Status == "Cancelled")
+                            if (lookup.Order.Status == OrderStatus.Cancelled)
                             {
                                 Interlocked.Add(ref cancelledUnits, lookup.Order.Quantity);
                             }
@@ -175,7 +176,7 @@ public static class PipelineDrain
             startedAfterRun, waited, timeout, [.. mismatches], new Dictionary<long, long>(units), cancelledUnits, buyersWithOrders, listed, notListable, listProblems);
     }
 
-    private static string? Compare(SaleUnderTest sale, CreatedOrder expected, OrderView actual)
+    private static string? Compare(SaleUnderTest sale, CreatedOrder expected, OrderResponse actual)
     {
         if (actual.OrderNo == expected.OrderNo && actual.CampaignId == sale.CampaignId && actual.SkuId == expected.SkuId && actual.Quantity == expected.Quantity)
         {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using FlashSale.Contracts;
 using FlashSale.Engine.Campaigns;
 using FlashSale.LoadTests.EngineApi;
 
@@ -59,7 +60,7 @@ public sealed class ManySkusScenario : IScenario
     {
         // Prices differ so that a mixed-up SKU would show in an order's amount, not only in its sku id.
         var skus = Enumerable.Range(1, _skus)
-            .Select(k => new CampaignSku(k, 1m + (k % 100), _stockPerSku, PerUserLimit: 1))
+            .Select(k => new CampaignSkuBody(k, 1m + (k % 100), _stockPerSku, PerUserLimit: 1))
             .ToList();
         await setup.Engine.CreateCampaignAsync(setup.CampaignId, setup.StartsAt, setup.EndsAt, PaymentWindowSeconds, skus, cancellationToken);
         await setup.Engine.WarmUpAsync(setup.CampaignId, cancellationToken);

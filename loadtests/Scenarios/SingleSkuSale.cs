@@ -1,3 +1,4 @@
+using FlashSale.Contracts;
 using FlashSale.Engine.Campaigns;
 
 namespace FlashSale.LoadTests.Scenarios;
@@ -15,7 +16,7 @@ internal static class SingleSkuSale
     {
         await setup.Engine.CreateCampaignAsync(
             setup.CampaignId, setup.StartsAt, setup.EndsAt, PaymentWindowSeconds,
-            [new CampaignSku(SkuId, Price, stock, perUserLimit)],
+            [new CampaignSkuBody(SkuId, Price, stock, perUserLimit)],
             cancellationToken);
         await setup.Engine.WarmUpAsync(setup.CampaignId, cancellationToken);
         return new SaleUnderTest(setup.CampaignId, [new SkuUnderTest(SkuId, stock)]);

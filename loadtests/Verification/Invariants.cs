@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using FlashSale.Contracts;
 using FlashSale.LoadTests.EngineApi;
 using FlashSale.LoadTests.Measurement;
 using FlashSale.LoadTests.Scenarios;

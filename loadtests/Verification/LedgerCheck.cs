@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using FlashSale.Contracts;
 using FlashSale.LoadTests.EngineApi;
 using FlashSale.LoadTests.Scenarios;
 
@@ -47,7 +48,7 @@ public static class LedgerCheck
         var started = Stopwatch.GetTimestamp();
         while (true)
         {
-            LedgerView? ledger;
+            SkuLedgerView? ledger;
             int status;
             string body;
             try
