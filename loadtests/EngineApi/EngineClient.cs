@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using FlashSale.Contracts;
 using FlashSale.LoadTests.Scenarios;
 
@@ -127,31 +128,13 @@ public sealed class EngineClient : IDisposable
         request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
         request.Headers.TryAddWithoutValidation("Authorization", _tokens.For(reservation.BuyerId));
         request.Headers.TryAddWithoutValidation(ApiRoutes.IdempotencyKeyHeader, reservation.IdempotencyKey);
-        // The same per-request timer HttpClient.Timeout would set up, but with the reservation's own
-        // limit; it covers reading the body too.
-        using var timer = cancellationToken.CanBeCanceled
-            ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken)
-            : new CancellationTokenSource();
-        timer.CancelAfter(timeout);
-        try
+        var answer = await SendAsync(request, timeout, cancellationToken);
+        return answer.Failure switch
         {
-            using var response = await _http.SendAsync(request, timer.Token);
-            var body = await response.Content.ReadAsByteArrayAsync(timer.Token);
-            var markedReplayed = response.Headers.TryGetValues(ReplayedHeader, out var replayed) && replayed.Contains("true", StringComparer.OrdinalIgnoreCase);
-            return Classify((int)response.StatusCode, body, markedReplayed);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return new ReserveResult(Outcome.Timeout);
-        }
-        catch (HttpRequestException ex)
-        {
-            return new ReserveResult(Outcome.TransportError, Detail: ex.HttpRequestError.ToString());
-        }
-        catch (IOException ex)
-        {
-            return new ReserveResult(Outcome.TransportError, Detail: ex.GetType().Name);
-        }
+            null => Classify(answer.Status, answer.Body, answer.MarkedReplayed),
+            Answer.Timeout => new ReserveResult(Outcome.Timeout),
+            _ => new ReserveResult(Outcome.TransportError, Detail: answer.Failure),
+        };
     }
 
     /// <param name="markedReplayed">The answer carried <c>Idempotent-Replayed: true</c>, as every replay (200) must.</param>
@@ -245,45 +228,31 @@ public sealed class EngineClient : IDisposable
     private async Task<FollowUpResult> SendFollowUpAsync(
         HttpRequestMessage request, Func<int, byte[], FollowUpResult?> classify, CancellationToken cancellationToken)
     {
-        using var timer = cancellationToken.CanBeCanceled
-            ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken)
-            : new CancellationTokenSource();
-        timer.CancelAfter(_reservationTimeout);
-        try
+        var answer = await SendAsync(request, _reservationTimeout, cancellationToken);
+        if (answer.Failure is not null)
         {
-            using var response = await _http.SendAsync(request, timer.Token);
-            var body = await response.Content.ReadAsByteArrayAsync(timer.Token);
-            var status = (int)response.StatusCode;
-            if (classify(status, body) is { } particular)
-            {
-                return particular;
-            }
-            var slug = ProblemSlug(body);
-            if (status == 503 && slug == ProblemTypes.OrderNotYetPersisted)
-            {
-                return new FollowUpResult(FollowUpOutcome.NotYetPersisted, RetryAfter: response.Headers.RetryAfter?.Delta);
-            }
-            var detail = slug is null ? status.ToString(CultureInfo.InvariantCulture) : $"{status} {slug}";
-            return status switch
-            {
-                404 => new FollowUpResult(FollowUpOutcome.NotFound),
-                >= 400 and < 500 => new FollowUpResult(FollowUpOutcome.OtherClientError, Detail: detail),
-                >= 500 => new FollowUpResult(FollowUpOutcome.ServerError, RetryAfter: response.Headers.RetryAfter?.Delta, Detail: detail),
-                _ => new FollowUpResult(FollowUpOutcome.Unexpected, Detail: detail),
-            };
+            return answer.Failure == Answer.Timeout
+                ? new FollowUpResult(FollowUpOutcome.Timeout)
+                : new FollowUpResult(FollowUpOutcome.TransportError, Detail: answer.Failure);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        var status = answer.Status;
+        if (classify(status, answer.Body) is { } particular)
         {
-            return new FollowUpResult(FollowUpOutcome.Timeout);
+            return particular;
         }
-        catch (HttpRequestException ex)
+        var slug = ProblemSlug(answer.Body);
+        if (status == 503 && slug == ProblemTypes.OrderNotYetPersisted)
         {
-            return new FollowUpResult(FollowUpOutcome.TransportError, Detail: ex.HttpRequestError.ToString());
+            return new FollowUpResult(FollowUpOutcome.NotYetPersisted, RetryAfter: answer.RetryAfter);
         }
-        catch (IOException ex)
+        var detail = slug is null ? status.ToString(CultureInfo.InvariantCulture) : $"{status} {slug}";
+        return status switch
         {
-            return new FollowUpResult(FollowUpOutcome.TransportError, Detail: ex.GetType().Name);
-        }
+            404 => new FollowUpResult(FollowUpOutcome.NotFound),
+            >= 400 and < 500 => new FollowUpResult(FollowUpOutcome.OtherClientError, Detail: detail),
+            >= 500 => new FollowUpResult(FollowUpOutcome.ServerError, RetryAfter: answer.RetryAfter, Detail: detail),
+            _ => new FollowUpResult(FollowUpOutcome.Unexpected, Detail: detail),
+        };
     }
 
     /// <summary>
@@ -332,32 +301,13 @@ public sealed class EngineClient : IDisposable
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(ApiRoutes.OrderPath(orderNo), UriKind.Relative));
         request.Headers.TryAddWithoutValidation("Authorization", _tokens.For(buyerId));
-        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timer.CancelAfter(timeout);
-        try
+        var (order, failure) = await ReadAsync(request, LoadTestJson.Default.OrderResponse, timeout, cancellationToken);
+        return failure switch
         {
-            using var response = await _http.SendAsync(request, timer.Token);
-            if (response.StatusCode == HttpStatusCode.NotFound)
-            {
-                return new OrderLookup(OrderLookupStatus.NotFound, null, "404");
-            }
-            if (!response.IsSuccessStatusCode)
-            {
-                return new OrderLookup(OrderLookupStatus.Failed, null, ((int)response.StatusCode).ToString(CultureInfo.InvariantCulture));
-            }
-            var order = await response.Content.ReadFromJsonAsync(LoadTestJson.Default.OrderResponse, timer.Token);
-            return order is null
-                ? new OrderLookup(OrderLookupStatus.Failed, null, "empty body")
-                : new OrderLookup(OrderLookupStatus.Found, order, null);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return new OrderLookup(OrderLookupStatus.Failed, null, "timeout");
-        }
-        catch (Exception ex) when (ex is HttpRequestException or IOException or JsonException)
-        {
-            return new OrderLookup(OrderLookupStatus.Failed, null, ex.GetType().Name);
-        }
+            null => new OrderLookup(OrderLookupStatus.Found, order, null),
+            "404" => new OrderLookup(OrderLookupStatus.NotFound, null, failure),
+            _ => new OrderLookup(OrderLookupStatus.Failed, null, failure),
+        };
     }
 
     /// <summary>One page of the buyer's orders, newest first; null when the Ingress refused or failed (the reason in <paramref name="failure"/>).</summary>
@@ -366,26 +316,66 @@ public sealed class EngineClient : IDisposable
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(ApiRoutes.OrdersPath(limit, cursor), UriKind.Relative));
         request.Headers.TryAddWithoutValidation("Authorization", _tokens.For(buyerId));
-        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        return await ReadAsync(request, LoadTestJson.Default.OrderListResponse, timeout, cancellationToken);
+    }
+
+    /// <summary>
+    /// Sends within <paramref name="timeout"/> (the same per-request timer HttpClient.Timeout would set up, covering the
+    /// body too). Never throws for what the server or network did: that is <see cref="Answer.Failure"/>.
+    /// </summary>
+    private async Task<Answer> SendAsync(HttpRequestMessage request, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var timer = cancellationToken.CanBeCanceled
+            ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken)
+            : new CancellationTokenSource();
         timer.CancelAfter(timeout);
         try
         {
             using var response = await _http.SendAsync(request, timer.Token);
-            if (!response.IsSuccessStatusCode)
-            {
-                return (null, ((int)response.StatusCode).ToString(CultureInfo.InvariantCulture));
-            }
-            var page = await response.Content.ReadFromJsonAsync(LoadTestJson.Default.OrderListResponse, timer.Token);
-            return page is null ? (null, "empty body") : (page, null);
+            var body = await response.Content.ReadAsByteArrayAsync(timer.Token);
+            var status = (int)response.StatusCode;
+            return new Answer(
+                status, body,
+                status == 200 && response.Headers.TryGetValues(ReplayedHeader, out var replayed) && replayed.Contains("true", StringComparer.OrdinalIgnoreCase),
+                status >= 500 ? response.Headers.RetryAfter?.Delta : null);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return (null, "timeout");
+            return new Answer(0, [], false, null, Answer.Timeout);
         }
-        catch (Exception ex) when (ex is HttpRequestException or IOException or JsonException)
+        catch (HttpRequestException ex)
         {
-            return (null, ex.GetType().Name);
+            return new Answer(0, [], false, null, ex.HttpRequestError.ToString());
         }
+        catch (IOException ex)
+        {
+            return new Answer(0, [], false, null, ex.GetType().Name);
+        }
+    }
+
+    /// <summary>A 200's body as <typeparamref name="T"/>; else null and why: the status code, <c>timeout</c>, or what failed.</summary>
+    private async Task<(T? Value, string? Failure)> ReadAsync<T>(
+        HttpRequestMessage request, JsonTypeInfo<T> json, TimeSpan timeout, CancellationToken cancellationToken) where T : class
+    {
+        var answer = await SendAsync(request, timeout, cancellationToken);
+        if (answer.Failure is not null || answer.Status != 200)
+        {
+            return (null, answer.Failure ?? answer.Status.ToString(CultureInfo.InvariantCulture));
+        }
+        try
+        {
+            return JsonSerializer.Deserialize(answer.Body, json) is { } value ? (value, null) : (null, "empty body");
+        }
+        catch (JsonException)
+        {
+            return (null, nameof(JsonException));
+        }
+    }
+
+    /// <summary>What came back, or why nothing did (<see cref="Failure"/>: <see cref="Timeout"/> or a transport error).</summary>
+    private readonly record struct Answer(int Status, byte[] Body, bool MarkedReplayed, TimeSpan? RetryAfter, string? Failure = null)
+    {
+        public const string Timeout = "timeout";
     }
 
     /// <summary>The slug of a problem+json <c>type</c>: clients branch on it, never on the human text.</summary>

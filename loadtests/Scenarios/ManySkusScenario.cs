@@ -74,7 +74,7 @@ public sealed class ManySkusScenario : IScenario
         var draw = SplitMix64.Hash(_seed ^ (ulong)sequence);
         var buyer = 1 + (long)(draw % (ulong)_buyers);
         // A second, independent hash for the SKU, so a buyer id does not predict the SKU.
-        var uniform = (SplitMix64.Hash(draw ^ SkuDrawSalt) >> 11) * (1.0 / (1UL << 53));
+        var uniform = SplitMix64.Uniform(draw ^ SkuDrawSalt);
         var index = Array.BinarySearch(_cumulative, uniform);
         index = Math.Min(index >= 0 ? index : ~index, _skus - 1);
         return new ReserveRequest(campaignId, index + 1, buyer, SingleSkuSale.IdempotencyKey(campaignId, sequence), 1);

@@ -92,7 +92,7 @@ public sealed class FullSaleScenario : IScenario, IAsyncDisposable
     {
         _settings = settings;
         // The fates follow a golden-ratio sequence: even a sale of twenty orders gets close to the asked shares.
-        _fateOffset = (SplitMix64.Hash(settings.Seed) >> 11) * (1.0 / (1UL << 53));
+        _fateOffset = SplitMix64.Uniform(settings.Seed);
     }
 
     public string Name => ScenarioName;
@@ -324,7 +324,7 @@ public sealed class FullSaleScenario : IScenario, IAsyncDisposable
         return acting <= 0 || u < _settings.PayShare / acting ? Fate.Pay : Fate.Cancel;
     }
 
-    private double Uniform(long k, ulong salt) => (SplitMix64.Hash(_settings.Seed ^ salt ^ (ulong)k) >> 11) * (1.0 / (1UL << 53));
+    private double Uniform(long k, ulong salt) => SplitMix64.Uniform(_settings.Seed ^ salt ^ (ulong)k);
 
     private static string Amount(int quantity) => (Price * quantity).ToString("0.00", CultureInfo.InvariantCulture);
 
