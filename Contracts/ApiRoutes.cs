@@ -25,12 +25,6 @@ public static class ApiRoutes
     public const string PaymentCallbacks = Payments + "/callbacks";
     public const string AdminPayments = "/api/v1/admin/payments";
 
-    /// <summary>The request header that makes a reservation idempotent.</summary>
-    public const string IdempotencyKeyHeader = "Idempotency-Key";
-
-    /// <summary>Set to <c>true</c> on a 200 that returns an earlier reservation of the same key.</summary>
-    public const string IdempotentReplayedHeader = "Idempotent-Replayed";
-
     public static string SkuPath(string campaignId, long skuId) => string.Create(CultureInfo.InvariantCulture, $"/api/v1/campaigns/{campaignId}/skus/{skuId}");
 
     public static string ReservationsPath(string campaignId, long skuId) => SkuPath(campaignId, skuId) + "/reservations";

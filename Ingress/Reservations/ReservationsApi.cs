@@ -13,7 +13,7 @@ internal static class ReservationsApi
 {
     public const int MaxQuantity = 100;
     public const int MaxIdempotencyKeyLength = 64;
-    public const string IdempotencyKeyHeader = ApiRoutes.IdempotencyKeyHeader;
+    public const string IdempotencyKeyHeader = ApiHeaders.IdempotencyKey;
 
     public static RouteGroupBuilder MapReservationsApi(this IEndpointRouteBuilder app)
     {
@@ -88,7 +88,7 @@ internal static class ReservationsApi
     private static Ok<ReservationResponse> Replayed(HttpContext context, Reservation reservation)
     {
         context.Response.Headers.Location = ApiRoutes.OrderPath(reservation.OrderNo);
-        context.Response.Headers[ApiRoutes.IdempotentReplayedHeader] = "true";
+        context.Response.Headers[ApiHeaders.IdempotentReplayed] = "true";
         return TypedResults.Ok(ToResponse(reservation));
     }
 

@@ -20,7 +20,7 @@ public sealed class SetupException(string message) : Exception(message);
 /// </summary>
 public sealed class EngineClient : IDisposable
 {
-    public const string ReplayedHeader = ApiRoutes.IdempotentReplayedHeader;
+    public const string ReplayedHeader = ApiHeaders.IdempotentReplayed;
     private static readonly byte[] QuantityOne = "{\"quantity\":1}"u8.ToArray();
     private static readonly Uri PaymentCallbackUri = new(ApiRoutes.PaymentCallbacks, UriKind.Relative);
 
@@ -127,7 +127,7 @@ public sealed class EngineClient : IDisposable
         // Without validation: the values are known-good, and parsing them per request is measurable at 10k+/s.
         request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
         request.Headers.TryAddWithoutValidation("Authorization", _tokens.For(reservation.BuyerId));
-        request.Headers.TryAddWithoutValidation(ApiRoutes.IdempotencyKeyHeader, reservation.IdempotencyKey);
+        request.Headers.TryAddWithoutValidation(ApiHeaders.IdempotencyKey, reservation.IdempotencyKey);
         var answer = await SendAsync(request, timeout, cancellationToken);
         return answer.Failure switch
         {
