@@ -8,4 +8,10 @@ public static class ApiHeaders
 
     /// <summary>Set to <c>true</c> on a 200 that returns an earlier reservation of the same key.</summary>
     public const string IdempotentReplayed = "Idempotent-Replayed";
+
+    /// <summary>A payment callback's Unix time in seconds; see <see cref="PaymentSignature"/>.</summary>
+    public const string Timestamp = "X-Timestamp";
+
+    /// <summary>A payment callback's signature; see <see cref="PaymentSignature"/>.</summary>
+    public const string Signature = "X-Signature";
 }

@@ -1,7 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using FlashSale.Contracts;
 using FlashSale.Engine.Campaigns;
@@ -125,8 +124,8 @@ internal static class PaymentsApi
 
     public static bool IsAuthentic(IHeaderDictionary headers, byte[] body, PaymentsOptions options, TimeProvider time)
     {
-        var timestamp = headers["X-Timestamp"].ToString();
-        var signature = headers["X-Signature"].ToString();
+        var timestamp = headers[ApiHeaders.Timestamp].ToString();
+        var signature = headers[ApiHeaders.Signature].ToString();
         if (!long.TryParse(timestamp, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
             || Math.Abs(time.GetUtcNow().ToUnixTimeSeconds() - seconds) > options.TimestampToleranceSeconds
             || signature.Length != 64)
@@ -147,12 +146,5 @@ internal static class PaymentsApi
         return signature == Convert.ToHexStringLower(given) && CryptographicOperations.FixedTimeEquals(given, expected);
     }
 
-    public static byte[] Sign(string secret, string timestamp, byte[] body)
-    {
-        var prefix = Encoding.UTF8.GetBytes(timestamp + ".");
-        var message = new byte[prefix.Length + body.Length];
-        prefix.CopyTo(message, 0);
-        body.CopyTo(message, prefix.Length);
-        return HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), message);
-    }
+    public static byte[] Sign(string secret, string timestamp, byte[] body) => PaymentSignature.Compute(secret, timestamp, body);
 }

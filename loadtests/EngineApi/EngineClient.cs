@@ -195,8 +195,8 @@ public sealed class EngineClient : IDisposable
         var (timestamp, signature) = signer.Sign(body);
         using var request = new HttpRequestMessage(HttpMethod.Post, PaymentCallbackUri) { Content = new ByteArrayContent(body) };
         request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
-        request.Headers.TryAddWithoutValidation("X-Timestamp", timestamp);
-        request.Headers.TryAddWithoutValidation("X-Signature", signature);
+        request.Headers.TryAddWithoutValidation(ApiHeaders.Timestamp, timestamp);
+        request.Headers.TryAddWithoutValidation(ApiHeaders.Signature, signature);
         return await SendFollowUpAsync(request, static (status, body) => status switch
         {
             200 => new FollowUpResult(ReadString(body, "outcome"u8) switch
