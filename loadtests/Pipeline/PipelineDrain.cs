@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Globalization;
 using FlashSale.Contracts;
 using FlashSale.LoadTests.EngineApi;
 using FlashSale.LoadTests.Measurement;
@@ -75,8 +74,6 @@ public sealed record DrainReport(
             : string.Join("; ", over.Take(5).Select(x => Invariant($"SKU {x.Sku.SkuId}: {x.Units:N0} units persisted, stock {x.Sku.Stock:N0}")))));
         return results;
     }
-
-    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }
 
 /// <summary>
@@ -267,6 +264,4 @@ public static class PipelineDrain
             // The drain is over; the caller prints the final line.
         }
     }
-
-    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using System.Text;
 using FlashSale.LoadTests.EngineApi;
@@ -361,5 +360,4 @@ public static class HtmlReport
 
     private static string Encode(string text) => WebUtility.HtmlEncode(text);
 
-    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

@@ -526,5 +526,4 @@ public static class Report
 
     private static string Ms(double milliseconds) => milliseconds.ToString("0.00", CultureInfo.InvariantCulture);
 
-    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using FlashSale.Contracts;
 using FlashSale.Engine.Campaigns;
 using FlashSale.LoadTests.EngineApi;
@@ -111,5 +110,4 @@ public sealed class ManySkusScenario : IScenario
 
     private double TotalWeight() => Enumerable.Range(0, _skus).Sum(Weight);
 
-    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

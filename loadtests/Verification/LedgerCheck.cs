@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json;
 using FlashSale.Contracts;
 using FlashSale.LoadTests.EngineApi;
@@ -101,5 +100,4 @@ public static class LedgerCheck
 
     private static string Shorten(string body) => body.Length > 200 ? body[..200] + "…" : body;
 
-    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

@@ -626,6 +626,4 @@ public sealed class FullSaleScenario : IScenario, IAsyncDisposable
             ? Invariant($"{payments:N0} payments applied, {cancels:N0} cancels done, each with its first decisive answer")
             : Invariant($"{problems.Count:N0} orders: ") + string.Join("; ", problems.Take(MaxExamples).Select(o => $"{o.OrderNo}: {o.Problem}")));
     }
-
-    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }
