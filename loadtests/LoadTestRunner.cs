@@ -19,12 +19,11 @@ public static class LoadTestRunner
     /// <summary>The campaign stays open well past the run, so the resolving replays and the checks still find it on sale.</summary>
     private static readonly TimeSpan CampaignTail = TimeSpan.FromHours(1);
 
-    public static async Task<int> RunAsync(LoadTestOptions options, CancellationToken interrupt)
+    public static async Task<int> RunAsync(LoadTestOptions options, IScenario scenario, CancellationToken interrupt)
     {
-        var scenario = ScenarioCatalog.Find(options.Scenario)!.Create(options);
         try
         {
-            return await RunAsync(options, scenario, interrupt);
+            return await RunScenarioAsync(options, scenario, interrupt);
         }
         finally
         {
@@ -36,7 +35,7 @@ public static class LoadTestRunner
         }
     }
 
-    private static async Task<int> RunAsync(LoadTestOptions options, IScenario scenario, CancellationToken interrupt)
+    private static async Task<int> RunScenarioAsync(LoadTestOptions options, IScenario scenario, CancellationToken interrupt)
     {
         var tokens = BuyerTokens.FromEnvironment(out var usingDevelopmentKey);
         var payments = PaymentSigner.FromEnvironment(out var usingDevelopmentSecret);

@@ -1,18 +1,32 @@
 using FlashSale.LoadTests;
 using FlashSale.LoadTests.Cli;
+using FlashSale.LoadTests.Scenarios;
+using FlashSale.LoadTests.Scenarios.FullSale;
+using Spectre.Console.Cli;
 
-var parsed = CommandLine.Parse(args);
-if (parsed.ShowHelp)
+var app = new CommandApp();
+app.Configure(config =>
 {
-    Console.Out.Write(CommandLine.HelpText());
-    return ExitCodes.Ok;
-}
-if (parsed.Options is null)
-{
-    Console.Error.WriteLine($"error: {parsed.Error}");
-    Console.Error.WriteLine("Run with --help for the options.");
-    return ExitCodes.Usage;
-}
+    config.SetApplicationName("dotnet run -c Release --project loadtests --");
+    config.UseStrictParsing();
+    // Usage errors exit 2, as scripts expect; the runner reports its own failures with exit codes 1 and 3.
+    config.SetExceptionHandler((exception, _) =>
+    {
+        Console.Error.WriteLine($"error: {(exception is CommandAppException ? exception.Message : exception.ToString())}");
+        Console.Error.WriteLine("Run with --help for the options.");
+        return exception is CommandAppException ? ExitCodes.Usage : ExitCodes.SetupFailed;
+    });
+    config.AddCommand<HotSkuCommand>(HotSkuScenario.ScenarioName).WithDescription(HotSkuCommand.Description)
+        .WithExample(HotSkuScenario.ScenarioName, "--buyers", "200000", "--stock", "5000", "--rate", "20000", "--duration", "30s");
+    config.AddCommand<SoldOutFloodCommand>(SoldOutFloodScenario.ScenarioName).WithDescription(SoldOutFloodCommand.Description)
+        .WithExample(SoldOutFloodScenario.ScenarioName, "--rate", "2000", "--duration", "10s");
+    config.AddCommand<ManySkusCommand>(ManySkusScenario.ScenarioName).WithDescription(ManySkusCommand.Description)
+        .WithExample(ManySkusScenario.ScenarioName, "--skus", "20", "--skew", "1", "--stock", "200", "--rate", "1500");
+    config.AddCommand<ReplayStormCommand>(ReplayStormScenario.ScenarioName).WithDescription(ReplayStormCommand.Description)
+        .WithExample(ReplayStormScenario.ScenarioName, "--rate", "1000", "--duration", "10s");
+    config.AddCommand<FullSaleCommand>(FullSaleScenario.ScenarioName).WithDescription(FullSaleCommand.Description)
+        .WithExample(FullSaleScenario.ScenarioName, "--stock", "500", "--rate", "500", "--duration", "10s");
+});
 
 using var interrupt = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
@@ -25,4 +39,4 @@ Console.CancelKeyPress += (_, e) =>
         interrupt.Cancel();
     }
 };
-return await LoadTestRunner.RunAsync(parsed.Options, interrupt.Token);
+return await app.RunAsync(args, interrupt.Token);

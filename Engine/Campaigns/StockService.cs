@@ -3,12 +3,6 @@ using StackExchange.Redis;
 
 namespace FlashSale.Engine.Campaigns;
 
-public enum WarmupOutcome
-{
-    Loaded,
-    AlreadyLive,
-}
-
 public sealed record SkuWarmup(long SkuId, WarmupOutcome Outcome, int Available);
 
 /// <summary>Loads a campaign's stock into Redis before the sale and reads it back.</summary>

@@ -34,7 +34,7 @@ public static class PaymentRules
     public static PaymentOutcome Decide(bool succeeded, decimal paid, decimal orderAmount, string orderStatus)
         => !succeeded ? PaymentOutcome.Failed
             : paid != orderAmount ? PaymentOutcome.AmountMismatch
-            : orderStatus == Orders.OrderStatus.PendingPayment ? PaymentOutcome.Applied
+            : orderStatus == OrderStatus.PendingPayment ? PaymentOutcome.Applied
             : PaymentOutcome.RefundRequired;
 
     /// <summary>The outcome for an order MySQL does not hold, whose number says it was created <paramref name="age"/> ago.</summary>
@@ -44,11 +44,11 @@ public static class PaymentRules
     /// <summary>The outcome's stable name: the API's, the payments table's and the metric's.</summary>
     public static string Name(PaymentOutcome outcome) => outcome switch
     {
-        PaymentOutcome.Applied => "applied",
-        PaymentOutcome.Failed => "failed",
-        PaymentOutcome.AmountMismatch => "amount-mismatch",
-        PaymentOutcome.RefundRequired => "refund-required",
-        PaymentOutcome.OrderNotYetPersisted => "order-not-yet-persisted",
+        PaymentOutcome.Applied => PaymentOutcomes.Applied,
+        PaymentOutcome.Failed => PaymentOutcomes.Failed,
+        PaymentOutcome.AmountMismatch => PaymentOutcomes.AmountMismatch,
+        PaymentOutcome.RefundRequired => PaymentOutcomes.RefundRequired,
+        PaymentOutcome.OrderNotYetPersisted => ProblemTypes.OrderNotYetPersisted,
         PaymentOutcome.UnknownOrder => "unknown-order",
         _ => throw new ArgumentOutOfRangeException(nameof(outcome), outcome, "Not a payment outcome."),
     };
@@ -56,10 +56,10 @@ public static class PaymentRules
     /// <summary>An outcome the payments table records (applied, failed, amount-mismatch, refund-required).</summary>
     public static PaymentOutcome ParseRecorded(string name) => name switch
     {
-        "applied" => PaymentOutcome.Applied,
-        "failed" => PaymentOutcome.Failed,
-        "amount-mismatch" => PaymentOutcome.AmountMismatch,
-        "refund-required" => PaymentOutcome.RefundRequired,
+        PaymentOutcomes.Applied => PaymentOutcome.Applied,
+        PaymentOutcomes.Failed => PaymentOutcome.Failed,
+        PaymentOutcomes.AmountMismatch => PaymentOutcome.AmountMismatch,
+        PaymentOutcomes.RefundRequired => PaymentOutcome.RefundRequired,
         _ => throw new InvalidOperationException($"Unknown payment outcome '{name}' in the payments table."),
     };
 }

@@ -126,7 +126,7 @@ public sealed class OrderQueries(ShardDataSources shards, IConnectionMultiplexer
         }
         var ledger = LedgerRecord.Parse(record.ToString());
         return new OrderView(orderNo, ledger.UserId, sku.CampaignId, sku.SkuId, ledger.Quantity, Money.FromMinor(ledger.AmountMinor),
-            OrderStatus.OfLedger(ledger.State),
+            OrderStates.OfLedger(ledger.State),
             DateTimeOffset.FromUnixTimeMilliseconds(ledger.DeadlineMs), DateTimeOffset.FromUnixTimeMilliseconds(ledger.CreatedMs), Persisted: false);
     }
 

@@ -130,7 +130,7 @@ public sealed partial class Reconciler(
         foreach (var order in check.UnknownToRedis)
         {
             var record = new LedgerRecord(order.UserId, order.Quantity, Money.ToMinor(order.Amount),
-                Milliseconds(order.CreatedAt), Milliseconds(order.PaymentDeadline), OrderStatus.ToLedger(order.Status));
+                Milliseconds(order.CreatedAt), Milliseconds(order.PaymentDeadline), OrderStates.ToLedger(order.Status));
             var reply = await scripts.AdoptAsync(db, keys, order.OrderNo, record, order.IdempotencyKey);
             if (reply.Outcome == AdoptOutcome.Adopted)
             {

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Serialization;
+using FlashSale.Contracts;
 using FlashSale.Engine.Campaigns;
 using FlashSale.Engine.Reconciliation;
 using FlashSale.Ingress.Infrastructure;
@@ -9,78 +9,11 @@ using Microsoft.Extensions.Options;
 
 namespace FlashSale.Ingress.Campaigns;
 
-/// <summary>The admin's body: the definition itself. Prices may be JSON strings or numbers.</summary>
-public sealed record CampaignBody(
-    string CampaignId,
-    DateTimeOffset StartsAt,
-    DateTimeOffset EndsAt,
-    int PaymentWindowSeconds,
-    IReadOnlyList<CampaignSku> Skus)
-{
-    public CampaignDefinition ToDefinition() => new(CampaignId, StartsAt, EndsAt, PaymentWindowSeconds, Skus ?? []);
-}
-
-public sealed record CampaignSkuView(
-    long SkuId,
-    [property: JsonConverter(typeof(MoneyJsonConverter))] decimal Price,
-    int Stock,
-    int PerUserLimit,
-    int Available,
-    SkuState State);
-
-public sealed record CampaignView(
-    string CampaignId,
-    DateTime StartsAt,
-    DateTime EndsAt,
-    int PaymentWindowSeconds,
-    IReadOnlyList<CampaignSkuView> Skus)
-{
-    public static CampaignView From(CampaignDefinition campaign, IReadOnlyList<SkuStock> stock) => new(
-        campaign.CampaignId,
-        campaign.StartsAt.UtcDateTime,
-        campaign.EndsAt.UtcDateTime,
-        campaign.PaymentWindowSeconds,
-        [.. campaign.Skus.Zip(stock, (sku, s) => new CampaignSkuView(sku.SkuId, sku.Price, sku.Stock, sku.PerUserLimit, s.Available, s.State))]);
-}
-
-public sealed record SkuWarmupView(long SkuId, WarmupOutcome Outcome, int Available);
-
-public sealed record WarmupResponse(string CampaignId, IReadOnlyList<SkuWarmupView> Skus);
-
-public sealed record SkuStockView(int Total, int Available, SkuState State);
-
-public sealed record DriftFindingView(string Kind, string? OrderNo, int Units);
-
-/// <summary>A SKU's ledger from both sides; <c>findings</c> lists the first <see cref="MaxFindings"/> disagreements.</summary>
-public sealed record SkuLedgerView(
-    int Total,
-    RedisLedgerSide Redis,
-    DbLedgerSide Db,
-    long InFlight,
-    long Drift,
-    DateTime CheckedAt,
-    bool Warmed,
-    IReadOnlyList<DriftFindingView> Findings)
-{
-    public const int MaxFindings = 100;
-
-    public static SkuLedgerView From(SkuLedger ledger) => new(
-        ledger.Total,
-        ledger.Redis,
-        ledger.Db,
-        ledger.InFlight,
-        ledger.Drift,
-        ledger.CheckedAt.UtcDateTime,
-        ledger.Warmed,
-        [.. ledger.Findings.Take(MaxFindings).Select(f => new DriftFindingView(
-            f.Kind, f.OrderNo == 0 ? null : f.OrderNo.ToString(CultureInfo.InvariantCulture), f.Units))]);
-}
-
 internal static class CampaignsApi
 {
     public static RouteGroupBuilder MapCampaignAdminApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/admin/campaigns")
+        var group = app.MapGroup(ApiRoutes.AdminCampaigns)
             .WithTags("Campaign admin")
             .RequireAuthorization(AuthSetup.AdminPolicy);
         group.MapPost("/", Create).Accepts<CampaignBody>("application/json");
@@ -92,7 +25,7 @@ internal static class CampaignsApi
 
     public static RouteGroupBuilder MapCampaignsApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/campaigns").WithTags("Campaigns");
+        var group = app.MapGroup(ApiRoutes.Campaigns).WithTags("Campaigns");
         group.MapGet("/{campaignId}/skus/{skuId:long}", GetSku).AllowAnonymous();
         return group;
     }
@@ -108,27 +41,27 @@ internal static class CampaignsApi
         catch (JsonException ex)
         {
             var (field, detail) = JsonBodies.Describe(ex);
-            return Problems.BadRequest("invalid-body", field, $"The body is not a valid campaign definition. {detail}");
+            return Problems.BadRequest(ProblemTypes.InvalidBody, field, $"The body is not a valid campaign definition. {detail}");
         }
 
-        var definition = body?.ToDefinition();
+        var definition = body is null ? null : ToDefinition(body);
         var errors = CampaignValidator.Validate(definition, options.Value.MinPaymentWindowSeconds);
         if (errors.Count > 0)
         {
-            return TypedResults.ValidationProblem(errors, type: Problems.Type("invalid-campaign"), title: "Invalid campaign definition");
+            return TypedResults.ValidationProblem(errors, type: Problems.Type(ProblemTypes.InvalidCampaign), title: "Invalid campaign definition");
         }
 
         definition = CampaignValidator.Normalize(definition!);
         var outcome = await campaigns.CreateAsync(definition, cancellationToken);
         if (outcome == CampaignCreateOutcome.Conflict)
         {
-            return Problems.Conflict("campaign-conflict", "Campaign exists",
+            return Problems.Conflict(ProblemTypes.CampaignConflict, "Campaign exists",
                 $"Campaign '{definition.CampaignId}' already exists with a different definition; definitions cannot change once created.");
         }
 
-        var view = CampaignView.From(definition, await stock.ReadAsync(definition, cancellationToken));
+        var view = ToView(definition, await stock.ReadAsync(definition, cancellationToken));
         return outcome == CampaignCreateOutcome.Created
-            ? TypedResults.Created($"/api/v1/admin/campaigns/{definition.CampaignId}", view)
+            ? TypedResults.Created(ApiRoutes.AdminCampaignPath(definition.CampaignId), view)
             : TypedResults.Ok(view);
     }
 
@@ -138,7 +71,7 @@ internal static class CampaignsApi
         var campaign = await FindAsync(campaignId, campaigns, cancellationToken);
         return campaign is null
             ? UnknownCampaign(campaignId)
-            : TypedResults.Ok(CampaignView.From(campaign, await stock.ReadAsync(campaign, cancellationToken)));
+            : TypedResults.Ok(ToView(campaign, await stock.ReadAsync(campaign, cancellationToken)));
     }
 
     /// <summary>Loads the stock into Redis. Refused with 409 when the campaign is already live, unless <c>?force=true</c>.</summary>
@@ -155,7 +88,7 @@ internal static class CampaignsApi
         var live = results.Where(r => r.Outcome == WarmupOutcome.AlreadyLive).Select(r => r.SkuId).ToList();
         if (live.Count > 0)
         {
-            return Problems.Conflict("already-live", "Campaign already live",
+            return Problems.Conflict(ProblemTypes.AlreadyLive, "Campaign already live",
                 $"SKU(s) {string.Join(", ", live)} of '{campaignId}' are already live in Redis; loading again would sell their stock twice. "
                 + "Use ?force=true to reload: stock becomes total minus the units already reserved.");
         }
@@ -169,7 +102,7 @@ internal static class CampaignsApi
         var ledger = CampaignValidator.IsValidCampaignId(campaignId) ? await reconciler.CheckAsync(campaignId, skuId, cancellationToken) : null;
         return ledger is null
             ? Problems.NotFound($"Campaign '{campaignId}' has no SKU {skuId}.")
-            : TypedResults.Ok(SkuLedgerView.From(ledger));
+            : TypedResults.Ok(ToView(ledger));
     }
 
     public static async Task<Results<Ok<SkuStockView>, ProblemHttpResult>> GetSku(
@@ -190,4 +123,27 @@ internal static class CampaignsApi
         => CampaignValidator.IsValidCampaignId(campaignId) ? await campaigns.GetAsync(campaignId, cancellationToken) : null;
 
     private static ProblemHttpResult UnknownCampaign(string campaignId) => Problems.NotFound($"There is no campaign '{campaignId}'.");
+
+    // A null SKU stays null: the validator reports the body as it came.
+    private static CampaignDefinition ToDefinition(CampaignBody body) => new(
+        body.CampaignId, body.StartsAt, body.EndsAt, body.PaymentWindowSeconds,
+        [.. (body.Skus ?? []).Select(s => s is null ? null! : new CampaignSku(s.SkuId, s.Price, s.Stock, s.PerUserLimit))]);
+
+    private static CampaignView ToView(CampaignDefinition campaign, IReadOnlyList<SkuStock> stock) => new(
+        campaign.CampaignId,
+        campaign.StartsAt.UtcDateTime,
+        campaign.EndsAt.UtcDateTime,
+        campaign.PaymentWindowSeconds,
+        [.. campaign.Skus.Zip(stock, (sku, s) => new CampaignSkuView(sku.SkuId, sku.Price, sku.Stock, sku.PerUserLimit, s.Available, s.State))]);
+
+    private static SkuLedgerView ToView(SkuLedger ledger) => new(
+        ledger.Total,
+        new RedisLedgerView(ledger.Redis.Available, ledger.Redis.Reserved, ledger.Redis.Sold),
+        new DbLedgerView(ledger.Db.Pending, ledger.Db.Paid, ledger.Db.Cancelled),
+        ledger.InFlight,
+        ledger.Drift,
+        ledger.CheckedAt.UtcDateTime,
+        ledger.Warmed,
+        [.. ledger.Findings.Take(SkuLedgerView.MaxFindings).Select(f => new DriftFindingView(
+            f.Kind, f.OrderNo == 0 ? null : f.OrderNo.ToString(CultureInfo.InvariantCulture), f.Units))]);
 }

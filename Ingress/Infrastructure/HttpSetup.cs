@@ -1,9 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using FlashSale.Ingress.Campaigns;
-using FlashSale.Ingress.Orders;
-using FlashSale.Ingress.Payments;
-using FlashSale.Ingress.Reservations;
+using FlashSale.Contracts;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Json;
 using StackExchange.Redis;
@@ -84,7 +81,7 @@ internal sealed class BackendUnavailableHandler(IProblemDetailsService problems,
             ProblemDetails =
             {
                 Status = StatusCodes.Status503ServiceUnavailable,
-                Type = Problems.Type("unavailable"),
+                Type = Problems.Type(ProblemTypes.Unavailable),
                 Title = "Temporarily unavailable",
                 Detail = "A backing service did not answer. Retry with the same Idempotency-Key: a reservation that did go through is returned, never made twice.",
             },

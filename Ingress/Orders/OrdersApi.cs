@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Claims;
+using FlashSale.Contracts;
 using FlashSale.Engine.Auth;
 using FlashSale.Engine.Campaigns;
 using FlashSale.Engine.Lifecycle;
@@ -9,31 +10,6 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace FlashSale.Ingress.Orders;
 
-public sealed record OrderResponse(
-    string OrderNo,
-    string CampaignId,
-    long SkuId,
-    int Quantity,
-    string Amount,
-    string Status,
-    DateTime PaymentDeadline,
-    DateTime CreatedAt,
-    bool Persisted)
-{
-    public static OrderResponse From(OrderView order) => new(
-        order.OrderNo.ToString(CultureInfo.InvariantCulture),
-        order.CampaignId,
-        order.SkuId,
-        order.Quantity,
-        Money.Format(order.Amount),
-        order.Status,
-        order.PaymentDeadline.UtcDateTime,
-        order.CreatedAt.UtcDateTime,
-        order.Persisted);
-}
-
-public sealed record OrderListResponse(IReadOnlyList<OrderResponse> Items, string? NextCursor);
-
 internal static class OrdersApi
 {
     public const int DefaultPageSize = 20;
@@ -41,7 +17,7 @@ internal static class OrdersApi
 
     public static RouteGroupBuilder MapOrdersApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/orders").WithTags("Orders").RequireAuthorization(AuthSetup.BuyerPolicy);
+        var group = app.MapGroup(ApiRoutes.Orders).WithTags("Orders").RequireAuthorization(AuthSetup.BuyerPolicy);
         group.MapGet("/{orderNo}", Get);
         group.MapGet("/", List);
         group.MapPost("/{orderNo}/cancel", Cancel);
@@ -65,16 +41,16 @@ internal static class OrdersApi
         if (!order.Persisted)
         {
             context.Response.Headers.RetryAfter = "1";
-            return Problems.Create(StatusCodes.Status503ServiceUnavailable, "order-not-yet-persisted", "Order not yet recorded",
+            return Problems.Create(StatusCodes.Status503ServiceUnavailable, ProblemTypes.OrderNotYetPersisted, "Order not yet recorded",
                 "The order was placed moments ago and is still on its way to the order database; try again in a second.");
         }
 
         var (outcome, _) = await lifecycle.CancelAsync(number, "buyer-cancelled", cancellationToken);
         if (outcome == CancelOutcome.Paid)
         {
-            return Problems.Conflict("order-paid", "Order paid", "A paid order cannot be cancelled here; ask for a refund instead.");
+            return Problems.Conflict(ProblemTypes.OrderPaid, "Order paid", "A paid order cannot be cancelled here; ask for a refund instead.");
         }
-        return TypedResults.Ok(OrderResponse.From((await orders.GetAsync(number, buyer, cancellationToken))!));
+        return TypedResults.Ok(ToResponse((await orders.GetAsync(number, buyer, cancellationToken))!));
     }
 
     /// <summary>The buyer's own order (another buyer's is 404, as if it did not exist); an admin may read any persisted order.</summary>
@@ -88,7 +64,7 @@ internal static class OrdersApi
         }
         var order = await orders.GetAsync(number, buyer, cancellationToken);
         return order is not null && (order.UserId == buyer || user.IsInRole(AuthOptions.AdminRole))
-            ? TypedResults.Ok(OrderResponse.From(order))
+            ? TypedResults.Ok(ToResponse(order))
             : UnknownOrder(orderNo);
     }
 
@@ -100,20 +76,31 @@ internal static class OrdersApi
         {
             if (!long.TryParse(cursor, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) || parsed <= 0)
             {
-                return Problems.BadRequest("invalid-cursor", "cursor must be the nextCursor of a previous page.");
+                return Problems.BadRequest(ProblemTypes.InvalidCursor, "cursor must be the nextCursor of a previous page.");
             }
             before = parsed;
         }
         if (limit is < 1 or > MaxPageSize)
         {
-            return Problems.BadRequest("invalid-limit", $"limit must be between 1 and {MaxPageSize}.");
+            return Problems.BadRequest(ProblemTypes.InvalidLimit, $"limit must be between 1 and {MaxPageSize}.");
         }
 
         var page = await orders.ListAsync(user.BuyerId()!.Value, before, limit ?? DefaultPageSize, cancellationToken);
         return TypedResults.Ok(new OrderListResponse(
-            [.. page.Items.Select(OrderResponse.From)],
+            [.. page.Items.Select(ToResponse)],
             page.NextCursor?.ToString(CultureInfo.InvariantCulture)));
     }
 
     private static ProblemHttpResult UnknownOrder(string orderNo) => Problems.NotFound($"You have no order {orderNo}.");
+
+    private static OrderResponse ToResponse(OrderView order) => new(
+        order.OrderNo.ToString(CultureInfo.InvariantCulture),
+        order.CampaignId,
+        order.SkuId,
+        order.Quantity,
+        Money.Format(order.Amount),
+        order.Status,
+        order.PaymentDeadline.UtcDateTime,
+        order.CreatedAt.UtcDateTime,
+        order.Persisted);
 }

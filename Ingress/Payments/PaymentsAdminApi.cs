@@ -1,4 +1,5 @@
 using System.Globalization;
+using FlashSale.Contracts;
 using FlashSale.Engine.Campaigns;
 using FlashSale.Engine.Orders;
 using FlashSale.Ingress.Infrastructure;
@@ -6,15 +7,13 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace FlashSale.Ingress.Payments;
 
-public sealed record PaymentAdminView(string ProviderTxnId, string OrderNo, string Amount, string ProviderStatus, string Outcome, DateTime ReceivedAt);
-
 internal static class PaymentsAdminApi
 {
-    private static readonly string[] Outcomes = ["refund-required", "amount-mismatch", "failed", "applied"];
+    private static readonly string[] Outcomes = [PaymentOutcomes.RefundRequired, PaymentOutcomes.AmountMismatch, PaymentOutcomes.Failed, PaymentOutcomes.Applied];
 
     public static RouteGroupBuilder MapPaymentsAdminApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/admin/payments").WithTags("Payments").RequireAuthorization(AuthSetup.AdminPolicy);
+        var group = app.MapGroup(ApiRoutes.AdminPayments).WithTags("Payments").RequireAuthorization(AuthSetup.AdminPolicy);
         group.MapGet("/", List);
         return group;
     }
@@ -23,14 +22,14 @@ internal static class PaymentsAdminApi
     public static async Task<Results<Ok<IReadOnlyList<PaymentAdminView>>, ProblemHttpResult>> List(
         string? outcome, int? limit, OrderQueries orders, CancellationToken cancellationToken)
     {
-        outcome ??= "refund-required";
+        outcome ??= PaymentOutcomes.RefundRequired;
         if (!Outcomes.Contains(outcome))
         {
-            return Problems.BadRequest("invalid-outcome", $"outcome must be one of {string.Join(", ", Outcomes)}.");
+            return Problems.BadRequest(ProblemTypes.InvalidOutcome, $"outcome must be one of {string.Join(", ", Outcomes)}.");
         }
         if (limit is < 1 or > 500)
         {
-            return Problems.BadRequest("invalid-limit", "limit must be between 1 and 500.");
+            return Problems.BadRequest(ProblemTypes.InvalidLimit, "limit must be between 1 and 500.");
         }
         var payments = await orders.ListPaymentsAsync(outcome, limit ?? 100, cancellationToken);
         return TypedResults.Ok<IReadOnlyList<PaymentAdminView>>([.. payments.Select(p => new PaymentAdminView(

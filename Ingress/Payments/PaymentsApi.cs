@@ -2,9 +2,8 @@ using System.ComponentModel.DataAnnotations;
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
-using System.Text.Json.Serialization;
+using FlashSale.Contracts;
 using FlashSale.Engine.Campaigns;
 using FlashSale.Engine.Lifecycle;
 using FlashSale.Engine.Orders;
@@ -28,14 +27,6 @@ public sealed class PaymentsOptions
     public int TimestampToleranceSeconds { get; set; } = 300;
 }
 
-public sealed record PaymentCallbackBody(
-    string? OrderNo,
-    string? ProviderTxnId,
-    [property: JsonConverter(typeof(MoneyJsonConverter))] decimal Amount,
-    string? Status);
-
-public sealed record PaymentCallbackResponse(string OrderNo, string ProviderTxnId, string Outcome, string? OrderStatus);
-
 internal static class PaymentsApi
 {
     public const int MaxBodyBytes = 16 * 1024;
@@ -44,7 +35,7 @@ internal static class PaymentsApi
     public static RouteGroupBuilder MapPaymentsApi(this IEndpointRouteBuilder app)
     {
         // The provider authenticates with the signature, not a bearer token.
-        var group = app.MapGroup("/api/v1/payments").WithTags("Payments").AllowAnonymous();
+        var group = app.MapGroup(ApiRoutes.Payments).WithTags("Payments").AllowAnonymous();
         group.MapPost("/callbacks", Callback)
             .Accepts<PaymentCallbackBody>("application/json")
             .ProducesProblem(StatusCodes.Status400BadRequest)
@@ -65,11 +56,11 @@ internal static class PaymentsApi
         var body = await ReadBodyAsync(request, cancellationToken);
         if (body is null)
         {
-            return Problems.Create(StatusCodes.Status413PayloadTooLarge, "body-too-large", "Body too large", $"A callback body is at most {MaxBodyBytes} bytes.");
+            return Problems.Create(StatusCodes.Status413PayloadTooLarge, ProblemTypes.BodyTooLarge, "Body too large", $"A callback body is at most {MaxBodyBytes} bytes.");
         }
         if (!IsAuthentic(request.Headers, body, options.Value, time))
         {
-            return Problems.Create(StatusCodes.Status401Unauthorized, "invalid-signature", "Invalid signature",
+            return Problems.Create(StatusCodes.Status401Unauthorized, ProblemTypes.InvalidSignature, "Invalid signature",
                 "X-Signature must be the lowercase hex HMAC-SHA256 of \"<X-Timestamp>.<body>\" with the shared secret, and X-Timestamp within "
                 + $"{options.Value.TimestampToleranceSeconds} s of now.");
         }
@@ -103,7 +94,7 @@ internal static class PaymentsApi
             : new PaymentCallbackResponse(callback.OrderNo!, callback.ProviderTxnId, PaymentRules.Name(result.Outcome), result.OrderStatus);
         return result.Outcome switch
         {
-            PaymentOutcome.AmountMismatch => Problems.Conflict("amount-mismatch", "Amount mismatch",
+            PaymentOutcome.AmountMismatch => Problems.Conflict(ProblemTypes.AmountMismatch, "Amount mismatch",
                 $"The order's amount differs from {Money.Format(callback.Amount)}; the payment was recorded and the order left unchanged."),
             PaymentOutcome.OrderNotYetPersisted => NotYetPersisted(request.HttpContext, orderNo),
             PaymentOutcome.UnknownOrder => Problems.NotFound($"There is no order {orderNo}."),
@@ -114,11 +105,11 @@ internal static class PaymentsApi
     private static ProblemHttpResult NotYetPersisted(HttpContext context, long orderNo)
     {
         context.Response.Headers.RetryAfter = "2";
-        return Problems.Create(StatusCodes.Status503ServiceUnavailable, "order-not-yet-persisted", "Order not yet recorded",
+        return Problems.Create(StatusCodes.Status503ServiceUnavailable, ProblemTypes.OrderNotYetPersisted, "Order not yet recorded",
             $"Order {orderNo} was reserved moments ago and is still on its way to the order database; send this callback again.");
     }
 
-    private static ProblemHttpResult InvalidCallback(string? field, string? detail) => Problems.BadRequest("invalid-callback", field,
+    private static ProblemHttpResult InvalidCallback(string? field, string? detail) => Problems.BadRequest(ProblemTypes.InvalidCallback, field,
         (detail is null ? "" : detail + " ")
         + "The body must be JSON like {\"orderNo\":\"…\",\"providerTxnId\":\"…\",\"amount\":\"199.00\",\"status\":\"succeeded\"|\"failed\"}.");
 
@@ -161,8 +152,8 @@ internal static class PaymentsApi
 
     public static bool IsAuthentic(IHeaderDictionary headers, byte[] body, PaymentsOptions options, TimeProvider time)
     {
-        var timestamp = headers["X-Timestamp"].ToString();
-        var signature = headers["X-Signature"].ToString();
+        var timestamp = headers[ApiHeaders.Timestamp].ToString();
+        var signature = headers[ApiHeaders.Signature].ToString();
         if (!long.TryParse(timestamp, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
             || Math.Abs(time.GetUtcNow().ToUnixTimeSeconds() - seconds) > options.TimestampToleranceSeconds
             || signature.Length != 64)
@@ -183,12 +174,5 @@ internal static class PaymentsApi
         return signature == Convert.ToHexStringLower(given) && CryptographicOperations.FixedTimeEquals(given, expected);
     }
 
-    public static byte[] Sign(string secret, string timestamp, byte[] body)
-    {
-        var prefix = Encoding.UTF8.GetBytes(timestamp + ".");
-        var message = new byte[prefix.Length + body.Length];
-        prefix.CopyTo(message, 0);
-        body.CopyTo(message, prefix.Length);
-        return HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), message);
-    }
+    public static byte[] Sign(string secret, string timestamp, byte[] body) => PaymentSignature.Compute(secret, timestamp, body);
 }

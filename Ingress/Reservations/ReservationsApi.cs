@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using System.Text.Json;
+using FlashSale.Contracts;
 using FlashSale.Engine.Campaigns;
 using FlashSale.Engine.Reservations;
 using FlashSale.Ingress.Infrastructure;
@@ -8,36 +9,15 @@ using Microsoft.AspNetCore.Mvc;
 
 namespace FlashSale.Ingress.Reservations;
 
-public sealed record ReservationBody(int Quantity);
-
-public sealed record ReservationResponse(
-    string OrderNo,
-    string CampaignId,
-    long SkuId,
-    int Quantity,
-    string Amount,
-    string Status,
-    DateTime PaymentDeadline)
-{
-    public static ReservationResponse From(Reservation reservation) => new(
-        reservation.OrderNo.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        reservation.CampaignId,
-        reservation.SkuId,
-        reservation.Quantity,
-        Money.Format(reservation.Amount),
-        "PendingPayment",
-        reservation.PaymentDeadline.UtcDateTime);
-}
-
 internal static class ReservationsApi
 {
     public const int MaxQuantity = 100;
     public const int MaxIdempotencyKeyLength = 64;
-    public const string IdempotencyKeyHeader = "Idempotency-Key";
+    public const string IdempotencyKeyHeader = ApiHeaders.IdempotencyKey;
 
     public static RouteGroupBuilder MapReservationsApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/campaigns/{campaignId}/skus/{skuId:long}/reservations")
+        var group = app.MapGroup(ApiRoutes.Reservations)
             .WithTags("Reservations")
             .RequireAuthorization(AuthSetup.BuyerPolicy);
         group.MapPost("/", Reserve)
@@ -61,7 +41,7 @@ internal static class ReservationsApi
     {
         if (!IsValidIdempotencyKey(idempotencyKey))
         {
-            return Problems.BadRequest("invalid-idempotency-key",
+            return Problems.BadRequest(ProblemTypes.InvalidIdempotencyKey,
                 $"The {IdempotencyKeyHeader} header is required: 1-{MaxIdempotencyKeyLength} visible ASCII characters, unique per purchase attempt.");
         }
 
@@ -73,11 +53,11 @@ internal static class ReservationsApi
         catch (JsonException ex)
         {
             var (field, detail) = JsonBodies.Describe(ex);
-            return Problems.BadRequest("invalid-body", field, detail + " The body must be JSON like {\"quantity\":1}.");
+            return Problems.BadRequest(ProblemTypes.InvalidBody, field, detail + " The body must be JSON like {\"quantity\":1}.");
         }
         if (body is null || body.Quantity is < 1 or > MaxQuantity)
         {
-            return Problems.BadRequest("invalid-quantity", $"quantity must be a whole number from 1 to {MaxQuantity}.");
+            return Problems.BadRequest(ProblemTypes.InvalidQuantity, $"quantity must be a whole number from 1 to {MaxQuantity}.");
         }
         if (!CampaignValidator.IsValidCampaignId(campaignId) || skuId <= 0)
         {
@@ -92,16 +72,16 @@ internal static class ReservationsApi
         return result.Status switch
         {
             ReservationStatus.Created => TypedResults.Created(
-                $"/api/v1/orders/{result.Reservation!.OrderNo}", ReservationResponse.From(result.Reservation)),
+                ApiRoutes.OrderPath(result.Reservation!.OrderNo), ToResponse(result.Reservation)),
             ReservationStatus.Replayed => Replayed(request.HttpContext, result.Reservation!),
-            ReservationStatus.IdempotencyKeyReused => Problems.Create(StatusCodes.Status422UnprocessableEntity, "idempotency-key-reused",
+            ReservationStatus.IdempotencyKeyReused => Problems.Create(StatusCodes.Status422UnprocessableEntity, ProblemTypes.IdempotencyKeyReused,
                 "Idempotency-Key reused", "This Idempotency-Key already made an order with a different request body."),
             ReservationStatus.NotOnSale => NotOnSale(campaignId, skuId),
-            ReservationStatus.NotStarted => Problems.Conflict("not-started", "Not started", "The campaign has not started yet."),
-            ReservationStatus.Ended => Problems.Conflict("ended", "Ended", "The campaign has ended."),
-            ReservationStatus.PurchaseLimit => Problems.Conflict("purchase-limit", "Purchase limit reached",
+            ReservationStatus.NotStarted => Problems.Conflict(ProblemTypes.NotStarted, "Not started", "The campaign has not started yet."),
+            ReservationStatus.Ended => Problems.Conflict(ProblemTypes.Ended, "Ended", "The campaign has ended."),
+            ReservationStatus.PurchaseLimit => Problems.Conflict(ProblemTypes.PurchaseLimit, "Purchase limit reached",
                 "This would take you over the campaign's per-buyer limit for this SKU."),
-            ReservationStatus.SoldOut => Problems.Conflict("sold-out", "Sold out", "This SKU is sold out."),
+            ReservationStatus.SoldOut => Problems.Conflict(ProblemTypes.SoldOut, "Sold out", "This SKU is sold out."),
             ReservationStatus.Recovering => Recovering(request.HttpContext),
             _ => throw new InvalidOperationException($"Unhandled reservation status {result.Status}."),
         };
@@ -109,9 +89,9 @@ internal static class ReservationsApi
 
     private static Ok<ReservationResponse> Replayed(HttpContext context, Reservation reservation)
     {
-        context.Response.Headers.Location = $"/api/v1/orders/{reservation.OrderNo}";
-        context.Response.Headers["Idempotent-Replayed"] = "true";
-        return TypedResults.Ok(ReservationResponse.From(reservation));
+        context.Response.Headers.Location = ApiRoutes.OrderPath(reservation.OrderNo);
+        context.Response.Headers[ApiHeaders.IdempotentReplayed] = "true";
+        return TypedResults.Ok(ToResponse(reservation));
     }
 
     /// <summary>Seconds a buyer should wait before asking a fenced SKU again: recovery drains Kafka first.</summary>
@@ -120,9 +100,18 @@ internal static class ReservationsApi
     private static ProblemHttpResult Recovering(HttpContext context)
     {
         context.Response.Headers.RetryAfter = RecoveringRetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return Problems.Create(StatusCodes.Status503ServiceUnavailable, "recovering", "Recovering",
+        return Problems.Create(StatusCodes.Status503ServiceUnavailable, ProblemTypes.Recovering, "Recovering",
             "This SKU's stock is being rebuilt after its Redis lost recent decisions; nothing was decided. Retry with the same Idempotency-Key.");
     }
+
+    private static ReservationResponse ToResponse(Reservation reservation) => new(
+        reservation.OrderNo.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        reservation.CampaignId,
+        reservation.SkuId,
+        reservation.Quantity,
+        Money.Format(reservation.Amount),
+        OrderStatus.PendingPayment,
+        reservation.PaymentDeadline.UtcDateTime);
 
     private static ProblemHttpResult NotOnSale(string campaignId, long skuId)
         => Problems.NotFound($"Campaign '{campaignId}' has no SKU {skuId} on sale: unknown, or not warmed up yet.");

@@ -1,5 +1,5 @@
 using System.Globalization;
-using FlashSale.Engine.Campaigns;
+using FlashSale.Contracts;
 
 namespace FlashSale.Warmup.Infrastructure;
 

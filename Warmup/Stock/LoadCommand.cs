@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using FlashSale.Contracts;
 using FlashSale.Engine.Campaigns;
 using FlashSale.Warmup.Campaigns;
 using FlashSale.Warmup.Infrastructure;

@@ -1,3 +1,4 @@
+using FlashSale.Contracts;
 using FlashSale.Engine.Campaigns;
 using FlashSale.Warmup.Campaigns;
 using FlashSale.Warmup.Infrastructure;

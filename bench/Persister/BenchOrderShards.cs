@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Dapper;
 using FlashSale.Bench.Infrastructure;
+using FlashSale.Contracts;
 using FlashSale.Engine.Campaigns;
 using FlashSale.Engine.Kafka;
 using FlashSale.Engine.Orders;

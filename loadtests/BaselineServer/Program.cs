@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Runtime;
+using System.Text.Json;
+using FlashSale.Contracts;
 
 // The floor under the engine's numbers: Kestrel and routing on the reservation route, answering a
 // constant body of the engine's size, with none of the engine's work (no token check, no body parsing,
@@ -15,13 +17,22 @@ var app = builder.Build();
 var stock = app.Configuration.GetValue<long?>("stock");
 var issued = new ConcurrentDictionary<string, Counter>(StringComparer.Ordinal);
 
-// Bodies and header as the engine writes them (Ingress/Reservations/ReservationsApi.cs, a sold-out problem+json).
-var created = """{"orderNo":"251604743623802922","campaignId":"lt-0123456789ab","skuId":1,"quantity":1,"amount":"9.99","status":"PendingPayment","paymentDeadline":"2026-01-01T00:15:00.000Z"}"""u8.ToArray();
-var soldOut = """{"type":"https://flashsale.dev/problems/sold-out","title":"Sold out","status":409,"detail":"This SKU is sold out.","traceId":"0HNQBHFKFE3CC:00000001"}"""u8.ToArray();
-const string Location = "/api/v1/orders/251604743623802922";
+// Bodies and header as the engine writes them (the contract's reservation, a sold-out problem+json), made once.
+const string OrderNo = "251604743623802922";
+var created = JsonSerializer.SerializeToUtf8Bytes(new ReservationResponse(
+    OrderNo, "lt-0123456789ab", 1, 1, "9.99", OrderStatus.PendingPayment, new DateTime(2026, 1, 1, 0, 15, 0, DateTimeKind.Utc)), JsonSerializerOptions.Web);
+var soldOut = JsonSerializer.SerializeToUtf8Bytes(new
+{
+    type = ProblemTypes.Uri(ProblemTypes.SoldOut),
+    title = "Sold out",
+    status = 409,
+    detail = "This SKU is sold out.",
+    traceId = "0HNQBHFKFE3CC:00000001",
+});
+var location = ApiRoutes.OrderPath(OrderNo);
 
 app.MapGet("/health/ready", () => "Healthy");
-app.MapPost("/api/v1/campaigns/{campaignId}/skus/{skuId:long}/reservations", context =>
+app.MapPost(ApiRoutes.Reservations, context =>
 {
     var response = context.Response;
     var isCreated = stock is not { } limit || Interlocked.Increment(ref issued.GetOrAdd(SkuPath(context), static _ => new Counter()).Value) <= limit;
@@ -29,7 +40,7 @@ app.MapPost("/api/v1/campaigns/{campaignId}/skus/{skuId:long}/reservations", con
     {
         response.StatusCode = StatusCodes.Status201Created;
         response.ContentType = "application/json; charset=utf-8";
-        response.Headers.Location = Location;
+        response.Headers.Location = location;
         return response.Body.WriteAsync(created).AsTask();
     }
     response.StatusCode = StatusCodes.Status409Conflict;

@@ -1,10 +1,18 @@
+using System.ComponentModel;
+using System.Globalization;
+using FlashSale.Engine.Campaigns;
+using FlashSale.LoadTests.Scenarios;
+using FlashSale.LoadTests.Scenarios.FullSale;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
 namespace FlashSale.LoadTests.Cli;
 
 /// <summary>
-/// One run's settings. <see cref="Rate"/> selects the open model, otherwise
-/// <see cref="Concurrency"/> workers loop (closed model). Null sizes mean "the scenario's default".
+/// One run's settings, the options every scenario takes. <see cref="Rate"/> selects the open model,
+/// otherwise <see cref="Concurrency"/> workers loop (closed model). Null sizes mean "the scenario's default".
 /// </summary>
-public sealed record LoadTestOptions
+public class LoadTestOptions : CommandSettings
 {
     public const string DefaultUrl = "http://127.0.0.1:5080";
     public const int DefaultConcurrency = 32;
@@ -12,83 +20,228 @@ public sealed record LoadTestOptions
     public const int DefaultLagSamplesPerSecond = 20;
     public const int DefaultDrainMax = 20_000;
 
-    public required string Scenario { get; init; }
+    /// <summary>The command's name: set by the command, not an option.</summary>
+    public string Scenario { get; set; } = "";
 
-    public Uri Url { get; init; } = new(DefaultUrl);
+    [CommandOption("--url <URL>")]
+    [Description("The Ingress. Default $FLASHSALE_INGRESS_URL, else " + DefaultUrl + ".")]
+    public Uri Url { get; init; } = new(Environment.GetEnvironmentVariable("FLASHSALE_INGRESS_URL") is { Length: > 0 } url ? url : DefaultUrl);
 
+    [CommandOption("--buyers <N>")]
+    [Description("Size of the buyer-id pool the requests draw from. Default per scenario.")]
     public int? Buyers { get; init; }
 
+    [CommandOption("--stock <N>")]
+    [Description("Units on sale (per SKU in many-skus). Default per scenario.")]
     public int? Stock { get; init; }
 
-    /// <summary>Requests per second for the open model; null runs the closed model.</summary>
+    [CommandOption("--rate <N>")]
+    [Description("Open model: N requests per second at fixed intended start times. Latency counts from the intended start (coordinated omission corrected).")]
     public double? Rate { get; init; }
 
-    public int Concurrency { get; init; } = DefaultConcurrency;
+    [CommandOption("--concurrency <N>")]
+    [Description("Closed model: N workers, each sends its next request when the last one is answered. Default when --rate is absent: 32.")]
+    public int? ConcurrencyOption { get; init; }
 
-    public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(10);
+    [CommandOption("--duration <D>")]
+    [Description("How long to send: 500ms, 30s, 2m, 00:01:30.")]
+    [TypeConverter(typeof(DurationConverter))]
+    [DefaultValue("10s")]
+    public TimeSpan Duration { get; init; }
 
-    public int MaxInFlight { get; init; } = DefaultMaxInFlight;
+    [CommandOption("--max-in-flight <N>")]
+    [Description("Open model: cap on requests in flight; a request that finds the cap full waits and is counted as late. Default 1000.")]
+    public int? MaxInFlightOption { get; init; }
 
-    /// <summary>Null: as many connections as requests can be in flight, so none waits for a connection.</summary>
+    [CommandOption("--connections <N>")]
+    [Description("Max HTTP connections. Default: --max-in-flight (open) or --concurrency (closed).")]
     public int? Connections { get; init; }
 
-    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
+    [CommandOption("--timeout <D>")]
+    [Description("Per-request timeout.")]
+    [TypeConverter(typeof(DurationConverter))]
+    [DefaultValue("10s")]
+    public TimeSpan Timeout { get; init; }
 
-    /// <summary>Drives the buyer draws, so a run can be repeated with the same buyers in the same order.</summary>
-    public ulong Seed { get; init; }
+    [CommandOption("--seed <N>")]
+    [Description("Seed of the buyer (and SKU, key, drain sample) draws, to repeat a run. Default random (printed).")]
+    public ulong Seed { get; init; } = (ulong)Random.Shared.NextInt64();
 
-    /// <summary>many-skus: SKUs in the campaign; null means the scenario's default.</summary>
-    public int? Skus { get; init; }
+    [CommandOption("--out <DIR>")]
+    [Description("Results folder. Default loadtests/results.")]
+    public string? ResultsDirectory { get; init; }
 
-    /// <summary>many-skus: Zipf exponent of the SKU draw; 0 spreads traffic evenly.</summary>
-    public double Skew { get; init; }
-
-    /// <summary>replay-storm: Idempotency-Keys each buyer sends again and again; null means the scenario's default.</summary>
-    public int? KeysPerBuyer { get; init; }
-
-    /// <summary>full-sale: share of the first wave's orders that are paid; null means the scenario's default.</summary>
-    public double? PayShare { get; init; }
-
-    /// <summary>full-sale: share of the first wave's orders their buyer cancels; null means the scenario's default.</summary>
-    public double? CancelShare { get; init; }
-
-    /// <summary>full-sale: share of payments whose callback the provider sends twice; null means the scenario's default.</summary>
-    public double? DuplicateShare { get; init; }
-
-    /// <summary>full-sale: the campaign's payment window in seconds; null means the shortest the admin API accepts.</summary>
-    public int? PaymentWindowSeconds { get; init; }
-
-    /// <summary>full-sale: a buyer pays or cancels between a quarter of this and all of it after their 201.</summary>
-    public TimeSpan? ThinkTime { get; init; }
-
-    /// <summary>full-sale: how long the second wave sends reservations; null means as long as --duration.</summary>
-    public TimeSpan? SecondWave { get; init; }
-
-    /// <summary>full-sale: how long past the last payment deadline to wait for the timeout scan; null means the default.</summary>
-    public TimeSpan? SettleTimeout { get; init; }
-
-    /// <summary>Measure the same load against a constant endpoint first, in a child process, and report both side by side.</summary>
+    [CommandOption("--baseline")]
+    [Description("First run the same load against a constant endpoint (a child process, loadtests/BaselineServer), then against the engine; report both and the ratio.")]
     public bool Baseline { get; init; }
 
-    /// <summary>At most this many 201s a second are followed until MySQL has them; 0 turns the lag probe off.</summary>
-    public int LagSamplesPerSecond { get; init; } = DefaultLagSamplesPerSecond;
+    [CommandOption("--lag-samples <N>")]
+    [Description("Follow at most N 201s per second until GET /api/v1/orders/{no} says persisted; 0 turns the lag probe off.")]
+    [DefaultValue(DefaultLagSamplesPerSecond)]
+    public int LagSamplesPerSecond { get; init; }
 
-    /// <summary>A sampled order not persisted within this time fails the lag invariant.</summary>
-    public TimeSpan LagTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    [CommandOption("--lag-timeout <D>")]
+    [Description("A sampled order not persisted within this fails the run.")]
+    [TypeConverter(typeof(DurationConverter))]
+    [DefaultValue("30s")]
+    public TimeSpan LagTimeout { get; init; }
 
-    /// <summary>Pause between two reads of the same sampled order: the resolution of each lag.</summary>
-    public TimeSpan LagPollInterval { get; init; } = TimeSpan.FromMilliseconds(20);
+    [CommandOption("--lag-poll <D>")]
+    [Description("Pause between reads of one sampled order (the lag's resolution).")]
+    [TypeConverter(typeof(DurationConverter))]
+    [DefaultValue("20ms")]
+    public TimeSpan LagPollInterval { get; init; }
 
-    /// <summary>How long the end-of-run drain waits for every success to be persisted.</summary>
-    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(60);
+    [CommandOption("--drain-timeout <D>")]
+    [Description("After the run, how long to wait for every success to be persisted.")]
+    [TypeConverter(typeof(DurationConverter))]
+    [DefaultValue("60s")]
+    public TimeSpan DrainTimeout { get; init; }
 
-    /// <summary>The drain reads back at most this many successes (a random sample beyond); 0 skips the drain check.</summary>
-    public int DrainMax { get; init; } = DefaultDrainMax;
-
-    /// <summary>Null: loadtests/results next to the project.</summary>
-    public string? ResultsDirectory { get; init; }
+    [CommandOption("--drain-max <N>")]
+    [Description("Read back at most N successes after the run (a random sample of them beyond that); 0 skips the drain check.")]
+    [DefaultValue(DefaultDrainMax)]
+    public int DrainMax { get; init; }
 
     public bool IsOpenModel => Rate is not null;
 
+    public int Concurrency => ConcurrencyOption ?? DefaultConcurrency;
+
+    public int MaxInFlight => MaxInFlightOption ?? DefaultMaxInFlight;
+
     public int EffectiveConnections => Connections ?? (IsOpenModel ? MaxInFlight : Concurrency);
+
+    public override ValidationResult Validate()
+    {
+        if (Rate is not null && ConcurrencyOption is not null)
+        {
+            return ValidationResult.Error("Choose one model: --rate (open) or --concurrency (closed), not both.");
+        }
+        if (Rate is null && MaxInFlightOption is not null)
+        {
+            return ValidationResult.Error("--max-in-flight only applies to the open model (--rate).");
+        }
+        if (!Url.IsAbsoluteUri || Url.Scheme is not ("http" or "https"))
+        {
+            return ValidationResult.Error($"--url '{Url}' is not an absolute http(s) URL.");
+        }
+        return Check(
+            (Buyers is null or > 0, "--buyers must be a positive whole number."),
+            (Stock is null or > 0, "--stock must be a positive whole number."),
+            (Rate is null or > 0, "--rate must be a positive number."),
+            (Concurrency > 0, "--concurrency must be a positive whole number."),
+            (MaxInFlight > 0, "--max-in-flight must be a positive whole number."),
+            (Connections is null or > 0, "--connections must be a positive whole number."),
+            (LagSamplesPerSecond >= 0, "--lag-samples must be 0 or more."),
+            (DrainMax >= 0, "--drain-max must be 0 or more."));
+    }
+
+    /// <summary>The first failed check's message, else success.</summary>
+    protected static ValidationResult Check(params (bool Ok, string Error)[] checks)
+        => checks.FirstOrDefault(c => !c.Ok) is { Error: { } error } ? ValidationResult.Error(error) : ValidationResult.Success();
+}
+
+public sealed class ManySkusOptions : LoadTestOptions
+{
+    [CommandOption("--skus <N>")]
+    [Description("SKUs in the campaign (--stock is per SKU).")]
+    [DefaultValue(ManySkusScenario.DefaultSkus)]
+    public int Skus { get; init; }
+
+    [CommandOption("--skew <S>")]
+    [Description("Zipf exponent of the SKU draw (SKU k gets weight 1/k^s): 0 spreads traffic evenly, 1 is a classic long tail.")]
+    public double Skew { get; init; }
+
+    public override ValidationResult Validate() => base.Validate() is { Successful: false } failed ? failed : Check(
+        (Skus is > 0 and <= CampaignValidator.MaxSkus, $"--skus must be between 1 and {CampaignValidator.MaxSkus} (what a campaign may hold)."),
+        (Skew >= 0, "--skew must be 0 or more."));
+}
+
+public sealed class ReplayStormOptions : LoadTestOptions
+{
+    [CommandOption("--keys-per-buyer <N>")]
+    [Description("Idempotency-Keys each buyer owns and resends.")]
+    [DefaultValue(ReplayStormScenario.DefaultKeysPerBuyer)]
+    public int KeysPerBuyer { get; init; }
+
+    public override ValidationResult Validate() => base.Validate() is { Successful: false } failed ? failed
+        : Check((KeysPerBuyer > 0, "--keys-per-buyer must be a positive whole number."));
+}
+
+public sealed class FullSaleOptions : LoadTestOptions
+{
+    [CommandOption("--pay-share <S>")]
+    [Description("Share of the first wave's orders that are paid (below 1: something must come back).")]
+    [DefaultValue(FullSaleScenario.DefaultPayShare)]
+    public double PayShare { get; init; }
+
+    [CommandOption("--cancel-share <S>")]
+    [Description("Share of the first wave's orders their buyer cancels; the rest time out.")]
+    [DefaultValue(FullSaleScenario.DefaultCancelShare)]
+    public double CancelShare { get; init; }
+
+    [CommandOption("--duplicate-callbacks <S>")]
+    [Description("Share of payments whose callback the provider sends twice.")]
+    [DefaultValue(FullSaleScenario.DefaultDuplicateShare)]
+    public double DuplicateShare { get; init; }
+
+    [CommandOption("--payment-window <D>")]
+    [Description("The campaign's payment window (30 s to 7 days, as the admin API accepts).")]
+    [TypeConverter(typeof(DurationConverter))]
+    [DefaultValue("30s")]
+    public TimeSpan PaymentWindow { get; init; }
+
+    [CommandOption("--think-time <D>")]
+    [Description("Buyers pay or cancel between a quarter of this and all of it after their 201.")]
+    [TypeConverter(typeof(DurationConverter))]
+    [DefaultValue("1s")]
+    public TimeSpan ThinkTime { get; init; }
+
+    [CommandOption("--second-wave <D>")]
+    [Description("How long the second wave (after the timeouts) sends. Default --duration.")]
+    [TypeConverter(typeof(DurationConverter))]
+    public TimeSpan? SecondWave { get; init; }
+
+    [CommandOption("--settle-timeout <D>")]
+    [Description("Wait at most this past the last payment deadline for the timeout scan.")]
+    [TypeConverter(typeof(DurationConverter))]
+    [DefaultValue("60s")]
+    public TimeSpan SettleTimeout { get; init; }
+
+    public int PaymentWindowSeconds => (int)Math.Round(PaymentWindow.TotalSeconds);
+
+    public override ValidationResult Validate() => base.Validate() is { Successful: false } failed ? failed : Check(
+        (PayShare is >= 0 and <= 1 && CancelShare is >= 0 and <= 1 && DuplicateShare is >= 0 and <= 1, "--pay-share, --cancel-share and --duplicate-callbacks are shares between 0 and 1."),
+        (PayShare + CancelShare <= 1, $"--pay-share {PayShare} and --cancel-share {CancelShare} add up to more than 1."),
+        (PayShare < 1, "--pay-share 1 leaves nothing to cancel or time out: the full sale is about units coming back."),
+        (PaymentWindowSeconds is >= CampaignValidator.MinPaymentWindowSeconds and <= CampaignValidator.MaxPaymentWindowSeconds,
+            $"--payment-window must be between {CampaignValidator.MinPaymentWindowSeconds} s and {CampaignValidator.MaxPaymentWindowSeconds} s (what the admin API accepts)."));
+}
+
+/// <summary>Durations like <c>500ms</c>, <c>30s</c>, <c>2m</c>, <c>1h</c>, a bare number of seconds, or <c>hh:mm:ss</c>.</summary>
+public sealed class DurationConverter : TypeConverter
+{
+    public override bool CanConvertFrom(ITypeDescriptorContext? context, Type sourceType) => sourceType == typeof(string);
+
+    public override object ConvertFrom(ITypeDescriptorContext? context, CultureInfo? culture, object value)
+    {
+        var text = (string)value;
+        var (number, unit) = text switch
+        {
+            _ when text.EndsWith("ms", StringComparison.Ordinal) => (text[..^2], 0.001),
+            _ when text.EndsWith('s') => (text[..^1], 1.0),
+            _ when text.EndsWith('m') => (text[..^1], 60.0),
+            _ when text.EndsWith('h') => (text[..^1], 3600.0),
+            _ => (text, 1.0),
+        };
+        if (double.TryParse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var amount) && amount > 0)
+        {
+            return TimeSpan.FromSeconds(amount * unit);
+        }
+        if (TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var span) && span > TimeSpan.Zero)
+        {
+            return span;
+        }
+        throw new FormatException($"'{text}' is not a duration such as 500ms, 30s, 2m or 00:01:30.");
+    }
 }

@@ -4,7 +4,8 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using FlashSale.Engine.Campaigns;
+using System.Text.Json.Serialization.Metadata;
+using FlashSale.Contracts;
 using FlashSale.LoadTests.Scenarios;
 
 namespace FlashSale.LoadTests.EngineApi;
@@ -19,10 +20,9 @@ public sealed class SetupException(string message) : Exception(message);
 /// </summary>
 public sealed class EngineClient : IDisposable
 {
-    private const string ProblemTypePrefix = "https://flashsale.dev/problems/";
-    public const string ReplayedHeader = "Idempotent-Replayed";
+    public const string ReplayedHeader = ApiHeaders.IdempotentReplayed;
     private static readonly byte[] QuantityOne = "{\"quantity\":1}"u8.ToArray();
-    private static readonly Uri PaymentCallbackUri = new("/api/v1/payments/callbacks", UriKind.Relative);
+    private static readonly Uri PaymentCallbackUri = new(ApiRoutes.PaymentCallbacks, UriKind.Relative);
 
     /// <summary>Setup and verification calls are few and must not fail because --timeout is tuned tight for the load.</summary>
     public static readonly TimeSpan VerificationTimeout = TimeSpan.FromSeconds(30);
@@ -82,26 +82,26 @@ public sealed class EngineClient : IDisposable
     }
 
     public async Task CreateCampaignAsync(
-        string campaignId, DateTime startsAt, DateTime endsAt, int paymentWindowSeconds, IReadOnlyList<CampaignSku> skus,
+        string campaignId, DateTime startsAt, DateTime endsAt, int paymentWindowSeconds, IReadOnlyList<CampaignSkuBody> skus,
         CancellationToken cancellationToken)
     {
-        var body = new CreateCampaignBody(campaignId, startsAt, endsAt, paymentWindowSeconds, skus);
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/admin/campaigns")
+        var body = new CampaignBody(campaignId, startsAt, endsAt, paymentWindowSeconds, skus);
+        using var request = new HttpRequestMessage(HttpMethod.Post, ApiRoutes.AdminCampaigns)
         {
-            Content = JsonContent.Create(body, LoadTestJson.Default.CreateCampaignBody),
+            Content = JsonContent.Create(body, LoadTestJson.Default.CampaignBody),
         };
         await SendAdminAsync(request, "create the campaign", cancellationToken);
     }
 
     public async Task WarmUpAsync(string campaignId, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/v1/admin/campaigns/{campaignId}/warmup");
+        using var request = new HttpRequestMessage(HttpMethod.Post, ApiRoutes.CampaignWarmupPath(campaignId));
         await SendAdminAsync(request, "warm the campaign up", cancellationToken);
     }
 
     public async Task<SkuStockView> GetSkuAsync(string campaignId, long skuId, CancellationToken cancellationToken)
     {
-        using var response = await _http.GetAsync(new Uri($"/api/v1/campaigns/{campaignId}/skus/{skuId}", UriKind.Relative), cancellationToken);
+        using var response = await _http.GetAsync(new Uri(ApiRoutes.SkuPath(campaignId, skuId), UriKind.Relative), cancellationToken);
         if (!response.IsSuccessStatusCode)
         {
             throw new SetupException(
@@ -127,32 +127,14 @@ public sealed class EngineClient : IDisposable
         // Without validation: the values are known-good, and parsing them per request is measurable at 10k+/s.
         request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
         request.Headers.TryAddWithoutValidation("Authorization", _tokens.For(reservation.BuyerId));
-        request.Headers.TryAddWithoutValidation("Idempotency-Key", reservation.IdempotencyKey);
-        // The same per-request timer HttpClient.Timeout would set up, but with the reservation's own
-        // limit; it covers reading the body too.
-        using var timer = cancellationToken.CanBeCanceled
-            ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken)
-            : new CancellationTokenSource();
-        timer.CancelAfter(timeout);
-        try
+        request.Headers.TryAddWithoutValidation(ApiHeaders.IdempotencyKey, reservation.IdempotencyKey);
+        var answer = await SendAsync(request, timeout, cancellationToken);
+        return answer.Failure switch
         {
-            using var response = await _http.SendAsync(request, timer.Token);
-            var body = await response.Content.ReadAsByteArrayAsync(timer.Token);
-            var markedReplayed = response.Headers.TryGetValues(ReplayedHeader, out var replayed) && replayed.Contains("true", StringComparer.OrdinalIgnoreCase);
-            return Classify((int)response.StatusCode, body, markedReplayed);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return new ReserveResult(Outcome.Timeout);
-        }
-        catch (HttpRequestException ex)
-        {
-            return new ReserveResult(Outcome.TransportError, Detail: ex.HttpRequestError.ToString());
-        }
-        catch (IOException ex)
-        {
-            return new ReserveResult(Outcome.TransportError, Detail: ex.GetType().Name);
-        }
+            null => Classify(answer.Status, answer.Body, answer.MarkedReplayed),
+            Answer.Timeout => new ReserveResult(Outcome.Timeout),
+            _ => new ReserveResult(Outcome.TransportError, Detail: answer.Failure),
+        };
     }
 
     /// <param name="markedReplayed">The answer carried <c>Idempotent-Replayed: true</c>, as every replay (200) must.</param>
@@ -173,13 +155,13 @@ public sealed class EngineClient : IDisposable
         {
             switch (slug)
             {
-                case "sold-out":
+                case ProblemTypes.SoldOut:
                     return new ReserveResult(Outcome.SoldOut);
-                case "purchase-limit":
+                case ProblemTypes.PurchaseLimit:
                     return new ReserveResult(Outcome.PurchaseLimit);
-                case "not-started":
+                case ProblemTypes.NotStarted:
                     return new ReserveResult(Outcome.NotStarted);
-                case "ended":
+                case ProblemTypes.Ended:
                     return new ReserveResult(Outcome.Ended);
             }
         }
@@ -213,18 +195,18 @@ public sealed class EngineClient : IDisposable
         var (timestamp, signature) = signer.Sign(body);
         using var request = new HttpRequestMessage(HttpMethod.Post, PaymentCallbackUri) { Content = new ByteArrayContent(body) };
         request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
-        request.Headers.TryAddWithoutValidation("X-Timestamp", timestamp);
-        request.Headers.TryAddWithoutValidation("X-Signature", signature);
+        request.Headers.TryAddWithoutValidation(ApiHeaders.Timestamp, timestamp);
+        request.Headers.TryAddWithoutValidation(ApiHeaders.Signature, signature);
         return await SendFollowUpAsync(request, static (status, body) => status switch
         {
             200 => new FollowUpResult(ReadString(body, "outcome"u8) switch
             {
-                "applied" => FollowUpOutcome.Applied,
-                "refund-required" => FollowUpOutcome.RefundRequired,
-                "failed" => FollowUpOutcome.PaymentFailed,
+                PaymentOutcomes.Applied => FollowUpOutcome.Applied,
+                PaymentOutcomes.RefundRequired => FollowUpOutcome.RefundRequired,
+                PaymentOutcomes.Failed => FollowUpOutcome.PaymentFailed,
                 _ => FollowUpOutcome.Unexpected,
             }, ReadString(body, "orderStatus"u8)),
-            409 when ProblemSlug(body) == "amount-mismatch" => new FollowUpResult(FollowUpOutcome.AmountMismatch),
+            409 when ProblemSlug(body) == ProblemTypes.AmountMismatch => new FollowUpResult(FollowUpOutcome.AmountMismatch),
             _ => null,
         }, cancellationToken);
     }
@@ -232,12 +214,12 @@ public sealed class EngineClient : IDisposable
     /// <summary>The buyer's cancel: <c>POST /api/v1/orders/{orderNo}/cancel</c> with their token.</summary>
     public async Task<FollowUpResult> CancelAsync(CancelOrder cancel, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri($"/api/v1/orders/{cancel.OrderNo}/cancel", UriKind.Relative));
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(ApiRoutes.OrderCancelPath(cancel.OrderNo), UriKind.Relative));
         request.Headers.TryAddWithoutValidation("Authorization", _tokens.For(cancel.BuyerId));
         return await SendFollowUpAsync(request, static (status, body) => status switch
         {
             200 => new FollowUpResult(FollowUpOutcome.Cancelled, ReadString(body, "status"u8)),
-            409 when ProblemSlug(body) == "order-paid" => new FollowUpResult(FollowUpOutcome.OrderPaid, "Paid"),
+            409 when ProblemSlug(body) == ProblemTypes.OrderPaid => new FollowUpResult(FollowUpOutcome.OrderPaid, OrderStatus.Paid),
             _ => null,
         }, cancellationToken);
     }
@@ -246,55 +228,40 @@ public sealed class EngineClient : IDisposable
     private async Task<FollowUpResult> SendFollowUpAsync(
         HttpRequestMessage request, Func<int, byte[], FollowUpResult?> classify, CancellationToken cancellationToken)
     {
-        using var timer = cancellationToken.CanBeCanceled
-            ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken)
-            : new CancellationTokenSource();
-        timer.CancelAfter(_reservationTimeout);
-        try
+        var answer = await SendAsync(request, _reservationTimeout, cancellationToken);
+        if (answer.Failure is not null)
         {
-            using var response = await _http.SendAsync(request, timer.Token);
-            var body = await response.Content.ReadAsByteArrayAsync(timer.Token);
-            var status = (int)response.StatusCode;
-            if (classify(status, body) is { } particular)
-            {
-                return particular;
-            }
-            var slug = ProblemSlug(body);
-            if (status == 503 && slug == "order-not-yet-persisted")
-            {
-                return new FollowUpResult(FollowUpOutcome.NotYetPersisted, RetryAfter: response.Headers.RetryAfter?.Delta);
-            }
-            var detail = slug is null ? status.ToString(CultureInfo.InvariantCulture) : $"{status} {slug}";
-            return status switch
-            {
-                404 => new FollowUpResult(FollowUpOutcome.NotFound),
-                >= 400 and < 500 => new FollowUpResult(FollowUpOutcome.OtherClientError, Detail: detail),
-                >= 500 => new FollowUpResult(FollowUpOutcome.ServerError, RetryAfter: response.Headers.RetryAfter?.Delta, Detail: detail),
-                _ => new FollowUpResult(FollowUpOutcome.Unexpected, Detail: detail),
-            };
+            return answer.Failure == Answer.Timeout
+                ? new FollowUpResult(FollowUpOutcome.Timeout)
+                : new FollowUpResult(FollowUpOutcome.TransportError, Detail: answer.Failure);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        var status = answer.Status;
+        if (classify(status, answer.Body) is { } particular)
         {
-            return new FollowUpResult(FollowUpOutcome.Timeout);
+            return particular;
         }
-        catch (HttpRequestException ex)
+        var slug = ProblemSlug(answer.Body);
+        if (status == 503 && slug == ProblemTypes.OrderNotYetPersisted)
         {
-            return new FollowUpResult(FollowUpOutcome.TransportError, Detail: ex.HttpRequestError.ToString());
+            return new FollowUpResult(FollowUpOutcome.NotYetPersisted, RetryAfter: answer.RetryAfter);
         }
-        catch (IOException ex)
+        var detail = slug is null ? status.ToString(CultureInfo.InvariantCulture) : $"{status} {slug}";
+        return status switch
         {
-            return new FollowUpResult(FollowUpOutcome.TransportError, Detail: ex.GetType().Name);
-        }
+            404 => new FollowUpResult(FollowUpOutcome.NotFound),
+            >= 400 and < 500 => new FollowUpResult(FollowUpOutcome.OtherClientError, Detail: detail),
+            >= 500 => new FollowUpResult(FollowUpOutcome.ServerError, RetryAfter: answer.RetryAfter, Detail: detail),
+            _ => new FollowUpResult(FollowUpOutcome.Unexpected, Detail: detail),
+        };
     }
 
     /// <summary>
     /// One SKU's ledger as the admin endpoint reports it. The view is null unless the answer was 200; then
     /// <c>Status</c> and <c>Body</c> say what came instead (a 404 with an empty body: the endpoint is missing).
     /// </summary>
-    public async Task<(LedgerView? View, int Status, string Body)> GetLedgerAsync(string campaignId, long skuId, CancellationToken cancellationToken)
+    public async Task<(SkuLedgerView? View, int Status, string Body)> GetLedgerAsync(string campaignId, long skuId, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get,
-            new Uri($"/api/v1/admin/campaigns/{campaignId}/skus/{skuId}/ledger", UriKind.Relative));
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(ApiRoutes.SkuLedgerPath(campaignId, skuId), UriKind.Relative));
         request.Headers.TryAddWithoutValidation("Authorization", _tokens.Admin);
         using var response = await _http.SendAsync(request, cancellationToken);
         var body = await response.Content.ReadAsStringAsync(cancellationToken);
@@ -304,7 +271,7 @@ public sealed class EngineClient : IDisposable
         }
         try
         {
-            return (JsonSerializer.Deserialize(body, LoadTestJson.Default.LedgerView), 200, body);
+            return (JsonSerializer.Deserialize(body, LoadTestJson.Default.SkuLedgerView), 200, body);
         }
         catch (JsonException)
         {
@@ -313,17 +280,16 @@ public sealed class EngineClient : IDisposable
     }
 
     /// <summary>Recorded payment callbacks with one outcome, newest first, at most <paramref name="limit"/> (the endpoint's cap is 500).</summary>
-    public async Task<IReadOnlyList<PaymentRecordView>> ListPaymentsAsync(string outcome, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<PaymentAdminView>> ListPaymentsAsync(string outcome, int limit, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(
-            string.Create(CultureInfo.InvariantCulture, $"/api/v1/admin/payments?outcome={Uri.EscapeDataString(outcome)}&limit={limit}"), UriKind.Relative));
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(ApiRoutes.AdminPaymentsPath(outcome, limit), UriKind.Relative));
         request.Headers.TryAddWithoutValidation("Authorization", _tokens.Admin);
         using var response = await _http.SendAsync(request, cancellationToken);
         if (!response.IsSuccessStatusCode)
         {
             throw new SetupException($"GET payments ({outcome}): {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(cancellationToken)}");
         }
-        return await response.Content.ReadFromJsonAsync(LoadTestJson.Default.IReadOnlyListPaymentRecordView, cancellationToken) ?? [];
+        return await response.Content.ReadFromJsonAsync(LoadTestJson.Default.IReadOnlyListPaymentAdminView, cancellationToken) ?? [];
     }
 
     /// <summary>
@@ -333,76 +299,87 @@ public sealed class EngineClient : IDisposable
     /// </summary>
     public async Task<OrderLookup> GetOrderAsync(long buyerId, string orderNo, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/api/v1/orders/" + orderNo, UriKind.Relative));
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(ApiRoutes.OrderPath(orderNo), UriKind.Relative));
         request.Headers.TryAddWithoutValidation("Authorization", _tokens.For(buyerId));
-        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timer.CancelAfter(timeout);
-        try
+        var (order, failure) = await ReadAsync(request, LoadTestJson.Default.OrderResponse, timeout, cancellationToken);
+        return failure switch
         {
-            using var response = await _http.SendAsync(request, timer.Token);
-            if (response.StatusCode == HttpStatusCode.NotFound)
-            {
-                return new OrderLookup(OrderLookupStatus.NotFound, null, "404");
-            }
-            if (!response.IsSuccessStatusCode)
-            {
-                return new OrderLookup(OrderLookupStatus.Failed, null, ((int)response.StatusCode).ToString(CultureInfo.InvariantCulture));
-            }
-            var order = await response.Content.ReadFromJsonAsync(LoadTestJson.Default.OrderView, timer.Token);
-            return order is null
-                ? new OrderLookup(OrderLookupStatus.Failed, null, "empty body")
-                : new OrderLookup(OrderLookupStatus.Found, order, null);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return new OrderLookup(OrderLookupStatus.Failed, null, "timeout");
-        }
-        catch (Exception ex) when (ex is HttpRequestException or IOException or JsonException)
-        {
-            return new OrderLookup(OrderLookupStatus.Failed, null, ex.GetType().Name);
-        }
+            null => new OrderLookup(OrderLookupStatus.Found, order, null),
+            "404" => new OrderLookup(OrderLookupStatus.NotFound, null, failure),
+            _ => new OrderLookup(OrderLookupStatus.Failed, null, failure),
+        };
     }
 
     /// <summary>One page of the buyer's orders, newest first; null when the Ingress refused or failed (the reason in <paramref name="failure"/>).</summary>
-    public async Task<(OrderListView? Page, string? Failure)> ListOrdersAsync(
+    public async Task<(OrderListResponse? Page, string? Failure)> ListOrdersAsync(
         long buyerId, string? cursor, int limit, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var uri = string.Create(CultureInfo.InvariantCulture, $"/api/v1/orders?limit={limit}")
-            + (cursor is null ? "" : "&cursor=" + Uri.EscapeDataString(cursor));
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(uri, UriKind.Relative));
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(ApiRoutes.OrdersPath(limit, cursor), UriKind.Relative));
         request.Headers.TryAddWithoutValidation("Authorization", _tokens.For(buyerId));
-        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        return await ReadAsync(request, LoadTestJson.Default.OrderListResponse, timeout, cancellationToken);
+    }
+
+    /// <summary>
+    /// Sends within <paramref name="timeout"/> (the same per-request timer HttpClient.Timeout would set up, covering the
+    /// body too). Never throws for what the server or network did: that is <see cref="Answer.Failure"/>.
+    /// </summary>
+    private async Task<Answer> SendAsync(HttpRequestMessage request, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var timer = cancellationToken.CanBeCanceled
+            ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken)
+            : new CancellationTokenSource();
         timer.CancelAfter(timeout);
         try
         {
             using var response = await _http.SendAsync(request, timer.Token);
-            if (!response.IsSuccessStatusCode)
-            {
-                return (null, ((int)response.StatusCode).ToString(CultureInfo.InvariantCulture));
-            }
-            var page = await response.Content.ReadFromJsonAsync(LoadTestJson.Default.OrderListView, timer.Token);
-            return page is null ? (null, "empty body") : (page, null);
+            var body = await response.Content.ReadAsByteArrayAsync(timer.Token);
+            var status = (int)response.StatusCode;
+            return new Answer(
+                status, body,
+                status == 200 && response.Headers.TryGetValues(ReplayedHeader, out var replayed) && replayed.Contains("true", StringComparer.OrdinalIgnoreCase),
+                status >= 500 ? response.Headers.RetryAfter?.Delta : null);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return (null, "timeout");
+            return new Answer(0, [], false, null, Answer.Timeout);
         }
-        catch (Exception ex) when (ex is HttpRequestException or IOException or JsonException)
+        catch (HttpRequestException ex)
         {
-            return (null, ex.GetType().Name);
+            return new Answer(0, [], false, null, ex.HttpRequestError.ToString());
+        }
+        catch (IOException ex)
+        {
+            return new Answer(0, [], false, null, ex.GetType().Name);
         }
     }
 
-    /// <summary>The last segment of a problem+json <c>type</c>: clients branch on it, never on the human text.</summary>
-    private static string? ProblemSlug(ReadOnlySpan<byte> body)
+    /// <summary>A 200's body as <typeparamref name="T"/>; else null and why: the status code, <c>timeout</c>, or what failed.</summary>
+    private async Task<(T? Value, string? Failure)> ReadAsync<T>(
+        HttpRequestMessage request, JsonTypeInfo<T> json, TimeSpan timeout, CancellationToken cancellationToken) where T : class
     {
-        var type = ReadString(body, "type"u8);
-        if (type is null)
+        var answer = await SendAsync(request, timeout, cancellationToken);
+        if (answer.Failure is not null || answer.Status != 200)
         {
-            return null;
+            return (null, answer.Failure ?? answer.Status.ToString(CultureInfo.InvariantCulture));
         }
-        return type.StartsWith(ProblemTypePrefix, StringComparison.Ordinal) ? type[ProblemTypePrefix.Length..] : type[(type.LastIndexOf('/') + 1)..];
+        try
+        {
+            return JsonSerializer.Deserialize(answer.Body, json) is { } value ? (value, null) : (null, "empty body");
+        }
+        catch (JsonException)
+        {
+            return (null, nameof(JsonException));
+        }
     }
+
+    /// <summary>What came back, or why nothing did (<see cref="Failure"/>: <see cref="Timeout"/> or a transport error).</summary>
+    private readonly record struct Answer(int Status, byte[] Body, bool MarkedReplayed, TimeSpan? RetryAfter, string? Failure = null)
+    {
+        public const string Timeout = "timeout";
+    }
+
+    /// <summary>The slug of a problem+json <c>type</c>: clients branch on it, never on the human text.</summary>
+    private static string? ProblemSlug(ReadOnlySpan<byte> body) => ProblemTypes.Slug(ReadString(body, "type"u8));
 
     /// <summary>A top-level string property, or null when the body is not JSON or lacks it.</summary>
     private static string? ReadString(ReadOnlySpan<byte> json, ReadOnlySpan<byte> property)
@@ -438,7 +415,7 @@ public sealed class EngineClient : IDisposable
 
     private Uri ReservationUri(string campaignId, long skuId)
         => _reservationUris.GetOrAdd((campaignId, skuId), static key =>
-            new Uri($"/api/v1/campaigns/{key.CampaignId}/skus/{key.SkuId}/reservations", UriKind.Relative));
+            new Uri(ApiRoutes.ReservationsPath(key.CampaignId, key.SkuId), UriKind.Relative));
 
     private static byte[] QuantityBody(int quantity)
         => Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{{\"quantity\":{quantity}}}"));

@@ -1,3 +1,5 @@
+using FlashSale.Contracts;
+
 namespace FlashSale.LoadTests.EngineApi;
 
 /// <summary>How a reservation attempt ended, from the status code and the problem type's last segment.</summary>
@@ -59,4 +61,4 @@ public enum OrderLookupStatus
 }
 
 /// <summary>What one <c>GET /api/v1/orders/{orderNo}</c> found; <see cref="Detail"/> says why when nothing was found.</summary>
-public readonly record struct OrderLookup(OrderLookupStatus Status, OrderView? Order, string? Detail);
+public readonly record struct OrderLookup(OrderLookupStatus Status, OrderResponse? Order, string? Detail);

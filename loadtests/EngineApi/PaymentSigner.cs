@@ -1,13 +1,9 @@
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
+using FlashSale.Contracts;
 
 namespace FlashSale.LoadTests.EngineApi;
 
-/// <summary>
-/// Signs payment callbacks the way the Ingress verifies them (Ingress/Payments/PaymentsApi.cs): the
-/// lowercase hex HMAC-SHA256 of <c>"&lt;X-Timestamp&gt;.&lt;raw body&gt;"</c> with the shared callback secret.
-/// </summary>
+/// <summary>Signs payment callbacks as a provider does (<see cref="PaymentSignature"/>), with the secret the Ingress was given.</summary>
 public sealed class PaymentSigner(string secret)
 {
     // DEV-ONLY default: the same secret as Ingress/appsettings.Development.json, so a run against a
@@ -15,8 +11,6 @@ public sealed class PaymentSigner(string secret)
     // which the run must be given in FLASHSALE_PAYMENT_SECRET.
     public const string DevelopmentSecret = "DEV-ONLY-payment-callback-secret-0123456789";
     public const string SecretVariable = "FLASHSALE_PAYMENT_SECRET";
-
-    private readonly byte[] _key = Encoding.UTF8.GetBytes(secret);
 
     public static PaymentSigner FromEnvironment(out bool usingDevelopmentSecret)
     {
@@ -29,10 +23,6 @@ public sealed class PaymentSigner(string secret)
     public (string Timestamp, string Signature) Sign(ReadOnlySpan<byte> body)
     {
         var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
-        var prefix = Encoding.UTF8.GetBytes(timestamp + ".");
-        var message = new byte[prefix.Length + body.Length];
-        prefix.CopyTo(message, 0);
-        body.CopyTo(message.AsSpan(prefix.Length));
-        return (timestamp, Convert.ToHexStringLower(HMACSHA256.HashData(_key, message)));
+        return (timestamp, Convert.ToHexStringLower(PaymentSignature.Compute(secret, timestamp, body)));
     }
 }

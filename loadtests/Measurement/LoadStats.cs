@@ -73,18 +73,7 @@ public sealed class LoadStats
 
     public long InFlight => Interlocked.Read(ref _inFlight);
 
-    public long Completed
-    {
-        get
-        {
-            long total = 0;
-            for (var i = 0; i < _counts.Length; i++)
-            {
-                total += Interlocked.Read(ref _counts[i]);
-            }
-            return total;
-        }
-    }
+    public long Completed => Total(_counts);
 
     public long Count(Outcome outcome) => Interlocked.Read(ref _counts[(int)outcome]);
 
@@ -92,17 +81,16 @@ public sealed class LoadStats
 
     public long FollowUpsInFlight => Interlocked.Read(ref _followUpsInFlight);
 
-    public long FollowUpsAnswered
+    public long FollowUpsAnswered => Total(_followUpCounts);
+
+    private static long Total(long[] counts)
     {
-        get
+        long total = 0;
+        for (var i = 0; i < counts.Length; i++)
         {
-            long total = 0;
-            for (var i = 0; i < _followUpCounts.Length; i++)
-            {
-                total += Interlocked.Read(ref _followUpCounts[i]);
-            }
-            return total;
+            total += Interlocked.Read(ref counts[i]);
         }
+        return total;
     }
 
     public long Count(FollowUpKind kind, FollowUpOutcome outcome) => Interlocked.Read(ref _followUpCounts[FollowUpSlot(kind, outcome)]);

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Globalization;
 using FlashSale.LoadTests.EngineApi;
 using FlashSale.LoadTests.Measurement;
 using FlashSale.LoadTests.Scenarios;
@@ -46,8 +45,6 @@ public sealed record LagReport(
                 Invariant($"{TimedOut:N0} of {Sampled:N0} sampled orders were not persisted in time: {TimedOutInRedis:N0} still only in Redis, ")
                 + Invariant($"{TimedOutNotFound:N0} not found at all, {TimedOutReadFailing:N0} unreadable (e.g. {string.Join("; ", TimeoutExamples)})"));
     }
-
-    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }
 
 /// <summary>
@@ -245,5 +242,4 @@ public sealed class PersistenceLagProbe : IDisposable
 
     private static long Micros(long stopwatchTicks) => Math.Clamp(stopwatchTicks * 1_000_000 / Stopwatch.Frequency, 1, LoadStats.HighestTrackableMicros);
 
-    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

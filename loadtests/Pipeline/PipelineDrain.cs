@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Globalization;
+using FlashSale.Contracts;
 using FlashSale.LoadTests.EngineApi;
 using FlashSale.LoadTests.Measurement;
 using FlashSale.LoadTests.Scenarios;
@@ -74,8 +74,6 @@ public sealed record DrainReport(
             : string.Join("; ", over.Take(5).Select(x => Invariant($"SKU {x.Sku.SkuId}: {x.Units:N0} units persisted, stock {x.Sku.Stock:N0}")))));
         return results;
     }
-
-    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }
 
 /// <summary>
@@ -137,7 +135,7 @@ public static class PipelineDrain
                                 mismatches.Enqueue(mismatch);
                             }
                             // A cancelled order holds nothing: its units went back on sale (and may be in another order now).
-                            if (lookup.Order.Status == "Cancelled")
+                            if (lookup.Order.Status == OrderStatus.Cancelled)
                             {
                                 Interlocked.Add(ref cancelledUnits, lookup.Order.Quantity);
                             }
@@ -175,7 +173,7 @@ public static class PipelineDrain
             startedAfterRun, waited, timeout, [.. mismatches], new Dictionary<long, long>(units), cancelledUnits, buyersWithOrders, listed, notListable, listProblems);
     }
 
-    private static string? Compare(SaleUnderTest sale, CreatedOrder expected, OrderView actual)
+    private static string? Compare(SaleUnderTest sale, CreatedOrder expected, OrderResponse actual)
     {
         if (actual.OrderNo == expected.OrderNo && actual.CampaignId == sale.CampaignId && actual.SkuId == expected.SkuId && actual.Quantity == expected.Quantity)
         {
@@ -266,6 +264,4 @@ public static class PipelineDrain
             // The drain is over; the caller prints the final line.
         }
     }
-
-    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

@@ -1,8 +1,9 @@
-using System.Globalization;
+using System.Net;
 using System.Text;
 using FlashSale.LoadTests.EngineApi;
 using FlashSale.LoadTests.Measurement;
 using FlashSale.LoadTests.Pipeline;
+using ScottPlot;
 
 namespace FlashSale.LoadTests.Reporting;
 
@@ -29,10 +30,7 @@ public static class HtmlReport
         .num { text-align: right; font-variant-numeric: tabular-nums; }
         ul.inv { list-style: none; padding: 0; } ul.inv li { margin: 4px 0; }
         ul.inv .badge { font-size: 11px; width: 34px; text-align: center; margin-right: 8px; }
-        .legend { display: flex; flex-wrap: wrap; gap: 14px; font-size: 12px; margin: 4px 0 0 70px; }
-        .legend span::before { content: ""; display: inline-block; width: 10px; height: 10px; margin-right: 5px; background: var(--c); vertical-align: -1px; }
-        svg { display: block; max-width: 100%; height: auto; font-size: 11px; fill: #1f2328; }
-        svg .grid { stroke: #eaeef2; } svg .frame { fill: none; stroke: #8c959f; } svg .axis-title { font-size: 12px; fill: #57606a; }
+        svg { display: block; max-width: 100%; height: auto; }
         .note { color: #57606a; font-size: 13px; }
         """;
 
@@ -59,17 +57,14 @@ public static class HtmlReport
 
         html.Append("<h2>Throughput over time</h2>")
             .Append(ThroughputChart(run))
-            .Append(Legend(UsedOutcomes(run).Select(o => (o.Label(), Color(o))).Append(("sent", "#1f2328"))))
             .Append("<p class=\"note\">Answers per second by outcome (stacked), and requests sent per second (line).</p>");
 
         html.Append("<h2>Latency over time</h2>")
             .Append(LatencyOverTimeChart(run))
-            .Append(Legend([("p50", "#0969da"), ("p99", "#bf3989"), ("max", "#8c959f")]))
             .Append(Invariant($"<p class=\"note\">Per second, all outcomes together, logarithmic scale{(options.IsOpenModel ? "; measured from each request's intended start (coordinated omission corrected)" : "")}.</p>"));
 
         html.Append("<h2>Latency per outcome</h2>")
             .Append(PercentileChart(run))
-            .Append(Legend(PercentileMarks.Select(m => (m.Name, m.Color))))
             .Append(Report.OutcomeTable(run).ToHtml());
         var notes = Report.HarnessNotes(run).Concat(run.ScenarioNotes).ToList();
         if (notes.Count > 0)
@@ -182,33 +177,37 @@ public static class HtmlReport
         {
             return "<p class=\"note\">No samples.</p>";
         }
-        var outcomes = UsedOutcomes(run);
-        var end = samples[^1].Elapsed.TotalSeconds;
-        var peak = samples.Max(s => Math.Max(s.Completed, s.Sent) / s.Length.TotalSeconds);
-        var yTicks = SvgPlot.NiceTicks(0, peak);
-        var plot = new SvgPlot(ChartWidth, 300, 0, end, 0, yTicks[^1])
-            .XAxis("seconds since the start", SvgPlot.NiceTicks(0, end, 10).Where(t => t <= end), SvgPlot.Number)
-            .YAxis("per second", yTicks, SvgPlot.Number);
-        foreach (var sample in samples)
+        var plot = Charts.New("seconds since the start", "per second");
+        var stacked = new double[samples.Count];
+        foreach (var outcome in UsedOutcomes(run))
         {
-            var from = (sample.Elapsed - sample.Length).TotalSeconds;
-            var to = sample.Elapsed.TotalSeconds;
-            var gap = Math.Min(0.08, (to - from) * 0.1);
-            var stacked = 0.0;
-            foreach (var outcome in outcomes)
+            var bars = new List<Bar>();
+            for (var i = 0; i < samples.Count; i++)
             {
+                var sample = samples[i];
                 var rate = sample.ByOutcome[(int)outcome] / sample.Length.TotalSeconds;
-                if (rate > 0)
+                var width = sample.Length.TotalSeconds;
+                bars.Add(new Bar
                 {
-                    plot.Rect(from + gap, to - gap, stacked, stacked + rate, Color(outcome),
-                        Invariant($"{from:0.0}–{to:0.0} s: {outcome.Label()} {sample.ByOutcome[(int)outcome]:N0} ({rate:N0}/s)"));
-                }
-                stacked += rate;
+                    Position = sample.Elapsed.TotalSeconds - (width / 2),
+                    Size = width * 0.85,
+                    ValueBase = stacked[i],
+                    Value = stacked[i] + rate,
+                    FillColor = Charts.Hex(Color(outcome)),
+                    LineWidth = 0,
+                });
+                stacked[i] += rate;
             }
+            plot.Add.Bars(bars).LegendText = outcome.Label();
         }
-        plot.Line(samples.SelectMany(s => new[] { ((s.Elapsed - s.Length).TotalSeconds, s.Sent / s.Length.TotalSeconds), (s.Elapsed.TotalSeconds, s.Sent / s.Length.TotalSeconds) }),
-            "#1f2328", 1.5, "requests sent per second");
-        return plot.Render("Throughput over time by outcome");
+        double[] starts = [0, .. samples.Select(s => s.Elapsed.TotalSeconds)];
+        double[] rates = [.. samples.Select(s => s.Sent / s.Length.TotalSeconds), samples[^1].Sent / samples[^1].Length.TotalSeconds];
+        var sent = plot.Add.ScatterLine(starts, rates, Charts.Hex("#1f2328"));
+        sent.ConnectStyle = ConnectStyle.StepHorizontal;
+        sent.LineWidth = 1.5f;
+        sent.LegendText = "sent";
+        plot.Axes.Margins(bottom: 0);
+        return Charts.Svg(plot, 320);
     }
 
     private static string LatencyOverTimeChart(RunSummary run)
@@ -218,24 +217,20 @@ public static class HtmlReport
         {
             return "<p class=\"note\">No answers.</p>";
         }
-        var end = samples[^1].Elapsed.TotalSeconds;
-        var low = Math.Max(0.01, samples.Min(s => s.Latency.P50));
-        var high = samples.Max(s => s.Latency.Max);
-        var yTicks = SvgPlot.LogTicks(low, high);
-        var plot = new SvgPlot(ChartWidth, 260, 0, end, yTicks[0], yTicks[^1], logY: true)
-            .XAxis("seconds since the start", SvgPlot.NiceTicks(0, end, 10).Where(t => t <= end), SvgPlot.Number)
-            .YAxis("ms", yTicks, SvgPlot.Number);
-        static (double, double) Mid(IntervalSample s, double value) => ((s.Elapsed - (s.Length / 2)).TotalSeconds, value);
-        plot.Line(samples.Select(s => Mid(s, s.Latency.Max)), "#8c959f", 1.5, "max per second", dashed: true)
-            .Line(samples.Select(s => Mid(s, s.Latency.P99)), "#bf3989", 2, "p99 per second")
-            .Line(samples.Select(s => Mid(s, s.Latency.P50)), "#0969da", 2, "p50 per second");
-        foreach (var sample in samples)
+        var plot = Charts.New("seconds since the start", "ms");
+        double[] seconds = [.. samples.Select(s => (s.Elapsed - (s.Length / 2)).TotalSeconds)];
+        foreach (var (name, color, value) in new (string, string, Func<LatencySummary, double>)[]
         {
-            var (x, _) = Mid(sample, 0);
-            plot.Dot(x, sample.Latency.P99, 2.5, "#bf3989",
-                Invariant($"{sample.Elapsed.TotalSeconds:0.0} s: p50 {sample.Latency.P50:0.00} ms, p99 {sample.Latency.P99:0.00} ms, max {sample.Latency.Max:0.00} ms"));
+            ("max", "#8c959f", l => l.Max), ("p99", "#bf3989", l => l.P99), ("p50", "#0969da", l => l.P50),
+        })
+        {
+            var line = plot.Add.Scatter(seconds, samples.Select(s => Charts.Log(value(s.Latency))).ToArray(), Charts.Hex(color));
+            line.LegendText = name;
+            line.LineWidth = 2;
+            line.MarkerSize = 4;
         }
-        return plot.Render("Latency percentiles over time");
+        Charts.Logarithmic(plot.Axes.Left);
+        return Charts.Svg(plot, 280);
     }
 
     private static readonly (string Name, string Color, Func<LatencySummary, double> Value)[] PercentileMarks =
@@ -258,21 +253,24 @@ public static class HtmlReport
         {
             return "<p class=\"note\">No answers.</p>";
         }
-        var ticks = SvgPlot.LogTicks(Math.Max(0.01, rows.Min(r => r.Latency.P50)), rows.Max(r => r.Latency.Max));
-        var plot = new SvgPlot(ChartWidth, 60 + (rows.Count * 30), ticks[0], ticks[^1], rows.Count, 0, logX: true, left: 120)
-            .XAxis("ms (logarithmic)", ticks, SvgPlot.Number)
-            .RowLabels([.. rows.Select(r => r.Label)]);
+        var plot = Charts.New("ms (logarithmic)");
         for (var i = 0; i < rows.Count; i++)
         {
-            var (label, latency, color) = rows[i];
-            plot.Rect(latency.P50, latency.Max, i + 0.42, i + 0.58, color,
-                Invariant($"{label}: {latency.Count:N0} answers, p50 {latency.P50:0.00}, p90 {latency.P90:0.00}, p99 {latency.P99:0.00}, p99.9 {latency.P999:0.00}, max {latency.Max:0.00} ms"));
-            foreach (var (name, markColor, value) in PercentileMarks)
-            {
-                plot.Dot(value(latency), i + 0.5, 5, markColor, Invariant($"{label} {name}: {value(latency):0.00} ms"));
-            }
+            var range = plot.Add.Line(Charts.Log(rows[i].Latency.P50), i, Charts.Log(rows[i].Latency.Max), i);
+            range.LineWidth = 6;
+            range.LineColor = Charts.Hex(rows[i].Color).WithAlpha(0.5);
+            range.MarkerSize = 0;
         }
-        return plot.Render("Latency percentiles per outcome");
+        foreach (var (name, color, value) in PercentileMarks)
+        {
+            var marks = plot.Add.ScatterPoints(
+                rows.Select(r => Charts.Log(value(r.Latency))).ToArray(), rows.Select((_, i) => (double)i).ToArray(), Charts.Hex(color));
+            marks.MarkerSize = 10;
+            marks.LegendText = name;
+        }
+        Charts.Logarithmic(plot.Axes.Bottom);
+        Charts.Rows(plot, [.. rows.Select(r => r.Label)]);
+        return Charts.Svg(plot, 90 + (rows.Count * 32));
     }
 
     private static string OutcomeCountChart(RunSummary run)
@@ -283,64 +281,64 @@ public static class HtmlReport
             return "<p class=\"note\">No answers.</p>";
         }
         var total = Math.Max(1, rows.Sum(r => r.Count));
-        var ticks = SvgPlot.NiceTicks(0, rows.Max(r => r.Count) * 1.15, whole: true);
-        var plot = new SvgPlot(ChartWidth, 60 + (rows.Count * 30), 0, ticks[^1], rows.Count, 0, left: 120)
-            .XAxis("answers", ticks, SvgPlot.Number)
-            .RowLabels([.. rows.Select(r => r.Outcome.Label())]);
-        for (var i = 0; i < rows.Count; i++)
+        var plot = Charts.New("answers");
+        var bars = plot.Add.Bars(rows.Select((r, i) => new Bar
         {
-            var (outcome, count) = rows[i];
-            plot.Rect(0, count, i + 0.2, i + 0.8, Color(outcome), Invariant($"{outcome.Label()}: {count:N0}"))
-                .Label(count, i + 0.5, Invariant($"{count:N0} ({100.0 * count / total:0.0}%)"), dx: 6, dy: 4);
-        }
-        return plot.Render("Answers by outcome");
+            Position = i,
+            Value = r.Count,
+            FillColor = Charts.Hex(Color(r.Outcome)),
+            LineWidth = 0,
+            Label = Invariant($"{r.Count:N0} ({100.0 * r.Count / total:0.0}%)"),
+        }).ToList());
+        bars.Horizontal = true;
+        Charts.Rows(plot, [.. rows.Select(r => r.Outcome.Label())]);
+        plot.Axes.SetLimitsX(0, rows.Max(r => r.Count) * 1.2);
+        return Charts.Svg(plot, 70 + (rows.Count * 32));
     }
 
     private static string LagHistogram(LagReport lag)
     {
         var values = lag.Points.Select(p => p.LagMs).ToList();
-        var max = values.Max();
-        var width = SvgPlot.NiceStep(max, 40);
-        var bins = (int)Math.Floor(max / width) + 1;
-        var counts = new int[bins];
-        foreach (var value in values)
+        var width = NiceStep(values.Max() / 40);
+        var counts = values.GroupBy(v => (int)(v / width)).ToDictionary(g => g.Key, g => g.Count());
+        var plot = Charts.New("ms from the 201 until persisted", "samples");
+        plot.Add.Bars(counts.Select(c => new Bar
         {
-            counts[Math.Min(bins - 1, (int)(value / width))]++;
-        }
-        var yTicks = SvgPlot.NiceTicks(0, counts.Max(), whole: true);
-        var xEnd = bins * width;
-        var plot = new SvgPlot(ChartWidth, 260, 0, xEnd, 0, yTicks[^1])
-            .XAxis("ms from the 201 until persisted", SvgPlot.NiceTicks(0, xEnd, 10).Where(t => t <= xEnd), SvgPlot.Number)
-            .YAxis("samples", yTicks, SvgPlot.Number);
-        for (var b = 0; b < bins; b++)
+            Position = (c.Key + 0.5) * width,
+            Size = width * 0.9,
+            Value = c.Value,
+            FillColor = Charts.Hex("#0969da"),
+            LineWidth = 0,
+        }).ToList());
+        foreach (var (name, value, color) in new[] { ("p50", lag.FromAnswer.P50, "#1a7f37"), ("p99", lag.FromAnswer.P99, "#cf222e") })
         {
-            if (counts[b] > 0)
-            {
-                plot.Rect((b * width) + (width * 0.05), ((b + 1) * width) - (width * 0.05), 0, counts[b], "#0969da",
-                    Invariant($"{b * width:0.#}–{(b + 1) * width:0.#} ms: {counts[b]:N0} samples"));
-            }
+            var marker = plot.Add.VerticalLine(value, 1.5f, Charts.Hex(color), LinePattern.Dashed);
+            marker.LegendText = Invariant($"{name} {value:0} ms");
         }
-        plot.VerticalMarker(lag.FromAnswer.P50, "#1a7f37", Invariant($"p50 {lag.FromAnswer.P50:0} ms"))
-            .VerticalMarker(lag.FromAnswer.P99, "#cf222e", Invariant($"p99 {lag.FromAnswer.P99:0} ms"));
-        return plot.Render("Histogram of reservation to MySQL lag");
+        plot.Axes.Margins(bottom: 0);
+        return Charts.Svg(plot, 280);
     }
 
     private static string LagOverTime(LagReport lag, TimeSpan runLength)
     {
-        var end = Math.Max(runLength.TotalSeconds, lag.Points.Max(p => p.AnsweredAtSeconds));
-        var yTicks = SvgPlot.NiceTicks(0, lag.Points.Max(p => p.LagMs));
-        var plot = new SvgPlot(ChartWidth, 240, 0, end, 0, yTicks[^1])
-            .XAxis("second of the run the 201 arrived in", SvgPlot.NiceTicks(0, end, 10).Where(t => t <= end), SvgPlot.Number)
-            .YAxis("lag, ms", yTicks, SvgPlot.Number);
-        foreach (var point in lag.Points)
-        {
-            plot.Dot(point.AnsweredAtSeconds, point.LagMs, 2.5, "#0969da", Invariant($"201 at {point.AnsweredAtSeconds:0.00} s: persisted after {point.LagMs:0} ms"));
-        }
-        return plot.Render("Reservation to MySQL lag over the run");
+        var plot = Charts.New("second of the run the 201 arrived in", "lag, ms");
+        plot.Add.ScatterPoints(lag.Points.Select(p => p.AnsweredAtSeconds).ToArray(), lag.Points.Select(p => p.LagMs).ToArray(), Charts.Hex("#0969da"))
+            .MarkerSize = 4;
+        plot.Axes.SetLimitsX(0, Math.Max(runLength.TotalSeconds, lag.Points.Max(p => p.AnsweredAtSeconds)));
+        plot.Axes.Margins(bottom: 0);
+        return Charts.Svg(plot, 260);
     }
 
-    private static string Legend(IEnumerable<(string Name, string Color)> entries)
-        => "<div class=\"legend\">" + string.Concat(entries.Select(e => $"<span style=\"--c:{e.Color}\">{Encode(e.Name)}</span>")) + "</div>";
+    /// <summary>The smallest of 1, 2, 2.5 and 5 × 10^k that is at least <paramref name="rough"/>: round bin widths.</summary>
+    private static double NiceStep(double rough)
+    {
+        if (rough <= 0 || double.IsNaN(rough))
+        {
+            return 1;
+        }
+        var magnitude = Math.Pow(10, Math.Floor(Math.Log10(rough)));
+        return new[] { 1, 2, 2.5, 5, 10 }.Select(m => m * magnitude).First(s => s >= rough);
+    }
 
     private static List<Outcome> UsedOutcomes(RunSummary run) => [.. Outcomes.All.Where(o => run.Stats.Count(o) > 0)];
 
@@ -360,7 +358,6 @@ public static class HtmlReport
         _ => "#1f2328",
     };
 
-    private static string Encode(string text) => SvgPlot.Encode(text);
+    private static string Encode(string text) => WebUtility.HtmlEncode(text);
 
-    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

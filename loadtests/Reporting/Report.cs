@@ -282,20 +282,20 @@ public static class Report
             .Add("stock", run.Sale.Skus.Count <= Invariants.MaxSkusListed
                 ? string.Join(", ", run.Sale.Skus.Select(s => Invariant($"SKU {s.SkuId}: {s.Stock:N0}")))
                 : Invariant($"{run.Sale.Skus.Count:N0} SKUs, {run.Sale.Skus.Sum(s => (long)s.Stock):N0} units in all ({run.Sale.Skus.Min(s => s.Stock):N0}–{run.Sale.Skus.Max(s => s.Stock):N0} each)"));
-        if (options.Scenario == ManySkusScenario.ScenarioName)
+        if (options is ManySkusOptions manySkus)
         {
-            table.Add("SKU skew (Zipf exponent)", Invariant($"{options.Skew:0.###}"));
+            table.Add("SKU skew (Zipf exponent)", Invariant($"{manySkus.Skew:0.###}"));
         }
-        if (options.Scenario == ReplayStormScenario.ScenarioName)
+        if (options is ReplayStormOptions replayStorm)
         {
-            table.Add("keys per buyer", Invariant($"{options.KeysPerBuyer ?? ReplayStormScenario.DefaultKeysPerBuyer:N0}"));
+            table.Add("keys per buyer", Invariant($"{replayStorm.KeysPerBuyer:N0}"));
         }
-        if (options.Scenario == FullSaleScenario.ScenarioName)
+        if (options is FullSaleOptions fullSale)
         {
-            table.Add("payment window", Invariant($"{options.PaymentWindowSeconds ?? FullSaleScenario.DefaultPaymentWindowSeconds} s"))
-                .Add("pay / cancel / time out (first wave)", Invariant($"{options.PayShare ?? FullSaleScenario.DefaultPayShare:0.##} / {options.CancelShare ?? FullSaleScenario.DefaultCancelShare:0.##} / the rest"))
-                .Add("callbacks sent twice", Invariant($"{options.DuplicateShare ?? FullSaleScenario.DefaultDuplicateShare:P0} of payments"))
-                .Add("think time", Invariant($"{(options.ThinkTime ?? FullSaleScenario.DefaultThinkTime).TotalSeconds:0.###} s"))
+            table.Add("payment window", Invariant($"{fullSale.PaymentWindowSeconds} s"))
+                .Add("pay / cancel / time out (first wave)", Invariant($"{fullSale.PayShare:0.##} / {fullSale.CancelShare:0.##} / the rest"))
+                .Add("callbacks sent twice", Invariant($"{fullSale.DuplicateShare:P0} of payments"))
+                .Add("think time", Invariant($"{fullSale.ThinkTime.TotalSeconds:0.###} s"))
                 .Add("payment secret", run.UsingDevelopmentSecret ? "development default" : PaymentSigner.SecretVariable);
         }
         return table
@@ -526,5 +526,4 @@ public static class Report
 
     private static string Ms(double milliseconds) => milliseconds.ToString("0.00", CultureInfo.InvariantCulture);
 
-    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

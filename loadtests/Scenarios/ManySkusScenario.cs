@@ -1,4 +1,4 @@
-using System.Globalization;
+using FlashSale.Contracts;
 using FlashSale.Engine.Campaigns;
 using FlashSale.LoadTests.EngineApi;
 
@@ -59,7 +59,7 @@ public sealed class ManySkusScenario : IScenario
     {
         // Prices differ so that a mixed-up SKU would show in an order's amount, not only in its sku id.
         var skus = Enumerable.Range(1, _skus)
-            .Select(k => new CampaignSku(k, 1m + (k % 100), _stockPerSku, PerUserLimit: 1))
+            .Select(k => new CampaignSkuBody(k, 1m + (k % 100), _stockPerSku, PerUserLimit: 1))
             .ToList();
         await setup.Engine.CreateCampaignAsync(setup.CampaignId, setup.StartsAt, setup.EndsAt, PaymentWindowSeconds, skus, cancellationToken);
         await setup.Engine.WarmUpAsync(setup.CampaignId, cancellationToken);
@@ -73,7 +73,7 @@ public sealed class ManySkusScenario : IScenario
         var draw = SplitMix64.Hash(_seed ^ (ulong)sequence);
         var buyer = 1 + (long)(draw % (ulong)_buyers);
         // A second, independent hash for the SKU, so a buyer id does not predict the SKU.
-        var uniform = (SplitMix64.Hash(draw ^ SkuDrawSalt) >> 11) * (1.0 / (1UL << 53));
+        var uniform = SplitMix64.Uniform(draw ^ SkuDrawSalt);
         var index = Array.BinarySearch(_cumulative, uniform);
         index = Math.Min(index >= 0 ? index : ~index, _skus - 1);
         return new ReserveRequest(campaignId, index + 1, buyer, SingleSkuSale.IdempotencyKey(campaignId, sequence), 1);
@@ -110,5 +110,4 @@ public sealed class ManySkusScenario : IScenario
 
     private double TotalWeight() => Enumerable.Range(0, _skus).Sum(Weight);
 
-    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

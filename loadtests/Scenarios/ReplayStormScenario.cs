@@ -135,8 +135,6 @@ public sealed class ReplayStormScenario : IScenario
 
     private static string Examples(IEnumerable<KeyState> keys) => string.Join("; ", keys.Take(MaxExamples).Select(k => k.Describe()));
 
-    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
-
     /// <summary>Everything the run saw for one Idempotency-Key; answers arrive from many threads.</summary>
     private sealed class KeyState(long buyerId, string key)
     {

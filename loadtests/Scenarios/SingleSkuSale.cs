@@ -1,4 +1,4 @@
-using FlashSale.Engine.Campaigns;
+using FlashSale.Contracts;
 
 namespace FlashSale.LoadTests.Scenarios;
 
@@ -15,7 +15,7 @@ internal static class SingleSkuSale
     {
         await setup.Engine.CreateCampaignAsync(
             setup.CampaignId, setup.StartsAt, setup.EndsAt, PaymentWindowSeconds,
-            [new CampaignSku(SkuId, Price, stock, perUserLimit)],
+            [new CampaignSkuBody(SkuId, Price, stock, perUserLimit)],
             cancellationToken);
         await setup.Engine.WarmUpAsync(setup.CampaignId, cancellationToken);
         return new SaleUnderTest(setup.CampaignId, [new SkuUnderTest(SkuId, stock)]);
@@ -24,4 +24,32 @@ internal static class SingleSkuSale
     /// <summary>Unique per request within the campaign, and well inside the 64 visible characters the API allows.</summary>
     public static string IdempotencyKey(string campaignId, long sequence)
         => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{campaignId}-{sequence}");
+}
+
+/// <summary>A rush on the single SKU: one unit per buyer, a new Idempotency-Key per request; subclasses choose the buyer.</summary>
+public abstract class SingleSkuScenario(int stock, int buyers) : IScenario
+{
+    private string? _campaignId;
+
+    public abstract string Name { get; }
+
+    protected int BuyerPool => buyers;
+
+    public IEnumerable<long> Buyers => Enumerable.Range(1, buyers).Select(i => (long)i);
+
+    public async Task<SaleUnderTest> SetUpAsync(SaleSetup setup, CancellationToken cancellationToken)
+    {
+        var sale = await SingleSkuSale.SetUpAsync(setup, stock, SingleSkuSale.PerUserLimit, cancellationToken);
+        _campaignId = sale.CampaignId;
+        return sale;
+    }
+
+    public ReserveRequest Next(long sequence)
+    {
+        var campaignId = _campaignId ?? throw new InvalidOperationException("SetUpAsync has not run.");
+        return new ReserveRequest(campaignId, SingleSkuSale.SkuId, Buyer(sequence), SingleSkuSale.IdempotencyKey(campaignId, sequence), 1);
+    }
+
+    /// <summary>The buyer of request <paramref name="sequence"/>, from 1 to the pool size; called from many threads.</summary>
+    protected abstract long Buyer(long sequence);
 }

@@ -10,4 +10,7 @@ internal static class SplitMix64
         x = (x ^ (x >> 27)) * 0x94D049BB133111EB;
         return x ^ (x >> 31);
     }
+
+    /// <summary>A uniform draw from [0, 1), the same for the same <paramref name="x"/>.</summary>
+    public static double Uniform(ulong x) => (Hash(x) >> 11) * (1.0 / (1UL << 53));
 }

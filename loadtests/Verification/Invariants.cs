@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using System.Globalization;
+using FlashSale.Contracts;
 using FlashSale.LoadTests.EngineApi;
 using FlashSale.LoadTests.Measurement;
 using FlashSale.LoadTests.Scenarios;
@@ -127,6 +127,4 @@ public static class Invariants
         }
         return all;
     }
-
-    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

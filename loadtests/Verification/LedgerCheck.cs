@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json;
+using FlashSale.Contracts;
 using FlashSale.LoadTests.EngineApi;
 using FlashSale.LoadTests.Scenarios;
 
@@ -47,7 +47,7 @@ public static class LedgerCheck
         var started = Stopwatch.GetTimestamp();
         while (true)
         {
-            LedgerView? ledger;
+            SkuLedgerView? ledger;
             int status;
             string body;
             try
@@ -100,5 +100,4 @@ public static class LedgerCheck
 
     private static string Shorten(string body) => body.Length > 200 ? body[..200] + "…" : body;
 
-    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

@@ -1,4 +1,4 @@
-using FlashSale.Engine.Orders;
+using FlashSale.Contracts;
 using FlashSale.Engine.Reconciliation;
 using FlashSale.Engine.Redis;
 

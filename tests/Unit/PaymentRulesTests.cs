@@ -1,5 +1,5 @@
+using FlashSale.Contracts;
 using FlashSale.Engine.Lifecycle;
-using FlashSale.Engine.Orders;
 
 namespace FlashSale.Tests.Unit;
 

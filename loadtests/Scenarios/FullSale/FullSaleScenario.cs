@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using FlashSale.Contracts;
 using FlashSale.Engine.Campaigns;
 using FlashSale.LoadTests.EngineApi;
 using FlashSale.LoadTests.Measurement;
@@ -82,8 +83,8 @@ public sealed class FullSaleScenario : IScenario, IAsyncDisposable
     private string? _campaignId;
     private StockTimeline? _timeline;
     private long _created;
-    private IReadOnlyList<PaymentRecordView>? _applied;
-    private IReadOnlyList<PaymentRecordView>? _refundRequired;
+    private IReadOnlyList<PaymentAdminView>? _applied;
+    private IReadOnlyList<PaymentAdminView>? _refundRequired;
     private string? _paymentsFailure;
     private int? _availableAfterSale;
 
@@ -91,7 +92,7 @@ public sealed class FullSaleScenario : IScenario, IAsyncDisposable
     {
         _settings = settings;
         // The fates follow a golden-ratio sequence: even a sale of twenty orders gets close to the asked shares.
-        _fateOffset = (SplitMix64.Hash(settings.Seed) >> 11) * (1.0 / (1UL << 53));
+        _fateOffset = SplitMix64.Uniform(settings.Seed);
     }
 
     public string Name => ScenarioName;
@@ -104,7 +105,7 @@ public sealed class FullSaleScenario : IScenario, IAsyncDisposable
     {
         await setup.Engine.CreateCampaignAsync(
             setup.CampaignId, setup.StartsAt, setup.EndsAt, _settings.PaymentWindowSeconds,
-            [new CampaignSku(SkuId, Price, _settings.Stock, PerUserLimit: 1)], cancellationToken);
+            [new CampaignSkuBody(SkuId, Price, _settings.Stock, PerUserLimit: 1)], cancellationToken);
         await setup.Engine.WarmUpAsync(setup.CampaignId, cancellationToken);
         _campaignId = setup.CampaignId;
         _timeline = new StockTimeline(setup.Observer, setup.CampaignId, SkuId);
@@ -221,20 +222,20 @@ public sealed class FullSaleScenario : IScenario, IAsyncDisposable
             // Read every order once more, also those final since an earlier wave, for the checks.
             await ReadAsync([.. _inOrder], context.Observer, cancellationToken);
         }
-        var paidUnits = _inOrder.Where(o => o.Final?.Status == "Paid").Sum(o => o.Quantity);
+        var paidUnits = _inOrder.Where(o => o.Final?.Status == OrderStatus.Paid).Sum(o => o.Quantity);
         var pendingUnits = _inOrder.Where(o => !o.IsFinal).Sum(o => o.Quantity);
         var available = await WaitForStockAsync(context.Observer, _settings.Stock - paidUnits - pendingUnits, cancellationToken);
 
         var waveOrders = _inOrder.Where(o => o.Wave == context.Wave).ToList();
         _waves.Add(new WaveSummary(
             context.Wave, waveOrders.Count, waveOrders.Sum(o => o.Quantity),
-            waveOrders.Count(o => o.Final?.Status == "Paid"),
-            waveOrders.Count(o => o.Final?.Status == "Cancelled" && o.Cancel == FollowUpOutcome.Cancelled),
-            waveOrders.Count(o => o.Final?.Status == "Cancelled" && o.Cancel != FollowUpOutcome.Cancelled),
+            waveOrders.Count(o => o.Final?.Status == OrderStatus.Paid),
+            waveOrders.Count(o => o.Final?.Status == OrderStatus.Cancelled && o.Cancel == FollowUpOutcome.Cancelled),
+            waveOrders.Count(o => o.Final?.Status == OrderStatus.Cancelled && o.Cancel != FollowUpOutcome.Cancelled),
             waveOrders.Count(o => !o.IsFinal),
             Stopwatch.GetElapsedTime(started), available));
         context.Progress.WriteLine(Invariant($"Settled {label} in {Stopwatch.GetElapsedTime(started).TotalSeconds:0.0} s: ")
-            + Invariant($"{_inOrder.Count(o => o.Final?.Status == "Paid"):N0} orders paid, {_inOrder.Count(o => o.Final?.Status == "Cancelled"):N0} cancelled, ")
+            + Invariant($"{_inOrder.Count(o => o.Final?.Status == OrderStatus.Paid):N0} orders paid, {_inOrder.Count(o => o.Final?.Status == OrderStatus.Cancelled):N0} cancelled, ")
             + Invariant($"{_inOrder.Count(o => !o.IsFinal):N0} not final; {(available is { } a ? a.ToString("N0", CultureInfo.InvariantCulture) : "unknown")} units on sale."));
 
         if (context.IsLast)
@@ -249,7 +250,7 @@ public sealed class FullSaleScenario : IScenario, IAsyncDisposable
     }
 
     public IReadOnlyDictionary<long, long> ReleasedUnits
-        => _inOrder.Where(o => o.Final?.Status == "Cancelled").GroupBy(o => o.SkuId).ToDictionary(g => g.Key, g => g.Sum(o => (long)o.Quantity));
+        => _inOrder.Where(o => o.Final?.Status == OrderStatus.Cancelled).GroupBy(o => o.SkuId).ToDictionary(g => g.Key, g => g.Sum(o => (long)o.Quantity));
 
     public IReadOnlyList<InvariantResult> Verify(SaleUnderTest sale, IReadOnlyList<CreatedOrder> orders, Resolution resolution)
     {
@@ -323,7 +324,7 @@ public sealed class FullSaleScenario : IScenario, IAsyncDisposable
         return acting <= 0 || u < _settings.PayShare / acting ? Fate.Pay : Fate.Cancel;
     }
 
-    private double Uniform(long k, ulong salt) => (SplitMix64.Hash(_settings.Seed ^ salt ^ (ulong)k) >> 11) * (1.0 / (1UL << 53));
+    private double Uniform(long k, ulong salt) => SplitMix64.Uniform(_settings.Seed ^ salt ^ (ulong)k);
 
     private static string Amount(int quantity) => (Price * quantity).ToString("0.00", CultureInfo.InvariantCulture);
 
@@ -360,7 +361,7 @@ public sealed class FullSaleScenario : IScenario, IAsyncDisposable
                 lastPrint = Stopwatch.GetTimestamp();
                 var last = deadlines.Count > 0 ? deadlines.Max() : now;
                 context.Progress.WriteLine(Invariant($"[settle {Stopwatch.GetElapsedTime(started).TotalSeconds,5:0.0}s] {_inOrder.Count(o => o.IsFinal):N0} of {_inOrder.Count:N0} orders final ")
-                    + Invariant($"({_inOrder.Count(o => o.Final?.Status == "Paid"):N0} paid, {_inOrder.Count(o => o.Final?.Status == "Cancelled"):N0} cancelled); ")
+                    + Invariant($"({_inOrder.Count(o => o.Final?.Status == OrderStatus.Paid):N0} paid, {_inOrder.Count(o => o.Final?.Status == OrderStatus.Cancelled):N0} cancelled); ")
                     + Invariant($"{pending.Count:N0} pending, the last payment deadline {(last > now ? Invariant($"in {(last - now).TotalSeconds:0.0} s") : Invariant($"{(now - last).TotalSeconds:0.0} s ago"))}"));
             }
             // Nothing can change before the earliest deadline but a payment or cancel, and those are answered already.
@@ -438,9 +439,9 @@ public sealed class FullSaleScenario : IScenario, IAsyncDisposable
     {
         var notFinal = all.Where(o => !o.IsFinal).ToList();
         var wrong = all.Where(o => o.IsFinal && Contradiction(o) is not null).ToList();
-        var paid = all.Count(o => o.Final?.Status == "Paid");
-        var byBuyer = all.Count(o => o.Final?.Status == "Cancelled" && o.Cancel == FollowUpOutcome.Cancelled);
-        var timedOut = all.Count(o => o.Final?.Status == "Cancelled" && o.Cancel != FollowUpOutcome.Cancelled);
+        var paid = all.Count(o => o.Final?.Status == OrderStatus.Paid);
+        var byBuyer = all.Count(o => o.Final?.Status == OrderStatus.Cancelled && o.Cancel == FollowUpOutcome.Cancelled);
+        var timedOut = all.Count(o => o.Final?.Status == OrderStatus.Cancelled && o.Cancel != FollowUpOutcome.Cancelled);
         var passed = all.Count > 0 && notFinal.Count == 0 && wrong.Count == 0;
         var detail = Invariant($"{all.Count:N0} orders: {paid:N0} paid, {byBuyer:N0} cancelled by their buyer, {timedOut:N0} cancelled when their payment window closed");
         if (all.Count == 0)
@@ -462,15 +463,15 @@ public sealed class FullSaleScenario : IScenario, IAsyncDisposable
     private static string? Contradiction(SaleOrder order)
     {
         var status = order.Final!.Status;
-        if (order.Payment == FollowUpOutcome.Applied && status != "Paid")
+        if (order.Payment == FollowUpOutcome.Applied && status != OrderStatus.Paid)
         {
             return $"its payment was applied, yet it is {status}";
         }
-        if (order.Cancel == FollowUpOutcome.Cancelled && status != "Cancelled")
+        if (order.Cancel == FollowUpOutcome.Cancelled && status != OrderStatus.Cancelled)
         {
             return $"its buyer cancelled it, yet it is {status}";
         }
-        if (status == "Paid" && order.Payment != FollowUpOutcome.Applied)
+        if (status == OrderStatus.Paid && order.Payment != FollowUpOutcome.Applied)
         {
             return "it is Paid, but no payment of it was applied";
         }
@@ -479,7 +480,7 @@ public sealed class FullSaleScenario : IScenario, IAsyncDisposable
 
     private InvariantResult PaidWithinStock(List<SaleOrder> all)
     {
-        var paid = all.Where(o => o.Final?.Status == "Paid").Sum(o => (long)o.Quantity);
+        var paid = all.Where(o => o.Final?.Status == OrderStatus.Paid).Sum(o => (long)o.Quantity);
         return new InvariantResult(Invariant($"paid ≤ stock (SKU {SkuId})"), paid <= _settings.Stock,
             Invariant($"{paid:N0} units paid, stock {_settings.Stock:N0}"));
     }
@@ -487,8 +488,8 @@ public sealed class FullSaleScenario : IScenario, IAsyncDisposable
     /// <summary>Once every order is final, the units on sale are exactly the ones nobody paid for: every cancel and timeout gave its units back.</summary>
     private InvariantResult StockCameBack(List<SaleOrder> all)
     {
-        var paid = all.Where(o => o.Final?.Status == "Paid").Sum(o => o.Quantity);
-        var cancelled = all.Where(o => o.Final?.Status == "Cancelled").Sum(o => o.Quantity);
+        var paid = all.Where(o => o.Final?.Status == OrderStatus.Paid).Sum(o => o.Quantity);
+        var cancelled = all.Where(o => o.Final?.Status == OrderStatus.Cancelled).Sum(o => o.Quantity);
         var expected = _settings.Stock - paid;
         return new InvariantResult(Invariant($"cancelled and timed-out units came back (SKU {SkuId})"), _availableAfterSale == expected,
             Invariant($"the public SKU view shows {(_availableAfterSale is { } a ? a.ToString("N0", CultureInfo.InvariantCulture) : "nothing (unreadable)")} units on sale ")
@@ -498,7 +499,7 @@ public sealed class FullSaleScenario : IScenario, IAsyncDisposable
     private InvariantResult PaymentsRecordedOnce(List<SaleOrder> all)
     {
         const string Name = "every paid order's payment recorded once";
-        var paid = all.Where(o => o.Final?.Status == "Paid").ToList();
+        var paid = all.Where(o => o.Final?.Status == OrderStatus.Paid).ToList();
         var duplicates = all.Where(o => o.DuplicatePayment is not null).ToList();
         var splitAnswers = duplicates.Where(o => o.DuplicatePayment != o.Payment).ToList();
         if (_applied is null || _refundRequired is null)
@@ -564,7 +565,7 @@ public sealed class FullSaleScenario : IScenario, IAsyncDisposable
         foreach (var order in all.Where(o => o.Final is not null))
         {
             events.Add((order.Final!.CreatedAt, order.Quantity));
-            if (order.Final.Status == "Cancelled")
+            if (order.Final.Status == OrderStatus.Cancelled)
             {
                 var release = order.CancelNotBeforeUtc is { } cancel && cancel < order.Final.PaymentDeadline ? cancel : order.Final.PaymentDeadline;
                 events.Add((release, -order.Quantity));
@@ -625,6 +626,4 @@ public sealed class FullSaleScenario : IScenario, IAsyncDisposable
             ? Invariant($"{payments:N0} payments applied, {cancels:N0} cancels done, each with its first decisive answer")
             : Invariant($"{problems.Count:N0} orders: ") + string.Join("; ", problems.Take(MaxExamples).Select(o => $"{o.OrderNo}: {o.Problem}")));
     }
-
-    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

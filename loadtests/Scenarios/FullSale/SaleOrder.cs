@@ -1,3 +1,4 @@
+using FlashSale.Contracts;
 using FlashSale.LoadTests.EngineApi;
 
 namespace FlashSale.LoadTests.Scenarios.FullSale;
@@ -58,10 +59,10 @@ public sealed class SaleOrder(string orderNo, long buyerId, long skuId, int quan
     public string? Problem { get; set; }
 
     /// <summary>The order as read after the sale settled; null until then (or if it could not be read).</summary>
-    public OrderView? Final { get; set; }
+    public OrderResponse? Final { get; set; }
 
     /// <summary>The last read while settling did not find it final (or could not read it): why.</summary>
     public string? LastRead { get; set; }
 
-    public bool IsFinal => Final?.Status is "Paid" or "Cancelled";
+    public bool IsFinal => Final?.Status is OrderStatus.Paid or OrderStatus.Cancelled;
 }

@@ -1,6 +1,5 @@
-using System.Globalization;
-using System.Text;
 using FlashSale.LoadTests.Reporting;
+using ScottPlot;
 
 namespace FlashSale.LoadTests.Scenarios.FullSale;
 
@@ -13,35 +12,25 @@ internal static class StockChart
         {
             return null;
         }
-        var end = samples[^1].Seconds;
-        var yTicks = SvgPlot.NiceTicks(0, stock * 1.1, whole: true);
-        var plot = new SvgPlot(1060, 260, 0, end, 0, yTicks[^1])
-            .XAxis("seconds since the campaign was warmed up", SvgPlot.NiceTicks(0, end, 10).Where(t => t <= end), SvgPlot.Number)
-            .YAxis("units", yTicks, SvgPlot.Number);
-        plot.Line([(0, stock), (end, stock)], "#cf222e", 1, Invariant($"stock {stock:N0}"), dashed: true);
-        var legend = new List<(string Name, string Color)> { ("on sale (public view)", "#0969da"), ("stock", "#cf222e") };
-        plot.Line(samples.Select(s => (s.Seconds, (double)s.Available)), "#0969da", 2, "units on sale");
+        var plot = Charts.New("seconds since the campaign was warmed up", "units");
+        var limit = plot.Add.HorizontalLine(stock, 1, Charts.Hex("#cf222e"), LinePattern.Dashed);
+        limit.LegendText = "stock";
+        Line(plot, samples, s => s.Available, "#0969da", "on sale (public view)");
         var withLedger = samples.Where(s => s.Ledger is not null).ToList();
         if (withLedger.Count > 1)
         {
-            plot.Line(withLedger.Select(s => (s.Seconds, (double)(s.Ledger!.Db.Pending + s.Ledger.Db.Paid))), "#bf3989", 2, "MySQL pending + paid")
-                .Line(withLedger.Select(s => (s.Seconds, (double)s.Ledger!.Db.Paid)), "#1a7f37", 2, "MySQL paid");
-            legend.Add(("MySQL pending + paid", "#bf3989"));
-            legend.Add(("MySQL paid", "#1a7f37"));
+            Line(plot, withLedger, s => s.Ledger!.Db.Pending + s.Ledger.Db.Paid, "#bf3989", "MySQL pending + paid");
+            Line(plot, withLedger, s => s.Ledger!.Db.Paid, "#1a7f37", "MySQL paid");
         }
-        foreach (var sample in samples)
-        {
-            plot.Dot(sample.Seconds, sample.Available, 2, "#0969da", Invariant($"{sample.Seconds:0.0} s: {sample.Available:N0} of {sample.Total:N0} on sale")
-                + (sample.Ledger is { } l ? Invariant($"; pending {l.Db.Pending:N0}, paid {l.Db.Paid:N0}, cancelled {l.Db.Cancelled:N0}") : ""));
-        }
-        var html = new StringBuilder(plot.Render("Units on sale over the sale"))
-            .Append("<div class=\"legend\">");
-        foreach (var (name, color) in legend)
-        {
-            html.Append(Invariant($"<span style=\"--c:{color}\">{SvgPlot.Encode(name)}</span>"));
-        }
-        return html.Append("</div>").ToString();
+        plot.Axes.SetLimitsY(0, stock * 1.15);
+        return Charts.Svg(plot, 280);
     }
 
-    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+    private static void Line(Plot plot, IReadOnlyList<StockSample> samples, Func<StockSample, double> value, string color, string name)
+    {
+        var line = plot.Add.Scatter(samples.Select(s => s.Seconds).ToArray(), samples.Select(value).ToArray(), Charts.Hex(color));
+        line.LineWidth = 2;
+        line.MarkerSize = 3;
+        line.LegendText = name;
+    }
 }

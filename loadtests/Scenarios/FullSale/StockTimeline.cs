@@ -1,11 +1,12 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using FlashSale.Contracts;
 using FlashSale.LoadTests.EngineApi;
 
 namespace FlashSale.LoadTests.Scenarios.FullSale;
 
 /// <summary>One reading of the SKU: the public view, and the admin ledger when the endpoint answers.</summary>
-public sealed record StockSample(double Seconds, int Total, int Available, LedgerView? Ledger);
+public sealed record StockSample(double Seconds, int Total, int Available, SkuLedgerView? Ledger);
 
 /// <summary>
 /// Reads the SKU every <see cref="Interval"/> while the sale runs and settles: the public stock view
@@ -71,7 +72,7 @@ public sealed class StockTimeline(EngineClient observer, string campaignId, long
         try
         {
             var view = await observer.GetSkuAsync(campaignId, skuId, cancellationToken);
-            LedgerView? ledger = null;
+            SkuLedgerView? ledger = null;
             if (LedgerAvailable is not false)
             {
                 var (found, status, _) = await observer.GetLedgerAsync(campaignId, skuId, cancellationToken);

@@ -1,0 +1,52 @@
+using System.Globalization;
+
+namespace FlashSale.Contracts;
+
+/// <summary>
+/// The HTTP API's route templates, as the Ingress maps them, and the concrete paths a client sends.
+/// <c>{skuId:long}</c> is part of the contract: a SKU id that is not a 64-bit integer matches no route (404).
+/// </summary>
+public static class ApiRoutes
+{
+    public const string Campaigns = "/api/v1/campaigns";
+    public const string Sku = Campaigns + "/{campaignId}/skus/{skuId:long}";
+    public const string Reservations = Sku + "/reservations";
+
+    public const string Orders = "/api/v1/orders";
+    public const string Order = Orders + "/{orderNo}";
+    public const string OrderCancel = Order + "/cancel";
+
+    public const string AdminCampaigns = "/api/v1/admin/campaigns";
+    public const string AdminCampaign = AdminCampaigns + "/{campaignId}";
+    public const string CampaignWarmup = AdminCampaign + "/warmup";
+    public const string SkuLedger = AdminCampaign + "/skus/{skuId:long}/ledger";
+
+    public const string Payments = "/api/v1/payments";
+    public const string PaymentCallbacks = Payments + "/callbacks";
+    public const string AdminPayments = "/api/v1/admin/payments";
+
+    public static string SkuPath(string campaignId, long skuId) => string.Create(CultureInfo.InvariantCulture, $"/api/v1/campaigns/{campaignId}/skus/{skuId}");
+
+    public static string ReservationsPath(string campaignId, long skuId) => SkuPath(campaignId, skuId) + "/reservations";
+
+    public static string OrderPath(string orderNo) => Orders + "/" + orderNo;
+
+    public static string OrderPath(long orderNo) => OrderPath(orderNo.ToString(CultureInfo.InvariantCulture));
+
+    public static string OrderCancelPath(string orderNo) => OrderPath(orderNo) + "/cancel";
+
+    /// <summary>A page of the buyer's orders; <paramref name="cursor"/> is the previous page's <c>nextCursor</c>.</summary>
+    public static string OrdersPath(int limit, string? cursor = null)
+        => string.Create(CultureInfo.InvariantCulture, $"{Orders}?limit={limit}") + (cursor is null ? "" : "&cursor=" + Uri.EscapeDataString(cursor));
+
+    public static string AdminCampaignPath(string campaignId) => AdminCampaigns + "/" + campaignId;
+
+    public static string CampaignWarmupPath(string campaignId, bool force = false)
+        => AdminCampaignPath(campaignId) + "/warmup" + (force ? "?force=true" : "");
+
+    public static string SkuLedgerPath(string campaignId, long skuId) => string.Create(CultureInfo.InvariantCulture, $"{AdminCampaigns}/{campaignId}/skus/{skuId}/ledger");
+
+    /// <summary>Recorded payment callbacks with one outcome (see <see cref="PaymentOutcomes"/>), newest first.</summary>
+    public static string AdminPaymentsPath(string outcome, int limit)
+        => string.Create(CultureInfo.InvariantCulture, $"{AdminPayments}?outcome={Uri.EscapeDataString(outcome)}&limit={limit}");
+}

@@ -1,0 +1,84 @@
+using System.Text.Json.Serialization;
+
+namespace FlashSale.Contracts;
+
+[JsonConverter(typeof(JsonStringEnumConverter<SkuState>))]
+public enum SkuState
+{
+    /// <summary>Defined in the catalog, not loaded into Redis: nothing can be reserved.</summary>
+    NotWarmed,
+
+    /// <summary>Loaded, the campaign has not started.</summary>
+    Scheduled,
+
+    OnSale,
+    SoldOut,
+    Ended,
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<WarmupOutcome>))]
+public enum WarmupOutcome
+{
+    Loaded,
+    AlreadyLive,
+}
+
+/// <summary>The admin's body: the definition itself. Prices may be JSON strings or numbers.</summary>
+public sealed record CampaignBody(
+    string CampaignId,
+    DateTimeOffset StartsAt,
+    DateTimeOffset EndsAt,
+    int PaymentWindowSeconds,
+    IReadOnlyList<CampaignSkuBody> Skus);
+
+public sealed record CampaignSkuBody(
+    long SkuId,
+    [property: JsonConverter(typeof(MoneyJsonConverter))] decimal Price,
+    int Stock,
+    int PerUserLimit);
+
+public sealed record CampaignSkuView(
+    long SkuId,
+    [property: JsonConverter(typeof(MoneyJsonConverter))] decimal Price,
+    int Stock,
+    int PerUserLimit,
+    int Available,
+    SkuState State);
+
+public sealed record CampaignView(
+    string CampaignId,
+    DateTime StartsAt,
+    DateTime EndsAt,
+    int PaymentWindowSeconds,
+    IReadOnlyList<CampaignSkuView> Skus);
+
+public sealed record SkuWarmupView(long SkuId, WarmupOutcome Outcome, int Available);
+
+public sealed record WarmupResponse(string CampaignId, IReadOnlyList<SkuWarmupView> Skus);
+
+/// <summary>The public view of one SKU's stock.</summary>
+public sealed record SkuStockView(int Total, int Available, SkuState State);
+
+/// <summary>One disagreement the ledger found: its kind (lost-event, unknown-to-redis, ...), the order (null for a SKU-wide one), the units.</summary>
+public sealed record DriftFindingView(string Kind, string? OrderNo, int Units);
+
+public sealed record RedisLedgerView(long Available, long Reserved, long Sold);
+
+public sealed record DbLedgerView(long Pending, long Paid, long Cancelled);
+
+/// <summary>
+/// One SKU's stock as Redis and MySQL see it, the units still on their way between them, and the drift
+/// left once those are counted; <c>findings</c> lists the first <see cref="MaxFindings"/> disagreements.
+/// </summary>
+public sealed record SkuLedgerView(
+    int Total,
+    RedisLedgerView Redis,
+    DbLedgerView Db,
+    long InFlight,
+    long Drift,
+    DateTime CheckedAt,
+    bool Warmed,
+    IReadOnlyList<DriftFindingView> Findings)
+{
+    public const int MaxFindings = 100;
+}
