@@ -45,6 +45,12 @@ public static class MetaFields
     /// <summary>The SKU's decision sequence: advanced by every decision that changes its ledger, carried in every event.</summary>
     public const string Sequence = "seq";
 
+    /// <summary>
+    /// When the SKU's decision epoch began (Redis ms): its first load, moved on by every recovery. Callers remember
+    /// (epoch, sequence); a Redis at an older epoch than a caller saw, or behind within the same one, is fenced.
+    /// </summary>
+    public const string Epoch = "epoch";
+
     /// <summary>Present (with a reason) while the SKU is fenced: nothing is decided until recovery removes it.</summary>
     public const string Fenced = "fenced";
 }

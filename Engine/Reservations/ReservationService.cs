@@ -30,9 +30,9 @@ public sealed partial class ReservationService(
     // Only SKUs Redis knows are kept, so requests for made-up SKUs cannot grow it.
     private readonly ConcurrentDictionary<(string, long), RedisKey[]> _scriptKeys = new();
 
-    // The highest decision sequence this process has seen per SKU, passed to every decision: a Redis that
-    // comes back behind it (a restore, a failover to a lagging replica) fences the SKU on the first request.
-    private readonly ConcurrentDictionary<(string, long), long> _seen = new();
+    // The furthest decision position (epoch, sequence) this process has seen per SKU, passed to every decision:
+    // a Redis that comes back behind it (a restore, a failover to a lagging replica) fences the SKU on the first request.
+    private readonly ConcurrentDictionary<(string, long), DecisionPosition> _seen = new();
 
     public async Task<ReservationResult> ReserveAsync(ReservationRequest request)
     {
@@ -55,7 +55,7 @@ public sealed partial class ReservationService(
         ReservationResult result;
         try
         {
-            var seen = known ? _seen.GetValueOrDefault((request.CampaignId, request.SkuId)) : 0;
+            var seen = known ? _seen.GetValueOrDefault((request.CampaignId, request.SkuId)) : default;
             var reply = await scripts.ReserveAsync(
                 redis.GetDatabase(), scriptKeys, sku, request.UserId, request.IdempotencyKey, request.Quantity, orderNo, seen);
             if (reply.Code != ScriptCode.NotWarmed)
@@ -64,9 +64,9 @@ public sealed partial class ReservationService(
                 {
                     _scriptKeys.TryAdd((request.CampaignId, request.SkuId), scriptKeys);
                 }
-                if (reply.Code != ScriptCode.Fenced && reply.Sequence > seen)
+                if (reply.Code != ScriptCode.Fenced && reply.Position > seen)
                 {
-                    See((request.CampaignId, request.SkuId), reply.Sequence);
+                    See((request.CampaignId, request.SkuId), reply.Position);
                 }
             }
             result = Decide(sku, reply);
@@ -115,10 +115,10 @@ public sealed partial class ReservationService(
         }
     }
 
-    private void See((string, long) sku, long sequence)
+    private void See((string, long) sku, DecisionPosition position)
     {
-        // Only ever raised: a slower reply carrying an older sequence must not lower what was seen.
-        _seen.AddOrUpdate(sku, sequence, (_, current) => Math.Max(current, sequence));
+        // Only ever raised: a slower reply carrying an older position must not lower what was seen.
+        _seen.AddOrUpdate(sku, position, (_, current) => position > current ? position : current);
     }
 
     /// <summary>

@@ -35,4 +35,27 @@ public sealed class FencingTests(IngressFactory factory)
         Assert.Equal(HttpStatusCode.OK, replay.StatusCode);
         Assert.Equal(8, await sale.AvailableAsync());
     }
+
+    [Fact]
+    public async Task ASkuRebuiltInANewerEpochSellsAgainAndARedisBackAtAnOlderEpochIsFenced()
+    {
+        var sale = await TestSale.StartAsync(factory, stock: 10, perUserLimit: 5);
+        using var buyer = factory.Buyer(6201);
+        using var first = await sale.ReserveAsync(buyer, "e-1");
+        using var second = await sale.ReserveAsync(buyer, "e-2");
+        Assert.Equal(HttpStatusCode.Created, second.StatusCode);
+        var epoch = (long)await sale.Db.HashGetAsync(sale.Keys.Meta, "epoch");
+        Assert.True(epoch > 0);
+
+        // What a recovery leaves: a newer epoch whose sequence may be below what this Ingress remembers.
+        await sale.Db.HashSetAsync(sale.Keys.Meta, [new("epoch", epoch + 1_000), new("seq", 1)]);
+        using var afterRecovery = await sale.ReserveAsync(buyer, "e-3");
+        Assert.Equal(HttpStatusCode.Created, afterRecovery.StatusCode);
+
+        // A Redis back at the older epoch lost the recovery and everything since: fenced, whatever its sequence.
+        await sale.Db.HashSetAsync(sale.Keys.Meta, [new("epoch", epoch), new("seq", 50)]);
+        using var behind = await sale.ReserveAsync(buyer, "e-4");
+        await behind.AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "recovering");
+        Assert.Equal(7, await sale.AvailableAsync());
+    }
 }
