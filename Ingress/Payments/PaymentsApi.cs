@@ -113,25 +113,8 @@ internal static class PaymentsApi
         (detail is null ? "" : detail + " ")
         + "The body must be JSON like {\"orderNo\":\"…\",\"providerTxnId\":\"…\",\"amount\":\"199.00\",\"status\":\"succeeded\"|\"failed\"}.");
 
-    /// <summary>
-    /// Visible ASCII, like the Idempotency-Key: the id is stored, listed to admins and logged, where NUL,
-    /// line breaks or bidi controls would forge or hide entries. The length is the column's.
-    /// </summary>
-    public static bool IsValidProviderTxnId([NotNullWhen(true)] string? id)
-    {
-        if (string.IsNullOrEmpty(id) || id.Length > MaxProviderTxnIdLength)
-        {
-            return false;
-        }
-        foreach (var c in id)
-        {
-            if (c is < '!' or > '~')
-            {
-                return false;
-            }
-        }
-        return true;
-    }
+    /// <summary>Visible ASCII like the Idempotency-Key (<see cref="VisibleAscii"/>); the length is the column's.</summary>
+    public static bool IsValidProviderTxnId([NotNullWhen(true)] string? id) => VisibleAscii.IsValid(id, MaxProviderTxnIdLength);
 
     /// <summary>The raw bytes, which is what was signed; null when over the limit.</summary>
     private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)

@@ -117,19 +117,5 @@ internal static class ReservationsApi
         => Problems.NotFound($"Campaign '{campaignId}' has no SKU {skuId} on sale: unknown, or not warmed up yet.");
 
     /// <summary>Visible ASCII only: keys end up in Redis field names and logs.</summary>
-    public static bool IsValidIdempotencyKey(string? key)
-    {
-        if (string.IsNullOrEmpty(key) || key.Length > MaxIdempotencyKeyLength)
-        {
-            return false;
-        }
-        foreach (var c in key)
-        {
-            if (c is < '!' or > '~')
-            {
-                return false;
-            }
-        }
-        return true;
-    }
+    public static bool IsValidIdempotencyKey(string? key) => VisibleAscii.IsValid(key, MaxIdempotencyKeyLength);
 }
