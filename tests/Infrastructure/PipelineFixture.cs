@@ -170,15 +170,12 @@ public class PipelineFixture : IAsyncLifetime
     /// <summary>Every order row of the campaign, from every shard, with the shard it was found in.</summary>
     public async Task<List<OrderRow>> OrdersAsync(string campaignId)
     {
-        var rows = new List<OrderRow>();
-        for (var shard = 0; shard < Shards.Count; shard++)
-        {
-            await using var connection = await Shards.OpenAsync(shard, CancellationToken.None);
-            rows.AddRange((await connection.QueryAsync<(long OrderNo, long UserId, long SkuId, int Quantity, decimal Amount, string Status)>(
+        var perShard = await Shards.OnEveryShardAsync(async (connection, shard) =>
+            (await connection.QueryAsync<(long OrderNo, long UserId, long SkuId, int Quantity, decimal Amount, string Status)>(
                 "SELECT order_no, user_id, sku_id, quantity, amount, status FROM orders WHERE campaign_id = @campaignId",
-                new { campaignId })).Select(r => new OrderRow(shard, r.OrderNo, r.UserId, r.SkuId, r.Quantity, r.Amount, r.Status)));
-        }
-        return rows;
+                new { campaignId })).Select(r => new OrderRow(shard, r.OrderNo, r.UserId, r.SkuId, r.Quantity, r.Amount, r.Status)),
+            CancellationToken.None);
+        return [.. perShard.SelectMany(rows => rows)];
     }
 
     /// <summary>

@@ -81,17 +81,12 @@ public sealed class PaymentDeadlineRaceTests(IngressFactory factory)
         }
 
         var shards = factory.Services.GetRequiredService<ShardDataSources>();
-        var states = new List<(long OrderNo, string Status, int Transitions, string Outcome)>();
-        for (var shard = 0; shard < shards.Count; shard++)
-        {
-            await using var connection = await shards.OpenAsync(shard, CancellationToken.None);
-            states.AddRange(await connection.QueryAsync<(long, string, int, string)>("""
-                SELECT o.order_no, o.status,
-                       (SELECT COUNT(*) FROM order_status_log l WHERE l.order_no = o.order_no AND l.to_status IN ('Paid', 'Cancelled')),
-                       (SELECT p.outcome FROM payments p WHERE p.order_no = o.order_no)
-                FROM orders o WHERE o.campaign_id = @campaignId
-                """, new { sale.CampaignId }));
-        }
+        var states = await shards.QueryEveryShardAsync<(long OrderNo, string Status, int Transitions, string Outcome)>("""
+            SELECT o.order_no, o.status,
+                   (SELECT COUNT(*) FROM order_status_log l WHERE l.order_no = o.order_no AND l.to_status IN ('Paid', 'Cancelled')),
+                   (SELECT p.outcome FROM payments p WHERE p.order_no = o.order_no)
+            FROM orders o WHERE o.campaign_id = @campaignId
+            """, new { sale.CampaignId }, CancellationToken.None);
 
         Assert.Equal(Orders, states.Count);
         Assert.All(states, s =>

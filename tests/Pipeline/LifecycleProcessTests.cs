@@ -47,25 +47,11 @@ public sealed class LifecycleProcessTests(PipelineFixture engine) : IClassFixtur
     }
 
     private async Task<int> CountAsync(string campaignId, string condition)
-    {
-        var total = 0;
-        for (var shard = 0; shard < engine.Shards.Count; shard++)
-        {
-            await using var connection = await engine.Shards.OpenAsync(shard, CancellationToken.None);
-            total += await connection.ExecuteScalarAsync<int>($"SELECT COUNT(*) FROM orders WHERE campaign_id = @campaignId AND {condition}", new { campaignId });
-        }
-        return total;
-    }
+        => (await engine.Shards.QueryEveryShardAsync<int>(
+            $"SELECT COUNT(*) FROM orders WHERE campaign_id = @campaignId AND {condition}", new { campaignId }, CancellationToken.None)).Sum();
 
     private async Task<int> CountLogAsync(string campaignId, string movement)
-    {
-        var total = 0;
-        for (var shard = 0; shard < engine.Shards.Count; shard++)
-        {
-            await using var connection = await engine.Shards.OpenAsync(shard, CancellationToken.None);
-            total += await connection.ExecuteScalarAsync<int>(
-                "SELECT COUNT(*) FROM inventory_log WHERE campaign_id = @campaignId AND movement = @movement", new { campaignId, movement });
-        }
-        return total;
-    }
+        => (await engine.Shards.QueryEveryShardAsync<int>(
+            "SELECT COUNT(*) FROM inventory_log WHERE campaign_id = @campaignId AND movement = @movement", new { campaignId, movement },
+            CancellationToken.None)).Sum();
 }
