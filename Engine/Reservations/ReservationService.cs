@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using FlashSale.Engine.Fencing;
 using FlashSale.Engine.Redis;
 using FlashSale.Engine.Telemetry;
 using Microsoft.Extensions.Logging;
@@ -18,6 +19,7 @@ public sealed partial class ReservationService(
     SkuScripts scripts,
     OrderNumberGenerator orderNumbers,
     SoldOutCache soldOut,
+    RedisIdentityGate gate,
     ReservationMetrics metrics,
     ILogger<ReservationService> logger)
 {
@@ -34,12 +36,28 @@ public sealed partial class ReservationService(
     // comes back behind it (a restore, a failover to a lagging replica) fences the SKU on the first request.
     private readonly ConcurrentDictionary<(string, long), long> _seen = new();
 
+    // The gate's identity epoch _seen belongs to: the sequences seen on a Redis that has since been replaced (and
+    // fenced) say nothing about the new one; kept, they would fence a SKU again the moment recovery lifted its fence.
+    private int _seenEpoch;
+
     public async Task<ReservationResult> ReserveAsync(ReservationRequest request)
     {
         if (soldOut.IsSoldOutFor(request))
         {
             metrics.SoldOutFromMemory();
             return ReservationResult.SoldOut;
+        }
+
+        if (!gate.IsOpen)
+        {
+            // The connection was lost and the server it reaches now is not checked yet: it may be one that forgot decisions.
+            metrics.Decided(ReservationStatus.Recovering);
+            return new(ReservationStatus.Recovering);
+        }
+        if (gate.Epoch != Volatile.Read(ref _seenEpoch))
+        {
+            _seen.Clear();
+            Volatile.Write(ref _seenEpoch, gate.Epoch);
         }
 
         // Null unless a trace exporter listens: then the span costs nothing.
@@ -98,6 +116,8 @@ public sealed partial class ReservationService(
             case ScriptCode.Replayed:
                 return new(ReservationStatus.Replayed, Reservation.From(reply.OrderNo, sku.CampaignId, sku.SkuId, reply.Record), OutboxId: reply.OutboxId);
             case ScriptCode.Fenced:
+                // The fence is in Redis now; the sequence this process saw did its work and must not outlive recovery.
+                _seen.TryRemove((sku.CampaignId, sku.SkuId), out _);
                 return new(ReservationStatus.Recovering);
             case ScriptCode.SoldOut:
                 TakeSoldOutSnapshot(sku, reply.Generation);

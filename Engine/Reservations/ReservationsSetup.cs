@@ -1,3 +1,4 @@
+using FlashSale.Engine.Fencing;
 using FlashSale.Engine.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -11,6 +12,7 @@ public static class ReservationsSetup
     public static IHostApplicationBuilder AddReservations(this IHostApplicationBuilder builder)
     {
         builder.AddEngineCore();
+        builder.AddRedisFencing();
         var services = builder.Services;
         services.AddEngineMetrics<ReservationMetrics>();
         services.AddSingleton(sp => new OrderNumberGenerator(

@@ -67,8 +67,9 @@ public sealed class EngineHotSku : IAsyncDisposable
         {
             throw new InvalidOperationException($"The engine talks to Redis database {database}, not the bench's {LocalServices.RedisDatabase}.");
         }
-        await host.StartAsync(cancellationToken);
+        // The schema first: the identity watch reads the trusted Redis from the catalog as the host starts.
         await host.Services.MigrateCatalogAsync(cancellationToken);
+        await host.StartAsync(cancellationToken);
 
         var now = DateTimeOffset.UtcNow;
         var campaign = CampaignValidator.Normalize(new CampaignDefinition(
