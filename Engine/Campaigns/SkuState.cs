@@ -11,6 +11,9 @@ public enum SkuState
     OnSale,
     SoldOut,
     Ended,
+
+    /// <summary>Fenced: Redis may have forgotten decisions, and nothing is sold until recovery has rebuilt the SKU.</summary>
+    Recovering,
 }
 
 /// <summary>A SKU's stock as Redis sees it right now.</summary>
