@@ -43,7 +43,10 @@ internal sealed partial class ReconcilerService(
             var db = redis.GetDatabase();
             try
             {
-                if (!await db.LockTakeAsync(RedisKeyspace.ReconcilerLease, _owner, leaseTime))
+                // A lease naming this process that it did not take now came back with Redis's data (a snapshot taken
+                // while it held one): it is still this process's, or recovery would wait for it to expire.
+                if (!await db.LockTakeAsync(RedisKeyspace.ReconcilerLease, _owner, leaseTime)
+                    && await db.LockQueryAsync(RedisKeyspace.ReconcilerLease) != _owner)
                 {
                     metrics.Fenced(-1);
                     continue;

@@ -73,7 +73,7 @@ public class PipelineFixture : IAsyncLifetime
 
     public IDatabase Db => RedisScope.Db(Redis);
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         await ServiceCheck.RequireAsync();
         Kafka = KafkaMockBroker.Find();
@@ -92,6 +92,23 @@ public class PipelineFixture : IAsyncLifetime
         RedisScope = await RedisIsolation.AcquireAsync(Redis.GetServer(RedisEndpoint));
 
         // Each host binds a port the system picks and says which; a restart binds the same one again.
+        Ingress = EngineProcess.Listening("Ingress", "Ingress", Environment([("Engine__NodeId", "2"), .. IngressSettings()]));
+        Persister = EngineProcess.Listening("Persister", "Persister", Environment(PersisterSettings().ToArray()));
+        await Ingress.StartAsync();
+        await Persister.StartAsync();
+    }
+
+    /// <summary>
+    /// Kills the engine's processes and starts new ones, configured as the fixture is now: how an operator points the
+    /// engine at another Redis (<see cref="RedisEndpoint"/> changed). The new hosts listen on new ports.
+    /// </summary>
+    public virtual async Task ReplaceEngineAsync()
+    {
+        await Ingress.DisposeAsync();
+        await Persister.DisposeAsync();
+        var previous = Redis;
+        Redis = await ConnectionMultiplexer.ConnectAsync($"{RedisEndpoint},allowAdmin=true");
+        await previous.DisposeAsync();
         Ingress = EngineProcess.Listening("Ingress", "Ingress", Environment([("Engine__NodeId", "2"), .. IngressSettings()]));
         Persister = EngineProcess.Listening("Persister", "Persister", Environment(PersisterSettings().ToArray()));
         await Ingress.StartAsync();
