@@ -11,7 +11,8 @@ public abstract class TwoIngressFixture : PipelineFixture
 {
     public EngineProcess SecondIngress { get; private set; } = null!;
 
-    public IReadOnlyList<Uri> IngressUrls => [Ingress.Url, SecondIngress.Url];
+    /// <summary>Where the Ingresses listen; while they are being replaced, where the old ones did (a client gets refused and retries).</summary>
+    public IReadOnlyList<Uri> IngressUrls { get; private set; } = [];
 
     protected override IEnumerable<(string Key, string Value)> PersisterSettings() =>
     [
@@ -40,10 +41,11 @@ public abstract class TwoIngressFixture : PipelineFixture
         await base.DisposeAsync();
     }
 
-    private Task StartSecondIngressAsync()
+    private async Task StartSecondIngressAsync()
     {
         SecondIngress = EngineProcess.Listening("Ingress-3", "Ingress", Environment([("Engine__NodeId", "3"), .. IngressSettings()]));
-        return SecondIngress.StartAsync();
+        await SecondIngress.StartAsync();
+        IngressUrls = [Ingress.Url, SecondIngress.Url];
     }
 }
 
