@@ -12,12 +12,12 @@ public sealed record RedisIdentity(string RunId, string ReplicationId)
     public override string ToString() => $"{RunId}/{ReplicationId}";
 
     /// <summary>The identity of the primary the connection talks to now.</summary>
-    /// <exception cref="RedisConnectionException">No primary is connected.</exception>
     public static async Task<RedisIdentity> ReadAsync(IConnectionMultiplexer redis)
     {
-        var server = redis.GetServers().FirstOrDefault(s => s.IsConnected && !s.IsReplica)
-            ?? throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, "No connected Redis primary to read the identity of.");
-        var info = await server.InfoRawAsync("server") + "\n" + await server.InfoRawAsync("replication");
+        // Through the database rather than IServer.Info, which StackExchange.Redis keeps for admin connections:
+        // the engine's connection string needs no admin rights for this. Sent to the primary, where decisions are made.
+        var db = redis.GetDatabase();
+        var info = (string?)await db.ExecuteAsync("INFO", "server") + "\n" + (string?)await db.ExecuteAsync("INFO", "replication");
         return new RedisIdentity(Field(info, "run_id"), Field(info, "master_replid"));
     }
 

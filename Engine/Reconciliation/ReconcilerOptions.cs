@@ -27,8 +27,8 @@ public sealed class ReconcilerOptions
 
     /// <summary>
     /// How long recovery waits, after it first finds a SKU fenced, before it reads where Kafka ends: a reservation the
-    /// lost Redis decided may still be acknowledged until its delivery report arrives. At least the Ingress's
-    /// acknowledgement timeout.
+    /// lost Redis decided may still be acknowledged until its delivery report arrives. At least the Ingresses'
+    /// <c>Reservations:DurableAckTimeoutMs</c> (2 s by default).
     /// </summary>
     [Range(0, 600_000)]
     public int RecoverySettleMs { get; set; } = 5_000;

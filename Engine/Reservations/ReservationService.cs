@@ -1,9 +1,13 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using FlashSale.Engine.Campaigns;
 using FlashSale.Engine.Fencing;
+using FlashSale.Engine.Kafka;
 using FlashSale.Engine.Redis;
+using FlashSale.Engine.Relay;
 using FlashSale.Engine.Telemetry;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace FlashSale.Engine.Reservations;
@@ -13,6 +17,9 @@ namespace FlashSale.Engine.Reservations;
 /// this class allocates the order number, asks the sold-out cache first, and reads the reply.
 /// A Redis call that fails surfaces as an exception: its outcome is unknown, and the buyer's retry
 /// with the same idempotency key is what makes it safe, never a blind retry here.
+/// With durable acknowledgement (<see cref="AcknowledgeMode.Durable"/>) a created reservation, and a replay of one
+/// whose event is not yet confirmed, is returned only once its event is in Kafka; otherwise the answer is
+/// <see cref="ReservationStatus.NotYetDurable"/> and the reservation stands.
 /// </summary>
 public sealed partial class ReservationService(
     IConnectionMultiplexer redis,
@@ -21,8 +28,15 @@ public sealed partial class ReservationService(
     SoldOutCache soldOut,
     RedisIdentityGate gate,
     ReservationMetrics metrics,
-    ILogger<ReservationService> logger)
+    IOptions<ReservationOptions> options,
+    ILogger<ReservationService> logger,
+    DurableAcknowledger? acknowledger = null)
 {
+    // Null in Decided mode: the answer follows the decision, the relay moves the event later.
+    private readonly DurableAcknowledger? _acknowledger = options.Value.Acknowledge == AcknowledgeMode.Durable ? acknowledger : null;
+
+    private readonly TimeSpan _ackTimeout = TimeSpan.FromMilliseconds(options.Value.DurableAckTimeoutMs);
+
     /// <summary>How long a buyer's recent reservations stay findable in Redis before they must be in MySQL.</summary>
     public static readonly TimeSpan RecentIndexLifetime = TimeSpan.FromDays(1);
 
@@ -88,6 +102,15 @@ public sealed partial class ReservationService(
                 }
             }
             result = Decide(sku, reply);
+            if (_acknowledger is not null && result.OutboxId is { } outboxId && result.Reservation is { } reservation)
+            {
+                // A replay's event is rebuilt from the ledger: its decision sequence is not known then (0).
+                var durable = await _acknowledger.AwaitDurableAsync(sku, Event(reservation, request.IdempotencyKey, result.Sequence), outboxId, _ackTimeout);
+                if (durable != AckOutcome.Durable)
+                {
+                    result = result with { Status = ReservationStatus.NotYetDurable };
+                }
+            }
         }
         catch (Exception ex)
         {
@@ -134,6 +157,19 @@ public sealed partial class ReservationService(
                 return new(ReservationStatus.PurchaseLimit);
         }
     }
+
+    private static ReservationEvent Event(Reservation reservation, string idempotencyKey, long sequence) => new(
+        ReservationEvent.CurrentVersion,
+        reservation.OrderNo,
+        reservation.UserId,
+        reservation.CampaignId,
+        reservation.SkuId,
+        reservation.Quantity,
+        Money.ToMinor(reservation.Amount),
+        reservation.CreatedAt.ToUnixTimeMilliseconds(),
+        reservation.PaymentDeadline.ToUnixTimeMilliseconds(),
+        idempotencyKey,
+        sequence);
 
     private void See((string, long) sku, long sequence)
     {

@@ -103,6 +103,7 @@ internal static class ReservationsApi
                 "This would take you over the campaign's per-buyer limit for this SKU."),
             ReservationStatus.SoldOut => Problems.Conflict("sold-out", "Sold out", "This SKU is sold out."),
             ReservationStatus.Recovering => Recovering(request.HttpContext),
+            ReservationStatus.NotYetDurable => NotYetDurable(request.HttpContext),
             _ => throw new InvalidOperationException($"Unhandled reservation status {result.Status}."),
         };
     }
@@ -122,6 +123,16 @@ internal static class ReservationsApi
         context.Response.Headers.RetryAfter = RecoveringRetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return Problems.Create(StatusCodes.Status503ServiceUnavailable, "recovering", "Recovering",
             "This SKU's stock is being rebuilt after its Redis lost recent decisions; nothing was decided. Retry with the same Idempotency-Key.");
+    }
+
+    /// <summary>Seconds a buyer should wait before retrying a reservation Kafka has not confirmed yet.</summary>
+    private const int NotYetDurableRetryAfterSeconds = 1;
+
+    private static ProblemHttpResult NotYetDurable(HttpContext context)
+    {
+        context.Response.Headers.RetryAfter = NotYetDurableRetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Problems.Create(StatusCodes.Status503ServiceUnavailable, "unavailable", "Temporarily unavailable",
+            "The reservation was decided but could not be made durable in time. Retry with the same Idempotency-Key: it is returned once durable, never made twice.");
     }
 
     private static ProblemHttpResult NotOnSale(string campaignId, long skuId)

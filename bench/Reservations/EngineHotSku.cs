@@ -55,6 +55,8 @@ public sealed class EngineHotSku : IAsyncDisposable
             // DEVELOPMENT ONLY: the benchmark mints no tokens, but the engine validates that a key is configured.
             ["Auth:SigningKey"] = "bench-dev-only-signing-key-not-a-secret-0123456789",
             ["Engine:NodeId"] = "0",
+            // The decision alone: no Kafka here, and the durable acknowledgement is measured end to end by loadtests/.
+            ["Reservations:Acknowledge"] = "Decided",
         });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.AddCampaigns();

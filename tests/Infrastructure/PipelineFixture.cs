@@ -6,8 +6,8 @@ using Dapper;
 using FlashSale.Engine.Auth;
 using FlashSale.Engine.Kafka;
 using FlashSale.Engine.Redis;
-using FlashSale.Engine.Telemetry;
 using FlashSale.Engine.Storage;
+using FlashSale.Engine.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using MySqlConnector;
 using StackExchange.Redis;
@@ -142,6 +142,8 @@ public class PipelineFixture : IAsyncLifetime
             // Short enough that a test sees a dead relay's entries claimed again within seconds.
             ["Relay__ClaimMinIdleMs"] = "3000",
             ["Relay__ClaimIntervalMs"] = "1000",
+            // The relay takes over entries an Ingress did not settle after 4 s (10 s by default), so crash tests wait less.
+            ["Relay__SafetyNetAgeMs"] = "4000",
             // Every Persister listens on a port the system picks (see EngineProcess.Listening).
             ["Persister__MetricsUrl"] = "http://127.0.0.1:0",
             // Payment windows of a second or two, so a timeout takes seconds (the default minimum is 30 s).

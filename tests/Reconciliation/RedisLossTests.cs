@@ -18,9 +18,11 @@ public abstract class TwoIngressFixture : PipelineFixture
     [
         ("Reconciler__IntervalMs", "1000"),
         ("Reconciler__GraceMs", "10000"),
-        // Acknowledgements still on their way when Redis went: a test's Ingress answers within this.
+        // Acknowledgements still on their way when Redis went: longer than the Ingresses wait for one (below).
         ("Reconciler__RecoverySettleMs", "1500"),
     ];
+
+    protected override IEnumerable<(string Key, string Value)> IngressSettings() => [("Reservations__DurableAckTimeoutMs", "1000")];
 
     public override async Task InitializeAsync()
     {
