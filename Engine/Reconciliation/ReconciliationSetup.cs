@@ -1,8 +1,8 @@
 using FlashSale.Engine.Campaigns;
 using FlashSale.Engine.Fencing;
 using FlashSale.Engine.Kafka;
-using FlashSale.Engine.Persistence;
 using FlashSale.Engine.Lifecycle;
+using FlashSale.Engine.Persistence;
 using FlashSale.Engine.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
