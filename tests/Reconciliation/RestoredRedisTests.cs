@@ -146,6 +146,28 @@ public sealed class RestoredRedisTests(SnapshotRedisFixture engine) : IClassFixt
         Assert.Equal(0, (long)await engine.Db.HashGetAsync(keys.Meta, "available"));
         Assert.Equal(0, (await Ledger.WaitSettledAsync(admin, campaignId, Sku)).GetProperty("drift").GetInt64());
     }
+
+    [Fact]
+    public async Task ASkuWhoseRedisSequenceIsBelowWhatMySqlPersistedIsFencedAndRebuilt()
+    {
+        const long sku = 1302;
+        var campaignId = await engine.StartSaleAsync((sku, Stock, 2));
+        var keys = new SkuKeys(campaignId, sku);
+        var sold = await SaleTraffic.ReserveAsync(engine, campaignId, [sku], attempts: 10, buyers: 10, firstBuyer: 23_000);
+        await engine.DrainAsync(campaignId, sold.Count);
+        var highWater = (long)await engine.Db.HashGetAsync(keys.Meta, "seq");
+
+        // What a Redis that lost decisions looks like to the reconciler, with the same run_id: a sequence behind MySQL's.
+        await engine.Db.HashSetAsync(keys.Meta, "seq", 0);
+
+        await Eventually.HoldsAsync(() => engine.Persister.Log.Contains(
+            $"{campaignId}/{sku} fenced: its Redis sequence 0 is below {highWater}", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+        await SkuStates.WaitOnSaleAsync(engine.Client(), campaignId, sku);
+        Assert.True((long)await engine.Db.HashGetAsync(keys.Meta, "seq") > highWater);
+        Assert.Equal(Stock - sold.Sum(s => s.Quantity), (long)await engine.Db.HashGetAsync(keys.Meta, "available"));
+        var more = await SaleTraffic.ReserveAsync(engine, campaignId, [sku], attempts: 5, buyers: 5, firstBuyer: 24_000);
+        Assert.Equal(5, more.Count);
+    }
 }
 
 /// <summary>A SKU's state as the public stock endpoint shows it.</summary>
