@@ -35,24 +35,39 @@ public sealed partial class DurableAcknowledger(
     TimeProvider time,
     ILogger<DurableAcknowledger> logger)
 {
-    private readonly ConcurrentDictionary<long, Task<bool>> _inFlight = new();
+    private readonly ConcurrentDictionary<long, InFlight> _inFlight = new();
 
     /// <summary>Produces the event (or joins its produce in flight) and waits up to <paramref name="timeout"/> for Kafka.</summary>
     public async Task<AckOutcome> AwaitDurableAsync(SkuKeys sku, ReservationEvent reservation, string outboxId, TimeSpan timeout)
     {
         var started = Stopwatch.GetTimestamp();
-        if (!_inFlight.TryGetValue(reservation.OrderNo, out var delivery))
+        var producer = events.Producer;
+        var generation = events.Generation;
+        InFlight delivery;
+        while (true)
         {
-            var mine = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-            delivery = _inFlight.GetOrAdd(reservation.OrderNo, mine.Task);
-            if (delivery == mine.Task)
+            if (_inFlight.TryGetValue(reservation.OrderNo, out var existing))
             {
-                Produce(sku, reservation, outboxId, mine);
+                if (existing.Generation == generation)
+                {
+                    delivery = existing;
+                    break;
+                }
+                // Sent through a producer that failed and was replaced: its report will never come.
+                Complete(reservation.OrderNo, existing, durable: false);
+                continue;
+            }
+            var mine = new InFlight(new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously), generation);
+            if (_inFlight.TryAdd(reservation.OrderNo, mine))
+            {
+                Produce(producer, sku, reservation, outboxId, mine);
+                delivery = mine;
+                break;
             }
         }
         try
         {
-            if (await delivery.WaitAsync(timeout, time))
+            if (await delivery.Delivery.Task.WaitAsync(timeout, time))
             {
                 metrics.AckDurable(Stopwatch.GetElapsedTime(started));
                 return AckOutcome.Durable;
@@ -67,11 +82,10 @@ public sealed partial class DurableAcknowledger(
         }
     }
 
-    private void Produce(SkuKeys sku, ReservationEvent reservation, string outboxId, TaskCompletionSource<bool> delivery)
+    private void Produce(IProducer<string, byte[]> producer, SkuKeys sku, ReservationEvent reservation, string outboxId, InFlight delivery)
     {
         try
         {
-            var producer = events.Producer;
             producer.Produce(events.Topic, EventProducer.ToMessage(reservation), report => Delivered(sku, reservation.OrderNo, outboxId, delivery, report));
         }
         catch (ProduceException<string, byte[]> ex)
@@ -93,7 +107,7 @@ public sealed partial class DurableAcknowledger(
 
     // On librdkafka's delivery thread: completes the waiters (their continuations run elsewhere) and hands the
     // Redis clean-up to the thread pool.
-    private void Delivered(SkuKeys sku, long orderNo, string outboxId, TaskCompletionSource<bool> delivery, DeliveryReport<string, byte[]> report)
+    private void Delivered(SkuKeys sku, long orderNo, string outboxId, InFlight delivery, DeliveryReport<string, byte[]> report)
     {
         if (!EventProducer.IsDurable(report))
         {
@@ -101,11 +115,11 @@ public sealed partial class DurableAcknowledger(
             Complete(orderNo, delivery, durable: false);
             return;
         }
-        delivery.TrySetResult(true);
+        delivery.Delivery.TrySetResult(true);
         _ = SettleAsync(sku, orderNo, outboxId, delivery);
     }
 
-    private async Task SettleAsync(SkuKeys sku, long orderNo, string outboxId, TaskCompletionSource<bool> delivery)
+    private async Task SettleAsync(SkuKeys sku, long orderNo, string outboxId, InFlight delivery)
     {
         try
         {
@@ -119,15 +133,18 @@ public sealed partial class DurableAcknowledger(
         finally
         {
             // Until now a replay joins this completed delivery rather than producing the event again.
-            _inFlight.TryRemove(new KeyValuePair<long, Task<bool>>(orderNo, delivery.Task));
+            _inFlight.TryRemove(new KeyValuePair<long, InFlight>(orderNo, delivery));
         }
     }
 
-    private void Complete(long orderNo, TaskCompletionSource<bool> delivery, bool durable)
+    private void Complete(long orderNo, InFlight delivery, bool durable)
     {
-        _inFlight.TryRemove(new KeyValuePair<long, Task<bool>>(orderNo, delivery.Task));
-        delivery.TrySetResult(durable);
+        _inFlight.TryRemove(new KeyValuePair<long, InFlight>(orderNo, delivery));
+        delivery.Delivery.TrySetResult(durable);
     }
+
+    /// <summary>One order's produce in this process, and the producer generation it went through.</summary>
+    private sealed record InFlight(TaskCompletionSource<bool> Delivery, int Generation);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Durable ack: the event of order {OrderNo} was not delivered ({Reason}); it stays in the outbox")]
     private static partial void LogNotProduced(ILogger logger, long orderNo, string reason);

@@ -42,10 +42,11 @@ public sealed partial class EventProducer(IOptions<KafkaOptions> kafka, IOptions
             {
                 if (_producer is null || _failed)
                 {
-                    if (_producer is not null)
+                    if (_producer is { } failed)
                     {
                         LogRebuilding(logger);
-                        _producer.Dispose();
+                        // Off the request path: destroying a client waits for its broker threads.
+                        _ = Task.Run(failed.Dispose);
                     }
                     _failed = false;
                     Volatile.Write(ref _producer, Build());

@@ -23,7 +23,9 @@ public static class SaleTraffic
         var successes = new ConcurrentBag<Success>();
         var clients = new ConcurrentDictionary<long, HttpClient>();
         var next = -1;
-        await Parallel.ForEachAsync(Enumerable.Range(0, parallelism), async (_, _) =>
+        // As many buyers at once as asked: the default degree is the processor count, which would let a slow answer
+        // (a 503 after the durable-ack deadline) throttle the whole sale.
+        await Parallel.ForEachAsync(Enumerable.Range(0, parallelism), new ParallelOptions { MaxDegreeOfParallelism = parallelism }, async (_, _) =>
         {
             int attempt;
             while ((attempt = Interlocked.Increment(ref next)) < attempts)
