@@ -36,8 +36,13 @@ internal sealed partial class ReconcilerService(
         }
         var interval = TimeSpan.FromMilliseconds(settings.IntervalMs);
         var leaseTime = TimeSpan.FromMilliseconds(Math.Max(interval.TotalMilliseconds * 5, 10_000));
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(Math.Min(settings.FenceCheckIntervalMs, settings.IntervalMs)), time);
+        var tick = TimeSpan.FromMilliseconds(Math.Min(settings.FenceCheckIntervalMs, settings.IntervalMs));
+        using var timer = new PeriodicTimer(tick, time);
+        // A round is due once an interval has passed, give or take half a tick of timer jitter: with an interval of one
+        // tick, a round that came due a microsecond late would otherwise wait for the next tick.
+        var roundDue = interval - tick / 2;
         long? lastRound = null;
+        long? lastTrustCheck = null;
         do
         {
             var db = redis.GetDatabase();
@@ -55,14 +60,19 @@ internal sealed partial class ReconcilerService(
                 {
                     try
                     {
-                        await RecoverAsync(stoppingToken);
+                        var trustCheckDue = lastTrustCheck is not { } checkedAt || time.GetElapsedTime(checkedAt) >= TimeSpan.FromSeconds(1);
+                        if (trustCheckDue)
+                        {
+                            lastTrustCheck = time.GetTimestamp();
+                        }
+                        await RecoverAsync(stoppingToken, trustCheckDue);
                     }
                     catch (Exception ex) when (ex is MySqlException or RedisException or TimeoutException or KafkaException)
                     {
                         // The fenced SKUs stay fenced; the rest of the round goes on, and the next tick tries again.
                         LogRecoveryFailed(logger, ex);
                     }
-                    if (lastRound is not { } last || time.GetElapsedTime(last) >= interval)
+                    if (lastRound is not { } last || time.GetElapsedTime(last) >= roundDue)
                     {
                         lastRound = time.GetTimestamp();
                         await RoundAsync(stoppingToken);
@@ -81,16 +91,18 @@ internal sealed partial class ReconcilerService(
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
-    private async Task RecoverAsync(CancellationToken stoppingToken)
+    /// <param name="trustCheckDue">Whether to see if an untrusted Redis is rebuilt (two INFO calls): once a second is enough.</param>
+    private async Task RecoverAsync(CancellationToken stoppingToken, bool trustCheckDue)
     {
         var fenced = await recovery.FencedAsync();
         metrics.Fenced(fenced.Count);
         if (fenced.Count > 0)
         {
             await recovery.RecoverAsync(fenced, stoppingToken);
-            metrics.Fenced((await recovery.FencedAsync()).Count);
+            fenced = await recovery.FencedAsync();
+            metrics.Fenced(fenced.Count);
         }
-        else
+        if (fenced.Count == 0 && trustCheckDue)
         {
             await recovery.TrustIfRebuiltAsync(stoppingToken);
         }
