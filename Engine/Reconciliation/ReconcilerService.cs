@@ -65,7 +65,7 @@ internal sealed partial class ReconcilerService(
                         {
                             lastTrustCheck = time.GetTimestamp();
                         }
-                        await RecoverAsync(stoppingToken, trustCheckDue);
+                        await RecoverAsync(trustCheckDue, stoppingToken);
                     }
                     catch (Exception ex) when (ex is MySqlException or RedisException or TimeoutException or KafkaException)
                     {
@@ -92,7 +92,7 @@ internal sealed partial class ReconcilerService(
     }
 
     /// <param name="trustCheckDue">Whether to see if an untrusted Redis is rebuilt (two INFO calls): once a second is enough.</param>
-    private async Task RecoverAsync(CancellationToken stoppingToken, bool trustCheckDue)
+    private async Task RecoverAsync(bool trustCheckDue, CancellationToken stoppingToken)
     {
         var fenced = await recovery.FencedAsync();
         metrics.Fenced(fenced.Count);
