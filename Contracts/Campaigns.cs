@@ -14,6 +14,9 @@ public enum SkuState
     OnSale,
     SoldOut,
     Ended,
+
+    /// <summary>Fenced: Redis may have forgotten decisions, and nothing is sold until recovery has rebuilt the SKU.</summary>
+    Recovering,
 }
 
 [JsonConverter(typeof(JsonStringEnumConverter<WarmupOutcome>))]

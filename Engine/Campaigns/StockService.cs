@@ -69,13 +69,13 @@ public sealed class StockService(IConnectionMultiplexer redis, SkuScripts script
 
     private async Task<SkuStock?> ReadAsync(IDatabaseAsync db, string campaignId, long skuId, int? totalIfCold)
     {
-        var values = await db.HashGetAsync(new SkuKeys(campaignId, skuId).Meta, [MetaFields.Total, MetaFields.Available, MetaFields.Starts, MetaFields.Ends]);
+        var values = await db.HashGetAsync(new SkuKeys(campaignId, skuId).Meta, [MetaFields.Total, MetaFields.Available, MetaFields.Starts, MetaFields.Ends, MetaFields.Fenced]);
         if (values[0].IsNull)
         {
             return totalIfCold is { } total ? new SkuStock(campaignId, skuId, total, 0, SkuState.NotWarmed) : null;
         }
-        return new SkuStock(campaignId, skuId, (int)values[0], (int)values[1],
-            StateAt(time.GetUtcNow().ToUnixTimeMilliseconds(), (long)values[2], (long)values[3], (int)values[1]));
+        var state = values[4].IsNull ? StateAt(time.GetUtcNow().ToUnixTimeMilliseconds(), (long)values[2], (long)values[3], (int)values[1]) : SkuState.Recovering;
+        return new SkuStock(campaignId, skuId, (int)values[0], (int)values[1], state);
     }
 
     /// <summary>A warmed SKU's state at <paramref name="nowMs"/>.</summary>

@@ -57,6 +57,10 @@ public sealed partial class Reconciler(
         foreach (var sku in campaign.Skus)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            if (repair)
+            {
+                await FenceIfBehindAsync(new SkuKeys(campaign.CampaignId, sku.SkuId), cancellationToken);
+            }
             var before = await CheckSkuAsync(campaign.CampaignId, sku, cancellationToken);
             if (repair)
             {
@@ -100,7 +104,84 @@ public sealed partial class Reconciler(
         return found;
     }
 
-    private async Task<SkuCheck> CheckSkuAsync(string campaignId, CampaignSku sku, CancellationToken cancellationToken)
+    /// <summary>
+    /// The highest decision sequence of the SKU that any shard has persisted (0 when none). Every persisted sequence
+    /// was decided before it was persisted, so a Redis that did not forget anything is never below it.
+    /// </summary>
+    public async Task<long> HighWaterAsync(SkuKeys sku, CancellationToken cancellationToken)
+    {
+        var marks = await shards.QueryEveryShardAsync<long>(
+            "SELECT seq FROM sku_high_water WHERE campaign_id = @campaignId AND sku_id = @skuId",
+            new { campaignId = sku.CampaignId, skuId = sku.SkuId }, cancellationToken);
+        return marks.Count == 0 ? 0 : marks.Max();
+    }
+
+    /// <summary>
+    /// Fences the SKU when Redis's decision sequence is below the persisted high-water mark: Redis forgot decisions
+    /// that MySQL holds. MySQL is read first, so a decision made between the two reads cannot look like a loss.
+    /// </summary>
+    public async Task<bool> FenceIfBehindAsync(SkuKeys sku, CancellationToken cancellationToken)
+    {
+        var highWater = await HighWaterAsync(sku, cancellationToken);
+        if (highWater == 0)
+        {
+            return false;
+        }
+        var db = redis.GetDatabase();
+        var sequence = await db.HashGetAsync(sku.Meta, MetaFields.Sequence);
+        var current = sequence.IsNull ? 0 : (long)sequence;
+        if (current >= highWater
+            || await scripts.FenceAsync(db, sku, $"behind: sequence {current}, MySQL persisted {highWater}") != FenceOutcome.Fenced)
+        {
+            return false;
+        }
+        LogFencedBehind(logger, sku.CampaignId, sku.SkuId, current, highWater);
+        return true;
+    }
+
+    /// <summary>
+    /// Recovery's adoption: puts every live order MySQL holds for the fenced SKU and its ledger does not know back
+    /// into the ledger. Fenced, the SKU decides nothing, so no order is too young to judge: none is left for later.
+    /// </summary>
+    public async Task<int> AdoptForgottenAsync(string campaignId, CampaignSku sku, CancellationToken cancellationToken)
+    {
+        var check = await CheckSkuAsync(campaignId, sku, cancellationToken, margin: TimeSpan.Zero);
+        foreach (var kind in check.Ledger.Findings.Where(f => f.Kind == DriftKind.UnknownToRedis).GroupBy(f => f.Kind))
+        {
+            metrics.DriftFound(kind.Key, kind.Sum(f => (long)f.Units));
+        }
+        var adopted = 0;
+        var keys = new SkuKeys(campaignId, sku.SkuId);
+        var db = redis.GetDatabase();
+        foreach (var order in check.UnknownToRedis)
+        {
+            if (await AdoptAsync(db, keys, order))
+            {
+                metrics.Repaired(DriftKind.UnknownToRedis, 1);
+                adopted++;
+            }
+        }
+        return adopted;
+    }
+
+    private async Task<bool> AdoptAsync(IDatabase db, SkuKeys keys, DbOrder order)
+    {
+        var record = new LedgerRecord(order.UserId, order.Quantity, Money.ToMinor(order.Amount),
+            Milliseconds(order.CreatedAt), Milliseconds(order.PaymentDeadline), OrderStates.ToLedger(order.Status));
+        var reply = await scripts.AdoptAsync(db, keys, order.OrderNo, record, order.IdempotencyKey);
+        if (reply.Outcome != AdoptOutcome.Adopted)
+        {
+            return false;
+        }
+        LogAdopted(logger, order.OrderNo, keys.CampaignId, keys.SkuId, order.Quantity);
+        if (reply.Oversold > 0)
+        {
+            LogOversold(logger, order.OrderNo, keys.CampaignId, keys.SkuId, reply.Oversold);
+        }
+        return true;
+    }
+
+    private async Task<SkuCheck> CheckSkuAsync(string campaignId, CampaignSku sku, CancellationToken cancellationToken, TimeSpan? margin = null)
     {
         var snapshot = await scripts.LedgerSnapshotAsync(redis.GetDatabase(), new SkuKeys(campaignId, sku.SkuId));
         var orders = await shards.QueryEveryShardAsync<DbOrder>("""
@@ -109,7 +190,7 @@ public sealed partial class Reconciler(
                    idempotency_key AS IdempotencyKey
             FROM orders WHERE campaign_id = @campaignId AND sku_id = @skuId
             """, new { campaignId, skuId = sku.SkuId }, cancellationToken);
-        return LedgerComparison.Compare(campaignId, sku.SkuId, sku.Stock, snapshot, orders, TimeSpan.FromMilliseconds(_settings.GraceMs), SnapshotMargin);
+        return LedgerComparison.Compare(campaignId, sku.SkuId, sku.Stock, snapshot, orders, TimeSpan.FromMilliseconds(_settings.GraceMs), margin ?? SnapshotMargin);
     }
 
     private async Task<Dictionary<string, int>> RepairAsync(string campaignId, CampaignSku sku, SkuCheck check, CancellationToken cancellationToken)
@@ -129,17 +210,9 @@ public sealed partial class Reconciler(
         // Oversell prevention first: orders Redis forgot hold their units again before anything is given back.
         foreach (var order in check.UnknownToRedis)
         {
-            var record = new LedgerRecord(order.UserId, order.Quantity, Money.ToMinor(order.Amount),
-                Milliseconds(order.CreatedAt), Milliseconds(order.PaymentDeadline), OrderStates.ToLedger(order.Status));
-            var reply = await scripts.AdoptAsync(db, keys, order.OrderNo, record, order.IdempotencyKey);
-            if (reply.Outcome == AdoptOutcome.Adopted)
+            if (await AdoptAsync(db, keys, order))
             {
                 Count(DriftKind.UnknownToRedis, 1);
-                LogAdopted(logger, order.OrderNo, campaignId, sku.SkuId, order.Quantity);
-                if (reply.Oversold > 0)
-                {
-                    LogOversold(logger, order.OrderNo, campaignId, sku.SkuId, reply.Oversold);
-                }
             }
         }
 
@@ -210,6 +283,9 @@ public sealed partial class Reconciler(
     }
 
     private static long Milliseconds(DateTime utc) => new DateTimeOffset(DateTime.SpecifyKind(utc, DateTimeKind.Utc)).ToUnixTimeMilliseconds();
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Reconciler: {CampaignId}/{SkuId} fenced: its Redis sequence {Sequence} is below {HighWater}, the highest MySQL persisted; Redis forgot decisions")]
+    private static partial void LogFencedBehind(ILogger logger, string campaignId, long skuId, long sequence, long highWater);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reconciler: order {OrderNo} ({CampaignId}/{SkuId}, {Quantity} unit(s)) was unknown to Redis; its units are held again")]
     private static partial void LogAdopted(ILogger logger, long orderNo, string campaignId, long skuId, int quantity);

@@ -11,9 +11,13 @@ public sealed class ReconcilerMetrics
     private readonly Counter<long> _drift;
     private readonly Counter<long> _repairs;
     private readonly Histogram<double> _runDuration;
+    private readonly Histogram<double> _recoveryDuration;
 
     // -1 until the first run: the gauge reports nothing rather than a made-up zero.
     private long _lastRunDrift = -1;
+
+    // -1 while this process does not hold the reconciler's lease: only the leaseholder looks.
+    private long _fencedSkus = -1;
 
     public ReconcilerMetrics(IMeterFactory meterFactory)
     {
@@ -27,6 +31,24 @@ public sealed class ReconcilerMetrics
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = RunBuckets });
         meter.CreateObservableGauge("flashsale.reconciler.drift.current", ObserveLastDrift, "{unit}",
             "Units of drift the last reconciler run found.");
+        _recoveryDuration = meter.CreateHistogram("flashsale.reconciler.recovery.duration", "ms",
+            "Time from recovery first finding a SKU fenced to the SKU on sale again.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = RunBuckets });
+        meter.CreateObservableGauge("flashsale.reconciler.fenced_skus", ObserveFenced, "{sku}",
+            "Live SKUs fenced right now (deciding nothing until recovery rebuilds them), as the reconciler's leaseholder last saw them.");
+    }
+
+    public void Fenced(long skus) => Volatile.Write(ref _fencedSkus, skus);
+
+    public void Recovered(TimeSpan elapsed) => _recoveryDuration.Record(elapsed.TotalMilliseconds);
+
+    private IEnumerable<Measurement<long>> ObserveFenced()
+    {
+        var fenced = Volatile.Read(ref _fencedSkus);
+        if (fenced >= 0)
+        {
+            yield return new Measurement<long>(fenced);
+        }
     }
 
     public void DriftFound(string kind, long units) => _drift.Add(units, EngineTelemetry.Tag("kind", kind));

@@ -21,6 +21,22 @@ public sealed class ReconcilerOptions
     [Range(0, 86_400_000)]
     public int GraceMs { get; set; } = 60_000;
 
+    /// <summary>How often the leaseholder looks for fenced SKUs, so that a fenced SKU is rebuilt within moments, not a round.</summary>
+    [Range(20, 60_000)]
+    public int FenceCheckIntervalMs { get; set; } = 200;
+
+    /// <summary>
+    /// How long recovery waits, after it first finds a SKU fenced, before it reads where Kafka ends: a reservation the
+    /// lost Redis decided may still be acknowledged until its delivery report arrives. At least the Ingresses'
+    /// <c>Reservations:DurableAckTimeoutMs</c> (2 s by default).
+    /// </summary>
+    [Range(0, 600_000)]
+    public int RecoverySettleMs { get; set; } = 5_000;
+
+    /// <summary>How long recovery waits for the Persisters to write everything Kafka held before it gives up this attempt (the SKUs stay fenced).</summary>
+    [Range(1_000, 3_600_000)]
+    public int RecoveryCatchUpTimeoutMs { get; set; } = 120_000;
+
     /// <summary>The loop checks campaigns that have not ended, and those that ended less than this long ago.</summary>
     [Range(1, 24 * 90)]
     public int LookbackHours { get; set; } = 48;

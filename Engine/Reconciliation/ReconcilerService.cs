@@ -1,3 +1,4 @@
+using Confluent.Kafka;
 using FlashSale.Engine.Redis;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -8,12 +9,15 @@ using StackExchange.Redis;
 namespace FlashSale.Engine.Reconciliation;
 
 /// <summary>
-/// Runs the reconciler over every active campaign on a timer, repairing what drifted. With several
-/// Persisters, a short Redis lease lets one of them run each round; the repairs are idempotent, so a
+/// Runs the reconciler over every active campaign on a timer, repairing what drifted, and rebuilds fenced SKUs
+/// (<see cref="SkuRecovery"/>) as soon as it finds them: it looks every <see cref="ReconcilerOptions.FenceCheckIntervalMs"/>,
+/// so a Redis that lost decisions is back on sale within moments of the Persisters catching up, not a round later.
+/// With several Persisters, a short Redis lease lets one of them do each step; the repairs are idempotent, so a
 /// lease that lapses mid-round costs double work, never a double repair.
 /// </summary>
 internal sealed partial class ReconcilerService(
     Reconciler reconciler,
+    SkuRecovery recovery,
     ReconcilerMetrics metrics,
     IConnectionMultiplexer redis,
     IOptions<ReconcilerOptions> options,
@@ -31,14 +35,55 @@ internal sealed partial class ReconcilerService(
             return;
         }
         var interval = TimeSpan.FromMilliseconds(settings.IntervalMs);
-        using var timer = new PeriodicTimer(interval, time);
+        var leaseTime = TimeSpan.FromMilliseconds(Math.Max(interval.TotalMilliseconds * 5, 10_000));
+        var tick = TimeSpan.FromMilliseconds(Math.Min(settings.FenceCheckIntervalMs, settings.IntervalMs));
+        using var timer = new PeriodicTimer(tick, time);
+        // A round is due once an interval has passed, give or take half a tick of timer jitter: with an interval of one
+        // tick, a round that came due a microsecond late would otherwise wait for the next tick.
+        var roundDue = interval - tick / 2;
+        long? lastRound = null;
+        long? lastTrustCheck = null;
         do
         {
+            var db = redis.GetDatabase();
             try
             {
-                await RoundAsync(interval, stoppingToken);
+                // A lease naming this process that it did not take now came back with Redis's data (a snapshot taken
+                // while it held one): it is still this process's, or recovery would wait for it to expire.
+                if (!await db.LockTakeAsync(RedisKeyspace.ReconcilerLease, _owner, leaseTime)
+                    && await db.LockQueryAsync(RedisKeyspace.ReconcilerLease) != _owner)
+                {
+                    metrics.Fenced(-1);
+                    continue;
+                }
+                try
+                {
+                    try
+                    {
+                        var trustCheckDue = lastTrustCheck is not { } checkedAt || time.GetElapsedTime(checkedAt) >= TimeSpan.FromSeconds(1);
+                        if (trustCheckDue)
+                        {
+                            lastTrustCheck = time.GetTimestamp();
+                        }
+                        await RecoverAsync(trustCheckDue, stoppingToken);
+                    }
+                    catch (Exception ex) when (ex is MySqlException or RedisException or TimeoutException or KafkaException)
+                    {
+                        // The fenced SKUs stay fenced; the rest of the round goes on, and the next tick tries again.
+                        LogRecoveryFailed(logger, ex);
+                    }
+                    if (lastRound is not { } last || time.GetElapsedTime(last) >= roundDue)
+                    {
+                        lastRound = time.GetTimestamp();
+                        await RoundAsync(stoppingToken);
+                    }
+                }
+                finally
+                {
+                    await db.LockReleaseAsync(RedisKeyspace.ReconcilerLease, _owner);
+                }
             }
-            catch (Exception ex) when (ex is MySqlException or RedisException or TimeoutException)
+            catch (Exception ex) when (ex is MySqlException or RedisException or TimeoutException or KafkaException)
             {
                 LogRoundFailed(logger, ex);
             }
@@ -46,52 +91,56 @@ internal sealed partial class ReconcilerService(
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
-    private async Task RoundAsync(TimeSpan interval, CancellationToken stoppingToken)
+    /// <param name="trustCheckDue">Whether to see if an untrusted Redis is rebuilt (two INFO calls): once a second is enough.</param>
+    private async Task RecoverAsync(bool trustCheckDue, CancellationToken stoppingToken)
     {
-        var db = redis.GetDatabase();
-        var leaseTime = TimeSpan.FromMilliseconds(Math.Max(interval.TotalMilliseconds * 5, 10_000));
-        if (!await db.LockTakeAsync(RedisKeyspace.ReconcilerLease, _owner, leaseTime))
+        var fenced = await recovery.FencedAsync();
+        metrics.Fenced(fenced.Count);
+        if (fenced.Count > 0)
         {
-            return;
+            await recovery.RecoverAsync(fenced, stoppingToken);
+            fenced = await recovery.FencedAsync();
+            metrics.Fenced(fenced.Count);
         }
-        try
+        if (fenced.Count == 0 && trustCheckDue)
         {
-            var started = time.GetTimestamp();
-            var campaigns = await reconciler.ActiveCampaignsAsync(stoppingToken);
-            long skus = 0, drift = 0;
-            foreach (var campaign in campaigns)
+            await recovery.TrustIfRebuiltAsync(stoppingToken);
+        }
+    }
+
+    private async Task RoundAsync(CancellationToken stoppingToken)
+    {
+        var started = time.GetTimestamp();
+        var campaigns = await reconciler.ActiveCampaignsAsync(stoppingToken);
+        long skus = 0, drift = 0;
+        foreach (var campaign in campaigns)
+        {
+            IReadOnlyList<SkuReconciliation> results;
+            try
             {
-                IReadOnlyList<SkuReconciliation> results;
-                try
+                results = await reconciler.ReconcileAsync(campaign, repair: true, cancellationToken: stoppingToken);
+            }
+            catch (FormatException ex)
+            {
+                // A ledger entry or outbox entry written by something other than the engine's scripts: the other
+                // campaigns are still reconciled, and this one is named until an operator looks.
+                LogUnreadable(logger, ex, campaign.CampaignId);
+                continue;
+            }
+            foreach (var sku in results)
+            {
+                skus++;
+                drift += sku.After.Drift;
+                if (sku.Before.Drift > 0 || sku.Repairs.Count > 0)
                 {
-                    results = await reconciler.ReconcileAsync(campaign, repair: true, cancellationToken: stoppingToken);
-                }
-                catch (FormatException ex)
-                {
-                    // A ledger entry or outbox entry written by something other than the engine's scripts: the other
-                    // campaigns are still reconciled, and this one is named until an operator looks.
-                    LogUnreadable(logger, ex, campaign.CampaignId);
-                    continue;
-                }
-                foreach (var sku in results)
-                {
-                    skus++;
-                    drift += sku.After.Drift;
-                    if (sku.Before.Drift > 0 || sku.Repairs.Count > 0)
-                    {
-                        LogSku(logger, sku.Before.CampaignId, sku.Before.SkuId, sku.Before.Drift,
-                            string.Join(", ", sku.Repairs.Select(r => $"{r.Key} {r.Value}")), sku.After.Drift);
-                    }
+                    LogSku(logger, sku.Before.CampaignId, sku.Before.SkuId, sku.Before.Drift,
+                        string.Join(", ", sku.Repairs.Select(r => $"{r.Key} {r.Value}")), sku.After.Drift);
                 }
             }
-            var elapsed = time.GetElapsedTime(started);
-            metrics.Run(elapsed, drift);
-            LogRound(logger, skus, campaigns.Count, drift, (long)elapsed.TotalMilliseconds);
         }
-        finally
-        {
-            await db.LockReleaseAsync(RedisKeyspace.ReconcilerLease, _owner);
-        }
+        var elapsed = time.GetElapsedTime(started);
+        metrics.Run(elapsed, drift);
+        LogRound(logger, skus, campaigns.Count, drift, (long)elapsed.TotalMilliseconds);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Reconciler disabled (Reconciler:Enabled=false)")]
@@ -105,6 +154,9 @@ internal sealed partial class ReconcilerService(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Reconciler: campaign {CampaignId} has Redis data the reconciler cannot read; skipped")]
     private static partial void LogUnreadable(ILogger logger, Exception exception, string campaignId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Recovery of fenced SKUs failed; they stay fenced and the next check tries again")]
+    private static partial void LogRecoveryFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reconciler round failed; the next one retries")]
     private static partial void LogRoundFailed(ILogger logger, Exception exception);

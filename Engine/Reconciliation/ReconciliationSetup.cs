@@ -1,5 +1,8 @@
 using FlashSale.Engine.Campaigns;
+using FlashSale.Engine.Fencing;
+using FlashSale.Engine.Kafka;
 using FlashSale.Engine.Lifecycle;
+using FlashSale.Engine.Persistence;
 using FlashSale.Engine.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -20,10 +23,18 @@ public static class ReconciliationSetup
         return builder;
     }
 
-    /// <summary>The reconciler and its loop over every active campaign (the Persister runs it; a Redis lease picks one per round).</summary>
+    /// <summary>
+    /// The reconciler and its loop over every active campaign, with the recovery of fenced SKUs (the Persister runs
+    /// it; a Redis lease picks one process at a time).
+    /// </summary>
     public static IHostApplicationBuilder AddReconcilerLoop(this IHostApplicationBuilder builder)
     {
         builder.AddReconciliation();
+        builder.AddRedisFencing();
+        builder.AddKafka();
+        builder.Services.AddOptions<PersistenceOptions>().BindConfiguration(PersistenceOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.TryAddSingleton<KafkaCatchUp>();
+        builder.Services.TryAddSingleton<SkuRecovery>();
         builder.Services.AddHostedService<ReconcilerService>();
         return builder;
     }

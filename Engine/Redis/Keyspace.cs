@@ -18,6 +18,13 @@ public static class RedisKeyspace
     /// <summary>String: the Persister that holds it runs the reconciler's round (SET NX PX).</summary>
     public static readonly RedisKey ReconcilerLease = "fs:reconciler:lease";
 
+    /// <summary>
+    /// String: the identity (<c>run_id/master_replid</c>) of this Redis whose live SKUs have all been fenced
+    /// because it was not the identity recorded as trusted. It lives in the Redis it describes: a restart or a
+    /// failover changes the identity, so a marker that came back with old data never matches the new one.
+    /// </summary>
+    public static readonly RedisKey FencedIdentity = "fs:fenced-identity";
+
     public const string StockReturnedChannelName = "fs:stock-returned";
 
     /// <summary>

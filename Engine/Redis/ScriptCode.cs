@@ -22,6 +22,9 @@ public enum ScriptCode
     /// <summary>The SKU ledger does not hold the order.</summary>
     UnknownOrder = 5,
 
+    /// <summary>Recovery was asked to lift a fence the SKU does not have: nothing changed.</summary>
+    NotFenced = 6,
+
     /// <summary>The SKU is not loaded into Redis.</summary>
     NotWarmed = -1,
 

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Text;
 using System.Threading.Channels;
 using Confluent.Kafka;
 using FlashSale.Engine.Kafka;
@@ -19,15 +18,24 @@ namespace FlashSale.Engine.Relay;
 /// dead relay is claimed again after <see cref="RelayOptions.ClaimMinIdleMs"/> (XAUTOCLAIM), and a
 /// restarted relay first re-sends its own pending entries. Kafka may therefore see an event twice;
 /// the persister's unique order number absorbs that. It never sees an event zero times.
+/// <para>
+/// With durable acknowledgement (a <see cref="DurableAcknowledger"/> registered) the Ingress that decided a
+/// reservation produces its event itself and settles the entry, so the relay is the safety net: it holds an entry
+/// until it is <see cref="RelayOptions.SafetyNetAgeMs"/> old (by its stream id, Redis's clock), checks that it is still
+/// in the stream, and only then produces it: entries whose Ingress died before producing, or whose produce failed.
+/// After Kafka confirmed, it settles the entry as the Ingress would (settle.lua: XACK, XDEL and the pending mark).
+/// </para>
 /// </summary>
 internal sealed partial class OutboxRelay(
     IConnectionMultiplexer redis,
-    IOptions<KafkaOptions> kafka,
+    EventProducer events,
+    SkuScripts scripts,
     IOptions<RelayOptions> options,
     IOptions<EngineOptions> engine,
     RelayMetrics metrics,
     TimeProvider time,
-    ILogger<OutboxRelay> logger) : BackgroundService
+    ILogger<OutboxRelay> logger,
+    DurableAcknowledger? acknowledger = null) : BackgroundService
 {
     private const string Group = RelayOptions.ConsumerGroup;
 
@@ -43,8 +51,10 @@ internal sealed partial class OutboxRelay(
 
     private readonly RelayOptions _settings = options.Value;
 
-    // An idempotent producer that hit a fatal error (e.g. out-of-order sequence) can send nothing more.
-    private bool _producerFailed;
+    // Entries too young to be the relay's: the Ingress that decided them is producing them. Reader loop only.
+    private readonly PriorityQueue<Pending, long> _young = new();
+
+    private readonly int _safetyNetAgeMs = acknowledger is null ? 0 : options.Value.SafetyNetAgeMs;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -59,17 +69,6 @@ internal sealed partial class OutboxRelay(
         {
         }
     }
-
-    private IProducer<string, byte[]> BuildProducer() => new ProducerBuilder<string, byte[]>(kafka.Value.ProducerConfig())
-        .SetErrorHandler((_, error) =>
-        {
-            LogKafkaError(logger, error.Code, error.Reason);
-            if (error.IsFatal)
-            {
-                Volatile.Write(ref _producerFailed, true);
-            }
-        })
-        .Build();
 
     private async Task ReadOutboxesAsync(CancellationToken stoppingToken)
     {
@@ -91,7 +90,7 @@ internal sealed partial class OutboxRelay(
                     {
                         skus.Add(sku);
                         // Our own entries from before a restart: delivered to us, never acknowledged.
-                        var own = await EnqueueAsync(sku.Outbox, await db.StreamReadGroupAsync(sku.Outbox, Group, _consumer, "0", _settings.ReadCount), stoppingToken);
+                        var own = await EnqueueAsync(sku, await db.StreamReadGroupAsync(sku.Outbox, Group, _consumer, "0", _settings.ReadCount), stoppingToken);
                         metrics.Reclaimed(own, ownAtStart: true);
                     }
                     nextRefresh = time.GetUtcNow().AddMilliseconds(_settings.RefreshIntervalMs);
@@ -104,7 +103,7 @@ internal sealed partial class OutboxRelay(
                     for (var i = 0; i < skus.Count; i++)
                     {
                         // Entries this relay still has in flight are idle in Redis too; only the others count.
-                        metrics.Reclaimed(await EnqueueAsync(skus[i].Outbox, claims[i].ClaimedEntries, stoppingToken), ownAtStart: false);
+                        metrics.Reclaimed(await EnqueueAsync(skus[i], claims[i].ClaimedEntries, stoppingToken), ownAtStart: false);
                     }
                     nextClaim = time.GetUtcNow().AddMilliseconds(_settings.ClaimIntervalMs);
                 }
@@ -125,8 +124,9 @@ internal sealed partial class OutboxRelay(
                 for (var i = 0; i < skus.Count; i++)
                 {
                     read += reads[i].Length;
-                    await EnqueueAsync(skus[i].Outbox, reads[i], stoppingToken);
+                    await EnqueueAsync(skus[i], reads[i], stoppingToken);
                 }
+                await ReleaseDueAsync(db, stoppingToken);
                 if (RelayPolicy.PauseAfter(read, idle, _settings) is { } pause)
                 {
                     await Task.Delay(TimeSpan.FromMilliseconds(pause), time, stoppingToken);
@@ -188,63 +188,90 @@ internal sealed partial class OutboxRelay(
         return drained;
     }
 
-    /// <summary>Queues the entries not already in flight; returns how many.</summary>
-    private async Task<int> EnqueueAsync(RedisKey stream, StreamEntry[] entries, CancellationToken stoppingToken)
+    /// <summary>Queues the entries not already in flight (holding back those still young); returns how many.</summary>
+    private async Task<int> EnqueueAsync(SkuKeys sku, StreamEntry[] entries, CancellationToken stoppingToken)
     {
         var queued = 0;
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         foreach (var entry in entries)
         {
-            if (entry.IsNull || !_inFlight.TryAdd((stream, entry.Id), 0))
+            if (entry.IsNull || !_inFlight.TryAdd((sku.Outbox, entry.Id), 0))
             {
                 continue;
             }
-            await _toKafka.Writer.WriteAsync(new Pending(stream, entry), stoppingToken);
+            var pending = new Pending(sku, entry);
+            if (RelayPolicy.DueAtMs(entry.Id.ToString(), _safetyNetAgeMs) is { } due && due > now)
+            {
+                _young.Enqueue(pending, due);
+            }
+            else
+            {
+                await _toKafka.Writer.WriteAsync(pending, stoppingToken);
+            }
             queued++;
         }
         return queued;
     }
 
+    /// <summary>
+    /// Sends on the held entries that came of age and are still in their stream: their Ingress did not settle them.
+    /// One pipelined round trip checks them all. An Ingress that settles one between the check and the produce costs
+    /// a duplicate in Kafka, which the persister absorbs.
+    /// </summary>
+    private async Task ReleaseDueAsync(IDatabase db, CancellationToken stoppingToken)
+    {
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var due = new List<Pending>();
+        while (_young.TryPeek(out _, out var at) && at <= now)
+        {
+            due.Add(_young.Dequeue());
+        }
+        if (due.Count == 0)
+        {
+            return;
+        }
+        var checks = await Task.WhenAll(due.Select(p => db.StreamRangeAsync(p.Sku.Outbox, p.Entry.Id, p.Entry.Id)));
+        for (var i = 0; i < due.Count; i++)
+        {
+            if (checks[i].Length == 0)
+            {
+                // Settled by its Ingress (which also acknowledged it in the group).
+                _inFlight.TryRemove((due[i].Sku.Outbox, due[i].Entry.Id), out _);
+                continue;
+            }
+            metrics.SafetyNet();
+            await _toKafka.Writer.WriteAsync(due[i], stoppingToken);
+        }
+    }
+
     private async Task ProduceAsync(CancellationToken stoppingToken)
     {
-        var topic = kafka.Value.ReservationsTopic;
-        var producer = BuildProducer();
-        try
+        var topic = events.Topic;
+        var generation = 0;
+        // The shared producer is flushed and disposed with the host: what Kafka already has is acknowledged on the
+        // next start (re-sent, absorbed downstream).
+        await foreach (var pending in _toKafka.Reader.ReadAllAsync(stoppingToken))
         {
-            await foreach (var pending in _toKafka.Reader.ReadAllAsync(stoppingToken))
+            var producer = events.Producer;
+            if (events.Generation != generation)
             {
-                if (Volatile.Read(ref _producerFailed))
+                if (generation != 0)
                 {
-                    producer = RebuildProducer(producer);
+                    // The producer failed fatally and was replaced: what it had unconfirmed is forgotten locally and
+                    // stays pending in Redis, so the claim round sends it again through the new one.
+                    _inFlight.Clear();
                 }
-                if (ToMessage(pending) is (var message, var createdAtMs))
-                {
-                    Produce(producer, topic, pending, message, createdAtMs, stoppingToken);
-                }
+                generation = events.Generation;
+            }
+            if (ToMessage(pending) is (var message, var read))
+            {
+                Produce(producer, topic, read, message, stoppingToken);
             }
         }
-        finally
-        {
-            // What Kafka already has is acknowledged on the next start (re-sent, absorbed downstream).
-            producer.Flush(TimeSpan.FromSeconds(5));
-            producer.Dispose();
-        }
     }
 
-    /// <summary>
-    /// Replaces a producer that failed fatally. Its unconfirmed entries are forgotten locally and stay
-    /// pending in Redis, so the claim round sends them again through the new producer.
-    /// </summary>
-    private IProducer<string, byte[]> RebuildProducer(IProducer<string, byte[]> failed)
-    {
-        LogRebuildingProducer(logger);
-        failed.Dispose();
-        _inFlight.Clear();
-        Volatile.Write(ref _producerFailed, false);
-        return BuildProducer();
-    }
-
-    /// <summary>The Kafka message of an outbox entry, and the reservation's createdAt for the relay lag.</summary>
-    private (Message<string, byte[]> Message, long CreatedAtMs)? ToMessage(Pending pending)
+    /// <summary>The Kafka message of an outbox entry, and the entry with its order number and createdAt.</summary>
+    private (Message<string, byte[]> Message, Pending Read)? ToMessage(Pending pending)
     {
         ReservationEvent reservation;
         try
@@ -254,26 +281,19 @@ internal sealed partial class OutboxRelay(
         catch (FormatException ex)
         {
             // Left pending: an operator can read it with XPENDING/XRANGE; it is never silently dropped.
-            LogUnreadable(logger, ex, pending.Stream.ToString(), pending.Entry.Id.ToString());
+            LogUnreadable(logger, ex, pending.Sku.Outbox.ToString(), pending.Entry.Id.ToString());
             return null;
         }
-        return (new Message<string, byte[]>
-        {
-            // Keyed by order number: a re-sent event lands on the same partition as the first copy.
-            Key = reservation.OrderNo.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            Value = reservation.ToJson(),
-            Headers = [new Header("event", Encoding.ASCII.GetBytes("reservation.v1"))],
-        }, reservation.CreatedAtMs);
+        return (EventProducer.ToMessage(reservation), pending with { OrderNo = reservation.OrderNo, CreatedAtMs = reservation.CreatedAtMs });
     }
 
-    private void Produce(
-        IProducer<string, byte[]> producer, string topic, Pending pending, Message<string, byte[]> message, long createdAtMs, CancellationToken stoppingToken)
+    private void Produce(IProducer<string, byte[]> producer, string topic, Pending pending, Message<string, byte[]> message, CancellationToken stoppingToken)
     {
         while (true)
         {
             try
             {
-                producer.Produce(topic, message, report => OnDelivery(pending, createdAtMs, report));
+                producer.Produce(topic, message, report => OnDelivery(pending, report));
                 return;
             }
             catch (ProduceException<string, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
@@ -286,29 +306,29 @@ internal sealed partial class OutboxRelay(
             {
                 // Refused before it left this process: it stays pending in Redis and the claim round sends it again.
                 LogDeliveryFailed(logger, pending.Entry.Id.ToString(), ex.Error.Reason);
-                _inFlight.TryRemove((pending.Stream, pending.Entry.Id), out _);
+                _inFlight.TryRemove((pending.Sku.Outbox, pending.Entry.Id), out _);
                 if (ex.Error.IsFatal)
                 {
-                    Volatile.Write(ref _producerFailed, true);
+                    events.Failed();
                 }
                 return;
             }
         }
     }
 
-    private void OnDelivery(Pending pending, long createdAtMs, DeliveryReport<string, byte[]> report)
+    private void OnDelivery(Pending pending, DeliveryReport<string, byte[]> report)
     {
         // A delivery "confirmed" without an offset (a DUPLICATE_SEQUENCE_NUMBER answer) is not taken on
         // trust: sending it again costs a duplicate, which the persister absorbs; trusting a broker that
         // did not write it would lose an order.
-        if (report.Error.IsError || report.Offset == Offset.Unset)
+        if (!EventProducer.IsDurable(report))
         {
             // Still pending in Redis: release it locally so the next claim round sends it again.
             LogDeliveryFailed(logger, pending.Entry.Id.ToString(), report.Error.IsError ? report.Error.Reason : "no offset");
-            _inFlight.TryRemove((pending.Stream, pending.Entry.Id), out _);
+            _inFlight.TryRemove((pending.Sku.Outbox, pending.Entry.Id), out _);
             return;
         }
-        metrics.Delivered(createdAtMs);
+        metrics.Delivered(pending.CreatedAtMs);
         _delivered.Writer.TryWrite(pending);
     }
 
@@ -325,29 +345,29 @@ internal sealed partial class OutboxRelay(
             }
             using var activity = EngineTelemetry.ActivitySource.StartActivity("RelayBatch");
             activity?.SetTag("messaging.batch.message_count", batch.Count);
-            foreach (var stream in batch.GroupBy(p => p.Stream))
+            foreach (var sku in batch.GroupBy(p => p.Sku))
             {
-                var ids = stream.Select(p => p.Entry.Id).ToArray();
-                await AcknowledgeWithRetryAsync(db, stream.Key, ids, stoppingToken);
-                foreach (var id in ids)
+                var entries = sku.Select(p => new SettledEntry(p.Entry.Id, p.OrderNo)).ToArray();
+                await SettleWithRetryAsync(db, sku.Key, entries, stoppingToken);
+                foreach (var entry in entries)
                 {
-                    _inFlight.TryRemove((stream.Key, id), out _);
+                    _inFlight.TryRemove((sku.Key.Outbox, entry.Id), out _);
                 }
             }
         }
     }
 
-    /// <summary>XACK and XDEL together, so no entry can stay in the stream once it left the pending list.</summary>
-    private async Task AcknowledgeWithRetryAsync(IDatabase db, RedisKey stream, RedisValue[] ids, CancellationToken stoppingToken)
+    /// <summary>
+    /// XACK, XDEL and the orders' pending marks in one script (settle.lua), so no entry can stay in the stream once
+    /// it left the pending list, nor an order stay marked not-yet-durable once its event is in Kafka.
+    /// </summary>
+    private async Task SettleWithRetryAsync(IDatabase db, SkuKeys sku, SettledEntry[] entries, CancellationToken stoppingToken)
     {
         while (true)
         {
             try
             {
-                var transaction = db.CreateTransaction();
-                _ = transaction.StreamAcknowledgeAsync(stream, Group, ids);
-                _ = transaction.StreamDeleteAsync(stream, ids);
-                await transaction.ExecuteAsync();
+                await scripts.SettleAsync(db, sku, Group, entries);
                 return;
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException)
@@ -358,13 +378,8 @@ internal sealed partial class OutboxRelay(
         }
     }
 
-    private sealed record Pending(RedisKey Stream, StreamEntry Entry);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka: {Code} {Reason}")]
-    private static partial void LogKafkaError(ILogger logger, ErrorCode code, string reason);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Relay: the Kafka producer failed fatally; replacing it and re-sending what it had not confirmed")]
-    private static partial void LogRebuildingProducer(ILogger logger);
+    /// <summary>An outbox entry on its way; <see cref="OrderNo"/> and <see cref="CreatedAtMs"/> once it was read.</summary>
+    private sealed record Pending(SkuKeys Sku, StreamEntry Entry, long OrderNo = 0, long CreatedAtMs = 0);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Relay: Redis call failed; retrying")]
     private static partial void LogRedisFailed(ILogger logger, Exception exception);

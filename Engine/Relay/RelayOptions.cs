@@ -39,6 +39,15 @@ public sealed class RelayOptions
     [Range(10, 600_000)]
     public int RefreshIntervalMs { get; set; } = 1_000;
 
+    /// <summary>
+    /// With durable acknowledgement on, an outbox entry younger than this belongs to the Ingress that decided it
+    /// (which produces it itself): the relay sends only older entries that are still there, i.e. whose Ingress died
+    /// or whose produce failed. The shared producer gives up on a record after half of it, so the two never send a
+    /// fresh entry at the same time. Also the longest a crashed Ingress's reservations wait for the relay.
+    /// </summary>
+    [Range(2_000, 600_000)]
+    public int SafetyNetAgeMs { get; set; } = 10_000;
+
     /// <summary>Entries read but not yet confirmed by Kafka, at most.</summary>
     [Range(1, 1_000_000)]
     public int MaxInFlight { get; set; } = 20_000;

@@ -12,6 +12,21 @@ public static class RelayPolicy
     /// <summary>The next idle pause: doubled, up to MaxIdlePollMs, so quiet SKUs cost Redis little.</summary>
     public static int NextIdle(int idleMs, RelayOptions settings) => Math.Min(Math.Max(idleMs, 1) * 2, settings.MaxIdlePollMs);
 
+    /// <summary>
+    /// When an outbox entry becomes the relay's to send under durable acknowledgement: its stream id's time (Redis's
+    /// clock at XADD) plus the safety-net age. Null when it is the relay's at once: no safety-net age (the Ingress
+    /// produces nothing itself), or an id that is not <c>ms-seq</c>. The relay compares it with its own clock, so
+    /// hosts' clocks must agree to well within the age (NTP does).
+    /// </summary>
+    public static long? DueAtMs(string entryId, int safetyNetAgeMs)
+    {
+        var dash = entryId.IndexOf('-', StringComparison.Ordinal);
+        return safetyNetAgeMs > 0 && dash > 0
+            && long.TryParse(entryId.AsSpan(0, dash), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ms)
+            ? ms + safetyNetAgeMs
+            : null;
+    }
+
     /// <summary>A SKU leaves the relay's list once its campaign has ended and its outbox is empty; warm-up puts it back.</summary>
     public static bool IsDrained(long? endsMs, long nowMs, long outboxLength) => endsMs is { } ends && ends < nowMs && outboxLength == 0;
 }

@@ -18,6 +18,12 @@ public enum ReservationStatus
 
     /// <summary>The SKU is fenced: Redis forgot decisions and decides nothing until it is rebuilt; retry later.</summary>
     Recovering,
+
+    /// <summary>
+    /// Decided (the reservation stands) but Kafka did not confirm its event in time: not acknowledged yet; a retry with
+    /// the same Idempotency-Key returns it once it is durable.
+    /// </summary>
+    NotYetDurable,
 }
 
 /// <summary>A unit (or several) of a SKU held for a buyer until they pay or the payment window closes.</summary>

@@ -16,6 +16,7 @@ public sealed class ReservationMetrics(IMeterFactory meterFactory)
     private static readonly KeyValuePair<string, object?> NotOnSale = EngineTelemetry.Tag("outcome", "not-on-sale");
     private static readonly KeyValuePair<string, object?> KeyConflict = EngineTelemetry.Tag("outcome", "key-conflict");
     private static readonly KeyValuePair<string, object?> Recovering = EngineTelemetry.Tag("outcome", "recovering");
+    private static readonly KeyValuePair<string, object?> NotDurable = EngineTelemetry.Tag("outcome", "not-durable");
     private static readonly KeyValuePair<string, object?> Error = EngineTelemetry.Tag("outcome", "error");
 
     private readonly Counter<long> _reservations = meterFactory.Meter().CreateCounter<long>("flashsale.reservations", "{reservation}",
@@ -32,6 +33,7 @@ public sealed class ReservationMetrics(IMeterFactory meterFactory)
         ReservationStatus.PurchaseLimit => Limit,
         ReservationStatus.SoldOut => SoldOut,
         ReservationStatus.Recovering => Recovering,
+        ReservationStatus.NotYetDurable => NotDurable,
         _ => Error,
     });
 

@@ -1,8 +1,13 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using FlashSale.Engine.Campaigns;
+using FlashSale.Engine.Fencing;
+using FlashSale.Engine.Kafka;
 using FlashSale.Engine.Redis;
+using FlashSale.Engine.Relay;
 using FlashSale.Engine.Telemetry;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace FlashSale.Engine.Reservations;
@@ -12,15 +17,26 @@ namespace FlashSale.Engine.Reservations;
 /// this class allocates the order number, asks the sold-out cache first, and reads the reply.
 /// A Redis call that fails surfaces as an exception: its outcome is unknown, and the buyer's retry
 /// with the same idempotency key is what makes it safe, never a blind retry here.
+/// With durable acknowledgement (<see cref="AcknowledgeMode.Durable"/>) a created reservation, and a replay of one
+/// whose event is not yet confirmed, is returned only once its event is in Kafka; otherwise the answer is
+/// <see cref="ReservationStatus.NotYetDurable"/> and the reservation stands.
 /// </summary>
 public sealed partial class ReservationService(
     IConnectionMultiplexer redis,
     SkuScripts scripts,
     OrderNumberGenerator orderNumbers,
     SoldOutCache soldOut,
+    RedisIdentityGate gate,
     ReservationMetrics metrics,
-    ILogger<ReservationService> logger)
+    IOptions<ReservationOptions> options,
+    ILogger<ReservationService> logger,
+    DurableAcknowledger? acknowledger = null)
 {
+    // Null in Decided mode: the answer follows the decision, the relay moves the event later.
+    private readonly DurableAcknowledger? _acknowledger = options.Value.Acknowledge == AcknowledgeMode.Durable ? acknowledger : null;
+
+    private readonly TimeSpan _ackTimeout = TimeSpan.FromMilliseconds(options.Value.DurableAckTimeoutMs);
+
     /// <summary>How long a buyer's recent reservations stay findable in Redis before they must be in MySQL.</summary>
     public static readonly TimeSpan RecentIndexLifetime = TimeSpan.FromDays(1);
 
@@ -34,12 +50,28 @@ public sealed partial class ReservationService(
     // a Redis that comes back behind it (a restore, a failover to a lagging replica) fences the SKU on the first request.
     private readonly ConcurrentDictionary<(string, long), DecisionPosition> _seen = new();
 
+    // The gate's identity epoch _seen belongs to: the sequences seen on a Redis that has since been replaced (and
+    // fenced) say nothing about the new one; kept, they would fence a SKU again the moment recovery lifted its fence.
+    private int _seenEpoch;
+
     public async Task<ReservationResult> ReserveAsync(ReservationRequest request)
     {
         if (soldOut.IsSoldOutFor(request))
         {
             metrics.SoldOutFromMemory();
             return ReservationResult.SoldOut;
+        }
+
+        if (!gate.IsOpen)
+        {
+            // The connection was lost and the server it reaches now is not checked yet: it may be one that forgot decisions.
+            metrics.Decided(ReservationStatus.Recovering);
+            return new(ReservationStatus.Recovering);
+        }
+        if (gate.Epoch != Volatile.Read(ref _seenEpoch))
+        {
+            _seen.Clear();
+            Volatile.Write(ref _seenEpoch, gate.Epoch);
         }
 
         // Null unless a trace exporter listens: then the span costs nothing.
@@ -70,6 +102,15 @@ public sealed partial class ReservationService(
                 }
             }
             result = Decide(sku, reply);
+            if (_acknowledger is not null && result.OutboxId is { } outboxId && result.Reservation is { } reservation)
+            {
+                // A replay's event is rebuilt from the ledger: its decision sequence is not known then (0).
+                var durable = await _acknowledger.AwaitDurableAsync(sku, Event(reservation, request.IdempotencyKey, result.Sequence), outboxId, _ackTimeout);
+                if (durable != AckOutcome.Durable)
+                {
+                    result = result with { Status = ReservationStatus.NotYetDurable };
+                }
+            }
         }
         catch (Exception ex)
         {
@@ -98,6 +139,8 @@ public sealed partial class ReservationService(
             case ScriptCode.Replayed:
                 return new(ReservationStatus.Replayed, Reservation.From(reply.OrderNo, sku.CampaignId, sku.SkuId, reply.Record), OutboxId: reply.OutboxId);
             case ScriptCode.Fenced:
+                // The fence is in Redis now; the sequence this process saw did its work and must not outlive recovery.
+                _seen.TryRemove((sku.CampaignId, sku.SkuId), out _);
                 return new(ReservationStatus.Recovering);
             case ScriptCode.SoldOut:
                 TakeSoldOutSnapshot(sku, reply.Generation);
@@ -114,6 +157,19 @@ public sealed partial class ReservationService(
                 return new(ReservationStatus.PurchaseLimit);
         }
     }
+
+    private static ReservationEvent Event(Reservation reservation, string idempotencyKey, long sequence) => new(
+        ReservationEvent.CurrentVersion,
+        reservation.OrderNo,
+        reservation.UserId,
+        reservation.CampaignId,
+        reservation.SkuId,
+        reservation.Quantity,
+        Money.ToMinor(reservation.Amount),
+        reservation.CreatedAt.ToUnixTimeMilliseconds(),
+        reservation.PaymentDeadline.ToUnixTimeMilliseconds(),
+        idempotencyKey,
+        sequence);
 
     private void See((string, long) sku, DecisionPosition position)
     {

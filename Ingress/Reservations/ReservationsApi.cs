@@ -83,6 +83,7 @@ internal static class ReservationsApi
                 "This would take you over the campaign's per-buyer limit for this SKU."),
             ReservationStatus.SoldOut => Problems.Conflict(ProblemTypes.SoldOut, "Sold out", "This SKU is sold out."),
             ReservationStatus.Recovering => Recovering(request.HttpContext),
+            ReservationStatus.NotYetDurable => NotYetDurable(request.HttpContext),
             _ => throw new InvalidOperationException($"Unhandled reservation status {result.Status}."),
         };
     }
@@ -112,6 +113,16 @@ internal static class ReservationsApi
         Money.Format(reservation.Amount),
         OrderStatus.PendingPayment,
         reservation.PaymentDeadline.UtcDateTime);
+
+    /// <summary>Seconds a buyer should wait before retrying a reservation Kafka has not confirmed yet.</summary>
+    private const int NotYetDurableRetryAfterSeconds = 1;
+
+    private static ProblemHttpResult NotYetDurable(HttpContext context)
+    {
+        context.Response.Headers.RetryAfter = NotYetDurableRetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Problems.Create(StatusCodes.Status503ServiceUnavailable, ProblemTypes.Unavailable, "Temporarily unavailable",
+            "The reservation was decided but could not be made durable in time. Retry with the same Idempotency-Key: it is returned once durable, never made twice.");
+    }
 
     private static ProblemHttpResult NotOnSale(string campaignId, long skuId)
         => Problems.NotFound($"Campaign '{campaignId}' has no SKU {skuId} on sale: unknown, or not warmed up yet.");

@@ -16,6 +16,7 @@ internal static class Formats
         SkuState.OnSale => "[green]on sale[/]",
         SkuState.SoldOut => "[red]sold out[/]",
         SkuState.Ended => "[grey]ended[/]",
+        SkuState.Recovering => "[yellow]recovering (fenced)[/]",
         _ => state.ToString(),
     };
 }

@@ -56,6 +56,8 @@ public sealed class EngineHotSku : IAsyncDisposable
             // DEVELOPMENT ONLY: the benchmark mints no tokens, but the engine validates that a key is configured.
             ["Auth:SigningKey"] = "bench-dev-only-signing-key-not-a-secret-0123456789",
             ["Engine:NodeId"] = "0",
+            // The decision alone: no Kafka here, and the durable acknowledgement is measured end to end by loadtests/.
+            ["Reservations:Acknowledge"] = "Decided",
         });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.AddCampaigns();
@@ -68,8 +70,9 @@ public sealed class EngineHotSku : IAsyncDisposable
         {
             throw new InvalidOperationException($"The engine talks to Redis database {database}, not the bench's {LocalServices.RedisDatabase}.");
         }
-        await host.StartAsync(cancellationToken);
+        // The schema first: the identity watch reads the trusted Redis from the catalog as the host starts.
         await host.Services.MigrateCatalogAsync(cancellationToken);
+        await host.StartAsync(cancellationToken);
 
         var now = DateTimeOffset.UtcNow;
         var campaign = CampaignValidator.Normalize(new CampaignDefinition(

@@ -44,6 +44,8 @@ public class IngressFactory : WebApplicationFactory<Program>, IAsyncLifetime
         builder.UseSetting("Shards:ConnectionStrings:1", TestEnvironment.MySql(Shard1Database));
         // These tests look at the outbox itself; the pipeline tests run the relay in real processes.
         builder.UseSetting("Relay:Enabled", "false");
+        // and answer as the decision is made: no Kafka in process (durable acknowledgement is tested with processes).
+        builder.UseSetting("Reservations:Acknowledge", "Decided");
         // The Persister's writer, for tests that put reservations into the shards without running a Persister (ShardOrders).
         builder.ConfigureServices(services => services.AddEngineMetrics<PersistenceMetrics>().AddSingleton<OrderBatchWriter>());
     }

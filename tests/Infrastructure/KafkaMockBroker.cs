@@ -38,6 +38,9 @@ public sealed class KafkaMockBroker
 
     public Task BrokerUpAsync(int brokerId) => PostAsync($"brokers/{brokerId}/up");
 
+    /// <summary>Moves a partition's leadership, as a real cluster's election would after a broker is lost (the mock never does).</summary>
+    public Task MoveLeaderAsync(string topic, int partition, int brokerId) => PostAsync($"partitions/{topic}/{partition}/leader/{brokerId}");
+
     public Task PushErrorsAsync(string api, string error, int count) => PostAsync($"errors?api={api}&error={error}&count={count}");
 
     public async Task ClearErrorsAsync()

@@ -73,7 +73,7 @@ public class PipelineFixture : IAsyncLifetime
 
     public IDatabase Db => RedisScope.Db(Redis);
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         await ServiceCheck.RequireAsync();
         Kafka = KafkaMockBroker.Find();
@@ -92,6 +92,23 @@ public class PipelineFixture : IAsyncLifetime
         RedisScope = await RedisIsolation.AcquireAsync(Redis.GetServer(RedisEndpoint));
 
         // Each host binds a port the system picks and says which; a restart binds the same one again.
+        Ingress = EngineProcess.Listening("Ingress", "Ingress", Environment([("Engine__NodeId", "2"), .. IngressSettings()]));
+        Persister = EngineProcess.Listening("Persister", "Persister", Environment(PersisterSettings().ToArray()));
+        await Ingress.StartAsync();
+        await Persister.StartAsync();
+    }
+
+    /// <summary>
+    /// Kills the engine's processes and starts new ones, configured as the fixture is now: how an operator points the
+    /// engine at another Redis (<see cref="RedisEndpoint"/> changed). The new hosts listen on new ports.
+    /// </summary>
+    public virtual async Task ReplaceEngineAsync()
+    {
+        await Ingress.DisposeAsync();
+        await Persister.DisposeAsync();
+        var previous = Redis;
+        Redis = await ConnectionMultiplexer.ConnectAsync($"{RedisEndpoint},allowAdmin=true");
+        await previous.DisposeAsync();
         Ingress = EngineProcess.Listening("Ingress", "Ingress", Environment([("Engine__NodeId", "2"), .. IngressSettings()]));
         Persister = EngineProcess.Listening("Persister", "Persister", Environment(PersisterSettings().ToArray()));
         await Ingress.StartAsync();
@@ -125,6 +142,8 @@ public class PipelineFixture : IAsyncLifetime
             // Short enough that a test sees a dead relay's entries claimed again within seconds.
             ["Relay__ClaimMinIdleMs"] = "3000",
             ["Relay__ClaimIntervalMs"] = "1000",
+            // The relay takes over entries an Ingress did not settle after 4 s (10 s by default), so crash tests wait less.
+            ["Relay__SafetyNetAgeMs"] = "4000",
             // Every Persister listens on a port the system picks (see EngineProcess.Listening).
             ["Persister__MetricsUrl"] = "http://127.0.0.1:0",
             // Payment windows of a second or two, so a timeout takes seconds (the default minimum is 30 s).
@@ -165,6 +184,13 @@ public class PipelineFixture : IAsyncLifetime
         using var warmed = await admin.PostAsync($"/api/v1/admin/campaigns/{campaignId}/warmup", null);
         Assert.Equal(HttpStatusCode.OK, warmed.StatusCode);
         return campaignId;
+    }
+
+    /// <summary>The Redis server's clock (TIME) in Unix milliseconds: the clock the scripts decide by.</summary>
+    public async Task<long> RedisNowMsAsync()
+    {
+        var time = (RedisResult[])(await Db.ExecuteAsync("TIME"))!;
+        return ((long)time[0] * 1_000) + ((long)time[1] / 1_000);
     }
 
     /// <summary>Every order row of the campaign, from every shard, with the shard it was found in.</summary>

@@ -21,7 +21,7 @@ public sealed class SnapshotRedisFixture : PipelineFixture
     public override string RedisEndpoint => $"127.0.0.1:{_port}";
 
     protected override IEnumerable<(string Key, string Value)> PersisterSettings() =>
-        [("Reconciler__IntervalMs", "200"), ("Reconciler__GraceMs", "10000")];
+        [("Reconciler__IntervalMs", "200"), ("Reconciler__GraceMs", "10000"), ("Reconciler__RecoverySettleMs", "500")];
 
     protected override Task StartRedisAsync() => StartServerAsync();
 
@@ -101,8 +101,8 @@ public sealed class RestoredRedisTests(SnapshotRedisFixture engine) : IClassFixt
         var held = beforeSnapshot.Concat(afterSnapshot).Sum(s => s.Quantity);
 
         await engine.CrashAndRestartAsync();
-        // Redis forgot every reservation after the snapshot (its stock would sell those units again); the
-        // reconciler finds each of them in MySQL and holds its units again.
+        // Redis forgot every reservation after the snapshot (its stock would sell those units again); it comes back
+        // with another run_id, so its SKUs are fenced, and recovery finds each of them in MySQL and holds its units again.
         await Eventually.HoldsAsync(() => afterSnapshot.All(s => engine.Persister.Log.Contains(
             $"order {s.OrderNo} ({campaignId}/{Sku}, {s.Quantity} unit(s)) was unknown to Redis", StringComparison.Ordinal)), TimeSpan.FromSeconds(60));
         Assert.DoesNotContain(beforeSnapshot, s => engine.Persister.Log.Contains($"order {s.OrderNo} ", StringComparison.Ordinal));
@@ -134,6 +134,9 @@ public sealed class RestoredRedisTests(SnapshotRedisFixture engine) : IClassFixt
             Assert.Equal(retried.OrderNo.ToString(CultureInfo.InvariantCulture), (await replay.JsonAsync()).GetProperty("orderNo").GetString());
         }
 
+        // The restarted Redis was fenced (another run_id) and is on sale again once recovery rebuilt it.
+        await SkuStates.WaitOnSaleAsync(engine.Client(), campaignId, Sku);
+
         // The rest of the sale: exactly the units nobody holds are sold, none twice.
         var rest = await SaleTraffic.ReserveAsync(engine, campaignId, [Sku], attempts: 200, buyers: 200, firstBuyer: 22_000);
         var successes = beforeSnapshot.Concat(afterSnapshot).Concat(rest).ToList();
@@ -142,5 +145,57 @@ public sealed class RestoredRedisTests(SnapshotRedisFixture engine) : IClassFixt
         Assert.Equal(Stock, rows.Sum(r => r.Quantity));
         Assert.Equal(0, (long)await engine.Db.HashGetAsync(keys.Meta, "available"));
         Assert.Equal(0, (await Ledger.WaitSettledAsync(admin, campaignId, Sku)).GetProperty("drift").GetInt64());
+    }
+
+    [Fact]
+    public async Task ASkuWhoseRedisSequenceIsBelowWhatMySqlPersistedIsFencedAndRebuilt()
+    {
+        const long sku = 1302;
+        var campaignId = await engine.StartSaleAsync((sku, Stock, 2));
+        var keys = new SkuKeys(campaignId, sku);
+        var sold = await SaleTraffic.ReserveAsync(engine, campaignId, [sku], attempts: 10, buyers: 10, firstBuyer: 23_000);
+        await engine.DrainAsync(campaignId, sold.Count);
+        var highWater = (long)await engine.Db.HashGetAsync(keys.Meta, "seq");
+
+        // What a Redis that lost decisions looks like to the reconciler, with the same run_id: a sequence behind MySQL's.
+        await engine.Db.HashSetAsync(keys.Meta, "seq", 0);
+
+        await Eventually.HoldsAsync(() => engine.Persister.Log.Contains(
+            $"{campaignId}/{sku} fenced: its Redis sequence 0 is below {highWater}", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+        await SkuStates.WaitOnSaleAsync(engine.Client(), campaignId, sku);
+        Assert.True((long)await engine.Db.HashGetAsync(keys.Meta, "seq") > highWater);
+        Assert.Equal(Stock - sold.Sum(s => s.Quantity), (long)await engine.Db.HashGetAsync(keys.Meta, "available"));
+        var more = await SaleTraffic.ReserveAsync(engine, campaignId, [sku], attempts: 5, buyers: 5, firstBuyer: 24_000);
+        Assert.Equal(5, more.Count);
+    }
+}
+
+/// <summary>A SKU's state as the public stock endpoint shows it.</summary>
+internal static class SkuStates
+{
+    public static async Task<string> ReadAsync(HttpClient client, string campaignId, long skuId)
+    {
+        using var response = await client.GetAsync($"/api/v1/campaigns/{campaignId}/skus/{skuId}");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return (await response.JsonAsync()).GetProperty("state").GetString()!;
+    }
+
+    /// <summary>Waits until the SKU is no longer fenced (Recovering); disposes <paramref name="client"/>.</summary>
+    public static async Task WaitOnSaleAsync(HttpClient client, string campaignId, long skuId, TimeSpan? timeout = null)
+    {
+        using (client)
+        {
+            await Eventually.HoldsAsync(async () =>
+            {
+                try
+                {
+                    return await ReadAsync(client, campaignId, skuId) != "Recovering";
+                }
+                catch (HttpRequestException)
+                {
+                    return false;
+                }
+            }, timeout ?? TimeSpan.FromSeconds(60));
+        }
     }
 }

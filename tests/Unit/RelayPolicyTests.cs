@@ -30,4 +30,12 @@ public sealed class RelayPolicyTests
     [InlineData(null, 2_000L, 0L, false)]
     public void OnlyAnEndedCampaignWithAnEmptyOutboxLeavesTheRelaysList(long? endsMs, long nowMs, long length, bool drained)
         => Assert.Equal(drained, RelayPolicy.IsDrained(endsMs, nowMs, length));
+
+    [Theory]
+    [InlineData("1700000000000-0", 10_000, 1_700_000_010_000L)]
+    [InlineData("1700000000000-17", 2_000, 1_700_000_002_000L)]
+    [InlineData("1700000000000-0", 0, null)]
+    [InlineData("garbage", 10_000, null)]
+    public void AnEntryBecomesTheRelaysOnlyOnceItsIdIsOlderThanTheSafetyNetAge(string id, int ageMs, long? due)
+        => Assert.Equal(due, RelayPolicy.DueAtMs(id, ageMs));
 }

@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using System.Globalization;
+using StackExchange.Redis;
+
+namespace FlashSale.Tests.Infrastructure;
+
+/// <summary>
+/// A redis-server of a test's own, on a free port, persisting only RDB snapshots taken when the test asks (SAVE), so
+/// that killing it and starting it again brings back the last snapshot and forgets everything after it. Optionally a
+/// replica of another one.
+/// </summary>
+public sealed class PrivateRedis : IAsyncDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("flashsale-redis-").FullName;
+    private readonly string? _replicaOf;
+    private Process? _server;
+
+    public PrivateRedis(PrivateRedis? replicaOf = null)
+    {
+        _replicaOf = replicaOf?.Endpoint;
+    }
+
+    public int Port { get; } = PipelineFixture.FreePort();
+
+    public string Endpoint => $"127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}";
+
+    public async Task StartAsync()
+    {
+        var info = new ProcessStartInfo("redis-server") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        string[] arguments =
+        [
+            "--port", Port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", _directory,
+            "--dbfilename", "dump.rdb", "--appendonly", "no", "--save", "", "--daemonize", "no",
+            .. _replicaOf is { } master ? (string[])["--replicaof", master.Split(':')[0], master.Split(':')[1]] : [],
+        ];
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+        _server?.Dispose();
+        _server = Process.Start(info)!;
+        _server.OutputDataReceived += (_, _) => { };
+        _server.ErrorDataReceived += (_, _) => { };
+        _server.BeginOutputReadLine();
+        _server.BeginErrorReadLine();
+
+        await using var probe = await ConnectionMultiplexer.ConnectAsync($"{Endpoint},abortConnect=false,connectTimeout=500");
+        await Eventually.HoldsAsync(async () =>
+        {
+            try
+            {
+                await probe.GetDatabase().PingAsync();
+                return true;
+            }
+            catch (RedisException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(20));
+    }
+
+    /// <summary>kill -9: whatever was not in the last snapshot is gone.</summary>
+    public async Task KillAsync()
+    {
+        if (_server is { HasExited: false } server)
+        {
+            server.Kill();
+            await server.WaitForExitAsync();
+        }
+    }
+
+    /// <summary>One field of INFO (any section), read on a connection of its own.</summary>
+    public async Task<string> InfoAsync(string section, string field)
+    {
+        await using var connection = await ConnectionMultiplexer.ConnectAsync($"{Endpoint},allowAdmin=true");
+        var info = await connection.GetServer(Endpoint).InfoRawAsync(section);
+        return info!.Split('\n').Select(l => l.Trim()).First(l => l.StartsWith(field + ":", StringComparison.Ordinal))[(field.Length + 1)..];
+    }
+
+    public async Task<RedisResult> ExecuteAsync(string command, params object[] arguments)
+    {
+        await using var connection = await ConnectionMultiplexer.ConnectAsync($"{Endpoint},allowAdmin=true");
+        return await connection.GetServer(Endpoint).ExecuteAsync(command, arguments);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        _server?.Dispose();
+        Directory.Delete(_directory, recursive: true);
+    }
+}
