@@ -107,7 +107,8 @@ public sealed class DurableAckTests(PipelineFixture engine) : IClassFixture<Pipe
         // The relay has read it and holds it, and by Redis's clock it is half-way to the safety-net age (4 s in the
         // fixture): a relay that sent fresh entries would have sent (and settled) it by now; this one leaves it to its Ingress.
         await Eventually.HoldsAsync(async () =>
-            (await engine.Db.StreamPendingAsync(keys.Outbox, RelayOptions.ConsumerGroup)).PendingMessageCount == 1
+            await engine.Db.KeyExistsAsync(keys.Outbox)
+            && (await engine.Db.StreamGroupInfoAsync(keys.Outbox)).Any(g => g.Name == RelayOptions.ConsumerGroup && g.PendingMessageCount == 1)
             && await engine.RedisNowMsAsync() - decidedMs >= 2_000);
         Assert.Equal(1, await engine.Db.StreamLengthAsync(keys.Outbox));
         Assert.Empty(await engine.OrdersAsync(campaignId));
