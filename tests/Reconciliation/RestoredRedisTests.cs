@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using FlashSale.Engine.Redis;
@@ -14,68 +13,26 @@ namespace FlashSale.Tests.Reconciliation;
 /// </summary>
 public sealed class SnapshotRedisFixture : PipelineFixture
 {
-    private readonly string _directory = Directory.CreateTempSubdirectory("flashsale-rdb-").FullName;
-    private readonly int _port = FreePort();
-    private Process? _server;
+    public PrivateRedis Server { get; } = new();
 
-    public override string RedisEndpoint => $"127.0.0.1:{_port}";
+    public override string RedisEndpoint => Server.Endpoint;
 
     protected override IEnumerable<(string Key, string Value)> PersisterSettings() =>
         [("Reconciler__IntervalMs", "200"), ("Reconciler__GraceMs", "10000"), ("Reconciler__RecoverySettleMs", "500")];
 
-    protected override Task StartRedisAsync() => StartServerAsync();
+    protected override Task StartRedisAsync() => Server.StartAsync();
 
     /// <summary>kill -9 the server, then start it again: it loads its last snapshot.</summary>
     public async Task CrashAndRestartAsync()
     {
-        _server!.Kill();
-        await _server.WaitForExitAsync();
-        await StartServerAsync();
+        await Server.KillAsync();
+        await Server.StartAsync();
     }
 
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
-        if (_server is { HasExited: false })
-        {
-            _server.Kill();
-            await _server.WaitForExitAsync();
-        }
-        _server?.Dispose();
-        Directory.Delete(_directory, recursive: true);
-    }
-
-    private async Task StartServerAsync()
-    {
-        var info = new ProcessStartInfo("redis-server") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[]
-        {
-            "--port", _port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", _directory,
-            "--dbfilename", "dump.rdb", "--appendonly", "no", "--save", "", "--daemonize", "no",
-        })
-        {
-            info.ArgumentList.Add(argument);
-        }
-        _server?.Dispose();
-        _server = Process.Start(info)!;
-        _server.OutputDataReceived += (_, _) => { };
-        _server.ErrorDataReceived += (_, _) => { };
-        _server.BeginOutputReadLine();
-        _server.BeginErrorReadLine();
-
-        await using var probe = await ConnectionMultiplexer.ConnectAsync($"{RedisEndpoint},abortConnect=false,connectTimeout=500");
-        await Eventually.HoldsAsync(async () =>
-        {
-            try
-            {
-                await probe.GetDatabase().PingAsync();
-                return true;
-            }
-            catch (RedisException)
-            {
-                return false;
-            }
-        }, TimeSpan.FromSeconds(20));
+        await Server.DisposeAsync();
     }
 }
 
