@@ -1,14 +1,16 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
-using Confluent.Kafka;
 using Dapper;
 using FlashSale.Engine.Auth;
 using FlashSale.Engine.Kafka;
+using FlashSale.Engine.Persistence;
+using FlashSale.Engine.Reconciliation;
 using FlashSale.Engine.Redis;
 using FlashSale.Engine.Storage;
 using FlashSale.Engine.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using MySqlConnector;
 using StackExchange.Redis;
 
@@ -237,18 +239,13 @@ public class PipelineFixture : IAsyncLifetime
     /// </summary>
     public async Task WaitCaughtUpAsync(string consumerGroup, TimeSpan? timeout = null)
     {
-        Librdkafka.EnsureLoaded();
-        using var reader = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig
-        {
-            BootstrapServers = Kafka.BootstrapServers,
-            GroupId = consumerGroup,
-            EnableAutoCommit = false,
-        }).Build();
-        var partitions = Enumerable.Range(0, Partitions).Select(p => new TopicPartition(Topic, p)).ToList();
-        var ends = partitions.ToDictionary(p => p.Partition.Value, p => reader.QueryWatermarkOffsets(p, TimeSpan.FromSeconds(10)).High.Value);
-        await Eventually.HoldsAsync(
-            () => reader.Committed(partitions, TimeSpan.FromSeconds(10)).All(c => ends[c.Partition.Value] == 0 || c.Offset.Value >= ends[c.Partition.Value]),
-            timeout ?? Eventually.DefaultTimeout);
+        // The same check recovery makes before it rebuilds a fenced SKU.
+        using var catchUp = new KafkaCatchUp(
+            Options.Create(new KafkaOptions { BootstrapServers = Kafka.BootstrapServers, ReservationsTopic = Topic }),
+            Options.Create(new PersistenceOptions { ConsumerGroup = consumerGroup }),
+            TimeProvider.System);
+        var ends = await catchUp.EndsAsync(CancellationToken.None);
+        await catchUp.WaitCommittedAsync(ends, timeout ?? Eventually.DefaultTimeout, CancellationToken.None);
     }
 
     public async Task<(long Reserved, long Sold, long Released)> CountersAsync(string campaignId, long skuId)
