@@ -4,6 +4,7 @@ using FlashSale.Engine.Reconciliation;
 using FlashSale.Warmup.Auth;
 using FlashSale.Warmup.Campaigns;
 using FlashSale.Warmup.Infrastructure;
+using FlashSale.Warmup.Scripts;
 using FlashSale.Warmup.Stock;
 using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console.Cli;
@@ -34,6 +35,9 @@ app.Configure(config =>
     config.AddCommand<ReconcileCommand>("reconcile")
         .WithDescription("Compare each SKU's Redis stock and ledger with its orders in MySQL; --repair repairs the drift. Exits 5 while drift remains.")
         .WithExample("reconcile", "--campaign", "spring-2026", "--repair");
+    config.AddCommand<ScriptCommand>("script")
+        .WithDescription("List the engine's Lua scripts with their SHA1, or print one as Redis runs it (prelude included).")
+        .WithExample("script", "reserve-many.lua");
     config.AddCommand<TokenCommand>("token")
         .WithDescription("Print a bearer token for development and load tests (only the token, on stdout).")
         .WithExample("token", "--user", "42", "--admin");

@@ -25,7 +25,9 @@ public sealed record PaymentView(string ProviderTxnId, long OrderNo, decimal Amo
 
 /// <summary>
 /// Reads orders with read-your-writes: the shard when the order is persisted, otherwise the SKU's
-/// Redis ledger, found through the buyer's short-lived index of recent reservations.
+/// Redis ledger, found through what the reservation script itself wrote: each live SKU keeps, beside a buyer's
+/// purchase count, the buyer's order numbers (field <c>o:userId</c> of its users hash), so no write per order is
+/// spent on an index of its own. A lookup costs one read per live SKU (a flash sale has few), pipelined.
 /// </summary>
 public sealed class OrderQueries(ShardDataSources shards, IConnectionMultiplexer redis)
 {
@@ -50,8 +52,8 @@ public sealed class OrderQueries(ShardDataSources shards, IConnectionMultiplexer
         {
             return null;
         }
-        var member = await redis.GetDatabase().HashGetAsync(RedisKeyspace.RecentOrders(userId), orderNo);
-        return member.IsNull ? null : await FromLedgerAsync(orderNo, member.ToString());
+        var candidate = (await RecentAsync(userId)).FirstOrDefault(r => r.OrderNo == orderNo);
+        return candidate.Sku is { } sku && await FromLedgerAsync(orderNo, sku) is { } order && order.UserId == userId ? order : null;
     }
 
     /// <summary>The buyer's orders, newest first; <paramref name="before"/> is the previous page's cursor.</summary>
@@ -68,12 +70,8 @@ public sealed class OrderQueries(ShardDataSources shards, IConnectionMultiplexer
                 .Select(r => r.ToView())];
         }
 
-        // Reservations still on their way to MySQL belong on the first pages too. Entries of the buyer's
-        // recent index that reached MySQL meanwhile are dropped from it.
-        var db = redis.GetDatabase();
-        var recent = (await db.HashGetAllAsync(RedisKeyspace.RecentOrders(userId)))
-            .Select(e => (OrderNo: long.Parse(e.Name.ToString(), CultureInfo.InvariantCulture), Sku: e.Value.ToString()))
-            .ToList();
+        // Reservations still on their way to MySQL belong on the first pages too.
+        var recent = (await RecentAsync(userId)).Where(r => r.OrderNo < (before ?? long.MaxValue)).ToList();
         var pending = new List<OrderView>();
         if (recent.Count > 0)
         {
@@ -83,11 +81,7 @@ public sealed class OrderQueries(ShardDataSources shards, IConnectionMultiplexer
                 stored = [.. await connection.QueryAsync<long>(new CommandDefinition(
                     "SELECT order_no FROM orders WHERE order_no IN @ids", new { ids = recent.Select(r => r.OrderNo) }, cancellationToken: cancellationToken))];
             }
-            if (stored.Count > 0)
-            {
-                db.HashDelete(RedisKeyspace.RecentOrders(userId), [.. stored.Select(o => (RedisValue)o)], StackExchange.Redis.CommandFlags.FireAndForget);
-            }
-            foreach (var (orderNo, sku) in recent.Where(r => !stored.Contains(r.OrderNo) && r.OrderNo < (before ?? long.MaxValue)))
+            foreach (var (orderNo, sku) in recent.Where(r => !stored.Contains(r.OrderNo)))
             {
                 if (await FromLedgerAsync(orderNo, sku) is { } order)
                 {
@@ -113,12 +107,37 @@ public sealed class OrderQueries(ShardDataSources shards, IConnectionMultiplexer
         return [.. all.OrderByDescending(p => p.ReceivedAt).Take(limit)];
     }
 
-    private async Task<OrderView?> FromLedgerAsync(long orderNo, string skuMember)
+    /// <summary>The buyer's orders in the live SKUs' Redis ledgers (persisted or not), newest SKUs' reads pipelined.</summary>
+    private async Task<List<(long OrderNo, SkuKeys Sku)>> RecentAsync(long userId)
     {
-        if (!SkuKeys.TryParseMember(skuMember, out var sku))
+        var db = redis.GetDatabase();
+        var skus = new List<SkuKeys>();
+        foreach (var member in await db.SetMembersAsync(RedisKeyspace.LiveSkus))
         {
-            return null;
+            if (SkuKeys.TryParseMember(member.ToString(), out var sku))
+            {
+                skus.Add(sku);
+            }
         }
+        var field = SkuKeys.BuyerOrdersField(userId);
+        var lists = await Task.WhenAll(skus.Select(sku => db.HashGetAsync(sku.Users, field)));
+        var found = new List<(long, SkuKeys)>();
+        for (var i = 0; i < skus.Count; i++)
+        {
+            if (lists[i].IsNull)
+            {
+                continue;
+            }
+            foreach (var orderNo in lists[i].ToString().Split(','))
+            {
+                found.Add((long.Parse(orderNo, CultureInfo.InvariantCulture), skus[i]));
+            }
+        }
+        return found;
+    }
+
+    private async Task<OrderView?> FromLedgerAsync(long orderNo, SkuKeys sku)
+    {
         var record = await redis.GetDatabase().HashGetAsync(sku.Ledger, orderNo);
         if (record.IsNull)
         {

@@ -201,12 +201,12 @@ internal sealed partial class ReservationConsumer(
                 }
             }
 
-            var events = new List<ReservationEvent>(batch.Count);
+            var events = new List<ReservationEvent>(batch.Count * 8);
             foreach (var message in batch)
             {
                 try
                 {
-                    events.Add(ReservationEvent.FromJson(message.Message.Value));
+                    events.AddRange(ReservationRecords.Read(message.Message));
                 }
                 catch (System.Text.Json.JsonException ex)
                 {

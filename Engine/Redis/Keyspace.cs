@@ -32,9 +32,6 @@ public static class RedisKeyspace
     /// <see cref="SkuKeys.Member"/>, so every Ingress drops a sold-out answer it kept in memory.
     /// </summary>
     public static readonly RedisChannel StockReturned = RedisChannel.Literal(StockReturnedChannelName);
-
-    /// <summary>Hash per buyer (own hash tag): order number → SKU member, for their orders not yet in MySQL.</summary>
-    public static RedisKey RecentOrders(long userId) => $"fs:u:{{{userId.ToString(CultureInfo.InvariantCulture)}}}:recent";
 }
 
 /// <summary>The fields of a SKU's meta hash, as the scripts write them.</summary>
@@ -76,8 +73,14 @@ public readonly record struct SkuKeys(string CampaignId, long SkuId)
     /// <summary>Hash: "userId:idempotencyKey" → order number.</summary>
     public RedisKey Idempotency => $"fs:{Tag}:idem";
 
-    /// <summary>Hash: userId → units reserved, for the per-user limit.</summary>
+    /// <summary>Hash: userId → units reserved, for the per-user limit, and <see cref="BuyerOrdersField"/> → the buyer's order numbers.</summary>
     public RedisKey Users => $"fs:{Tag}:users";
+
+    /// <summary>
+    /// The field of <see cref="Users"/> holding a buyer's order numbers in this SKU (comma-separated, written by
+    /// reserve-many.lua beside the buyer's purchase count): read-your-writes finds unpersisted orders through it.
+    /// </summary>
+    public static string BuyerOrdersField(long userId) => "o:" + userId.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>Hash: order number → <see cref="LedgerRecord"/>.</summary>
     public RedisKey Ledger => $"fs:{Tag}:ledger";

@@ -44,6 +44,13 @@ public sealed class RedisScript
 
     public static RedisScript Load(string name) => new(Path.GetFileNameWithoutExtension(name), Resource(name));
 
+    /// <summary>Every engine script's file name (the prelude aside), for operators and tools.</summary>
+    public static IReadOnlyList<string> Names { get; } = [.. typeof(RedisScript).Assembly.GetManifestResourceNames()
+        .Where(n => n.StartsWith(ResourcePrefix, StringComparison.Ordinal) && n.EndsWith(".lua", StringComparison.Ordinal))
+        .Select(n => n[ResourcePrefix.Length..])
+        .Where(n => n != "prelude.lua")
+        .Order(StringComparer.Ordinal)];
+
     /// <summary>Runs the script; every call (a failed one too) is timed into <see cref="ScriptMetrics"/>.</summary>
     public async Task<RedisResult> EvaluateAsync(IDatabaseAsync db, ScriptMetrics metrics, RedisKey[] keys, RedisValue[]? values = null)
     {
@@ -93,9 +100,11 @@ public sealed class RedisScript
         return lua.ToString();
     }
 
+    private const string ResourcePrefix = "FlashSale.Engine.Redis.Scripts.";
+
     private static string Resource(string name)
     {
-        using var stream = typeof(RedisScript).Assembly.GetManifestResourceStream("FlashSale.Engine.Redis.Scripts." + name)
+        using var stream = typeof(RedisScript).Assembly.GetManifestResourceStream(ResourcePrefix + name)
             ?? throw new InvalidOperationException($"Lua script {name} is not embedded.");
         using var reader = new StreamReader(stream);
         return reader.ReadToEnd();

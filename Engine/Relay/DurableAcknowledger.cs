@@ -21,13 +21,27 @@ public enum AckOutcome
     Failed,
 }
 
+/// <summary>One produce of this process: its delivery completes with true once Kafka confirmed the record.</summary>
+public sealed class DurableDelivery(int generation)
+{
+    private readonly TaskCompletionSource<bool> _delivered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The producer generation it went through (<see cref="EventProducer.Generation"/>).</summary>
+    internal int Generation { get; } = generation;
+
+    public Task<bool> Delivered => _delivered.Task;
+
+    internal void Complete(bool durable) => _delivered.TrySetResult(durable);
+}
+
 /// <summary>
-/// Makes a decided reservation durable before it is acknowledged: produces its event to Kafka from the decision's
-/// reply (no outbox read), waits for the delivery report, then settles the outbox entry and the order's pending
-/// mark (settle.lua) in the background, one script per SKU for every event confirmed meanwhile (group commit:
-/// while one round of settles runs, the next gathers). One produce per order at a time in this process: a replay
-/// of an order whose produce is in flight waits for that one. A produce outlives the request that started it, so a request that
-/// timed out still settles its entry once Kafka confirms, and the buyer's retry is answered at once.
+/// Makes decided reservations durable before they are acknowledged: produces a batch's record to Kafka from the
+/// decision's reply (no outbox read; one record and one delivery report for every order of the batch), then settles
+/// the outbox entry and the orders' pending marks (settle.lua) in the background, one script per SKU for every
+/// record confirmed meanwhile (while one round of settles runs, the next gathers). One produce per order at a time
+/// in this process: a replay of an order whose batch is in flight waits for that one. A produce outlives the
+/// requests that started it, so a request that timed out still settles its entry once Kafka confirms, and the
+/// buyer's retry is answered at once.
 /// </summary>
 public sealed partial class DurableAcknowledger : IDisposable
 {
@@ -38,7 +52,7 @@ public sealed partial class DurableAcknowledger : IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger<DurableAcknowledger> _logger;
 
-    private readonly ConcurrentDictionary<long, InFlight> _inFlight = new();
+    private readonly ConcurrentDictionary<long, DurableDelivery> _inFlight = new();
 
     private readonly Channel<Settlement> _settlements = Channel.CreateUnbounded<Settlement>(new UnboundedChannelOptions { SingleReader = true });
 
@@ -61,37 +75,60 @@ public sealed partial class DurableAcknowledger : IDisposable
         _settling = Task.Run(SettleAllAsync);
     }
 
-    /// <summary>Produces the event (or joins its produce in flight) and waits up to <paramref name="timeout"/> for Kafka.</summary>
-    public async Task<AckOutcome> AwaitDurableAsync(SkuKeys sku, ReservationEvent reservation, string outboxId, TimeSpan timeout)
+    /// <summary>
+    /// Produces the record of a batch the script just decided (its orders are new: nothing else can be producing
+    /// them) and returns its delivery; <paramref name="createdAtMs"/> is the decision's time, for the relay's metrics.
+    /// </summary>
+    public DurableDelivery ProduceBatch(SkuKeys sku, string outboxId, long[] orderNos, byte[] batch, long createdAtMs)
     {
-        var started = Stopwatch.GetTimestamp();
+        var producer = _events.Producer;
+        var delivery = new DurableDelivery(_events.Generation);
+        foreach (var orderNo in orderNos)
+        {
+            _inFlight[orderNo] = delivery;
+        }
+        var settled = new Settlement(sku, new SettledEntry(outboxId, orderNos), delivery);
+        Produce(producer, ReservationRecords.OfBatch(orderNos[0], batch), settled, createdAtMs);
+        return delivery;
+    }
+
+    /// <summary>
+    /// The delivery of an order decided earlier whose event is not yet confirmed (a replay): the produce of its batch
+    /// in flight in this process, or else a produce of its event on its own, rebuilt from the ledger (the Persister's
+    /// insert absorbs the copy its batch may still bring).
+    /// </summary>
+    public DurableDelivery ProduceOrder(SkuKeys sku, ReservationEvent reservation, string outboxId)
+    {
         var producer = _events.Producer;
         var generation = _events.Generation;
-        InFlight delivery;
         while (true)
         {
             if (_inFlight.TryGetValue(reservation.OrderNo, out var existing))
             {
                 if (existing.Generation == generation)
                 {
-                    delivery = existing;
-                    break;
+                    return existing;
                 }
                 // Sent through a producer that failed and was replaced: its report will never come.
-                Complete(reservation.OrderNo, existing, durable: false);
+                Complete([reservation.OrderNo], existing, durable: false);
                 continue;
             }
-            var mine = new InFlight(new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously), generation);
+            var mine = new DurableDelivery(generation);
             if (_inFlight.TryAdd(reservation.OrderNo, mine))
             {
-                Produce(producer, sku, reservation, outboxId, mine);
-                delivery = mine;
-                break;
+                var settled = new Settlement(sku, new SettledEntry(outboxId, [reservation.OrderNo], Whole: false), mine);
+                Produce(producer, ReservationRecords.OfEvent(reservation), settled, reservation.CreatedAtMs);
+                return mine;
             }
         }
+    }
+
+    /// <summary>Waits up to <paramref name="timeout"/> for Kafka; <paramref name="started"/> is when the request's wait began (a timestamp).</summary>
+    public async Task<AckOutcome> AwaitAsync(DurableDelivery delivery, long started, TimeSpan timeout)
+    {
         try
         {
-            if (await delivery.Delivery.Task.WaitAsync(timeout, _time))
+            if (await delivery.Delivered.WaitAsync(timeout, _time))
             {
                 _metrics.AckDurable(Stopwatch.GetElapsedTime(started));
                 return AckOutcome.Durable;
@@ -106,43 +143,43 @@ public sealed partial class DurableAcknowledger : IDisposable
         }
     }
 
-    private void Produce(IProducer<string, byte[]> producer, SkuKeys sku, ReservationEvent reservation, string outboxId, InFlight delivery)
+    private void Produce(IProducer<string, byte[]> producer, Message<string, byte[]> message, Settlement settled, long createdAtMs)
     {
         try
         {
-            producer.Produce(_events.Topic, EventProducer.ToMessage(reservation), report => Delivered(sku, reservation, outboxId, delivery, report));
+            producer.Produce(_events.Topic, message, report => Delivered(settled, createdAtMs, report));
         }
         catch (ProduceException<string, byte[]> ex)
         {
             // Refused before it left this process (queue full, a fatal producer): the entry stays for the relay or a retry.
-            LogNotProduced(_logger, reservation.OrderNo, ex.Error.Reason);
+            LogNotProduced(_logger, settled.Entry.OrderNos[0], settled.Entry.OrderNos.Count, ex.Error.Reason);
             if (ex.Error.IsFatal)
             {
                 _events.Failed();
             }
-            Complete(reservation.OrderNo, delivery, durable: false);
+            Complete(settled.Entry.OrderNos, settled.Delivery, durable: false);
         }
         catch (KafkaException ex)
         {
-            LogNotProduced(_logger, reservation.OrderNo, ex.Error.Reason);
-            Complete(reservation.OrderNo, delivery, durable: false);
+            LogNotProduced(_logger, settled.Entry.OrderNos[0], settled.Entry.OrderNos.Count, ex.Error.Reason);
+            Complete(settled.Entry.OrderNos, settled.Delivery, durable: false);
         }
     }
 
     // On librdkafka's delivery thread: completes the waiters (their continuations run elsewhere) and hands the
     // Redis clean-up to the thread pool.
-    private void Delivered(SkuKeys sku, ReservationEvent reservation, string outboxId, InFlight delivery, DeliveryReport<string, byte[]> report)
+    private void Delivered(Settlement settled, long createdAtMs, DeliveryReport<string, byte[]> report)
     {
         if (!EventProducer.IsDurable(report))
         {
-            LogNotProduced(_logger, reservation.OrderNo, report.Error.IsError ? report.Error.Reason : "no offset");
-            Complete(reservation.OrderNo, delivery, durable: false);
+            LogNotProduced(_logger, settled.Entry.OrderNos[0], settled.Entry.OrderNos.Count, report.Error.IsError ? report.Error.Reason : "no offset");
+            Complete(settled.Entry.OrderNos, settled.Delivery, durable: false);
             return;
         }
-        delivery.Delivery.TrySetResult(true);
-        // Counted as the relay counts its deliveries: an outbox event is in Kafka, whoever sent it.
-        _metrics.Delivered(reservation.CreatedAtMs);
-        _settlements.Writer.TryWrite(new Settlement(sku, new SettledEntry(outboxId, reservation.OrderNo), delivery));
+        settled.Delivery.Complete(true);
+        // Counted as the relay counts its deliveries: an outbox record is in Kafka, whoever sent it.
+        _metrics.Delivered(settled.Entry.OrderNos.Count, createdAtMs);
+        _settlements.Writer.TryWrite(settled);
     }
 
     private async Task SettleAllAsync()
@@ -177,7 +214,7 @@ public sealed partial class DurableAcknowledger : IDisposable
             // Until now a replay joins these completed deliveries rather than producing the events again.
             foreach (var settlement in settlements)
             {
-                _inFlight.TryRemove(new KeyValuePair<long, InFlight>(settlement.Entry.OrderNo, settlement.Delivery));
+                Forget(settlement.Entry.OrderNos, settlement.Delivery);
             }
         }
     }
@@ -189,19 +226,24 @@ public sealed partial class DurableAcknowledger : IDisposable
         _settling.Wait(TimeSpan.FromSeconds(5));
     }
 
-    private void Complete(long orderNo, InFlight delivery, bool durable)
+    private void Complete(IReadOnlyList<long> orderNos, DurableDelivery delivery, bool durable)
     {
-        _inFlight.TryRemove(new KeyValuePair<long, InFlight>(orderNo, delivery));
-        delivery.Delivery.TrySetResult(durable);
+        Forget(orderNos, delivery);
+        delivery.Complete(durable);
     }
 
-    /// <summary>One order's produce in this process, and the producer generation it went through.</summary>
-    private sealed record InFlight(TaskCompletionSource<bool> Delivery, int Generation);
+    private void Forget(IReadOnlyList<long> orderNos, DurableDelivery delivery)
+    {
+        foreach (var orderNo in orderNos)
+        {
+            _inFlight.TryRemove(new KeyValuePair<long, DurableDelivery>(orderNo, delivery));
+        }
+    }
 
-    private sealed record Settlement(SkuKeys Sku, SettledEntry Entry, InFlight Delivery);
+    private sealed record Settlement(SkuKeys Sku, SettledEntry Entry, DurableDelivery Delivery);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Durable ack: the event of order {OrderNo} was not delivered ({Reason}); it stays in the outbox")]
-    private static partial void LogNotProduced(ILogger logger, long orderNo, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Durable ack: the record of order {OrderNo} ({Count} order(s)) was not delivered ({Reason}); it stays in the outbox")]
+    private static partial void LogNotProduced(ILogger logger, long orderNo, int count, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Durable ack: {Count} durable events of {Sku} were not settled in Redis; the relay will")]
     private static partial void LogSettleFailed(ILogger logger, Exception exception, int count, string sku);

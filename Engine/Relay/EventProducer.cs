@@ -16,7 +16,6 @@ namespace FlashSale.Engine.Relay;
 /// </summary>
 public sealed partial class EventProducer(IOptions<KafkaOptions> kafka, IOptions<RelayOptions> relay, ILogger<EventProducer> logger) : IDisposable
 {
-    private static readonly Header EventHeader = new("event", Encoding.ASCII.GetBytes("reservation.v1"));
 
     private readonly Lock _lock = new();
     private IProducer<string, byte[]>? _producer;
@@ -56,14 +55,6 @@ public sealed partial class EventProducer(IOptions<KafkaOptions> kafka, IOptions
             }
         }
     }
-
-    /// <summary>The Kafka record of a reservation event: keyed by order number, so a re-sent copy lands on the first one's partition.</summary>
-    public static Message<string, byte[]> ToMessage(ReservationEvent reservation) => new()
-    {
-        Key = reservation.OrderNo.ToString(CultureInfo.InvariantCulture),
-        Value = reservation.ToJson(),
-        Headers = [EventHeader],
-    };
 
     /// <summary>A delivery Kafka confirmed with an offset. A "success" without one (a DUPLICATE_SEQUENCE_NUMBER answer) is not taken on trust.</summary>
     public static bool IsDurable(DeliveryReport<string, byte[]> report) => !report.Error.IsError && report.Offset != Offset.Unset;

@@ -270,13 +270,13 @@ internal sealed partial class OutboxRelay(
         }
     }
 
-    /// <summary>The Kafka message of an outbox entry, and the entry with its order number and createdAt.</summary>
+    /// <summary>The Kafka record of an outbox entry, and the entry with its orders and the time it was written.</summary>
     private (Message<string, byte[]> Message, Pending Read)? ToMessage(Pending pending)
     {
-        ReservationEvent reservation;
+        OutboxRecord record;
         try
         {
-            reservation = OutboxEntry.Read(pending.Entry);
+            record = OutboxEntry.Read(pending.Entry);
         }
         catch (FormatException ex)
         {
@@ -284,7 +284,9 @@ internal sealed partial class OutboxRelay(
             LogUnreadable(logger, ex, pending.Sku.Outbox.ToString(), pending.Entry.Id.ToString());
             return null;
         }
-        return (EventProducer.ToMessage(reservation), pending with { OrderNo = reservation.OrderNo, CreatedAtMs = reservation.CreatedAtMs });
+        // The stream id's time is when the script wrote the entry (Redis's clock), the decision's time.
+        var writtenAtMs = RelayPolicy.WrittenAtMs(pending.Entry.Id.ToString()) ?? time.GetUtcNow().ToUnixTimeMilliseconds();
+        return (record.Message, pending with { OrderNos = record.OrderNos, CreatedAtMs = writtenAtMs });
     }
 
     private void Produce(IProducer<string, byte[]> producer, string topic, Pending pending, Message<string, byte[]> message, CancellationToken stoppingToken)
@@ -328,7 +330,7 @@ internal sealed partial class OutboxRelay(
             _inFlight.TryRemove((pending.Sku.Outbox, pending.Entry.Id), out _);
             return;
         }
-        metrics.Delivered(pending.CreatedAtMs);
+        metrics.Delivered(pending.OrderNos!.Length, pending.CreatedAtMs);
         _delivered.Writer.TryWrite(pending);
     }
 
@@ -347,7 +349,7 @@ internal sealed partial class OutboxRelay(
             activity?.SetTag("messaging.batch.message_count", batch.Count);
             foreach (var sku in batch.GroupBy(p => p.Sku))
             {
-                var entries = sku.Select(p => new SettledEntry(p.Entry.Id, p.OrderNo)).ToArray();
+                var entries = sku.Select(p => new SettledEntry(p.Entry.Id, p.OrderNos!)).ToArray();
                 await SettleWithRetryAsync(db, sku.Key, entries, stoppingToken);
                 foreach (var entry in entries)
                 {
@@ -378,8 +380,8 @@ internal sealed partial class OutboxRelay(
         }
     }
 
-    /// <summary>An outbox entry on its way; <see cref="OrderNo"/> and <see cref="CreatedAtMs"/> once it was read.</summary>
-    private sealed record Pending(SkuKeys Sku, StreamEntry Entry, long OrderNo = 0, long CreatedAtMs = 0);
+    /// <summary>An outbox entry on its way; <see cref="OrderNos"/> and <see cref="CreatedAtMs"/> once it was read.</summary>
+    private sealed record Pending(SkuKeys Sku, StreamEntry Entry, long[]? OrderNos = null, long CreatedAtMs = 0);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Relay: Redis call failed; retrying")]
     private static partial void LogRedisFailed(ILogger logger, Exception exception);

@@ -29,9 +29,9 @@ public sealed class RelayMetrics
         _time = time;
         var meter = meterFactory.Meter();
         _delivered = meter.CreateCounter<long>("flashsale.relay.delivered", "{event}",
-            "Outbox events whose delivery Kafka confirmed with an offset.");
+            "Reservation events whose record Kafka confirmed with an offset (a batch's record counts each of its events).");
         _lag = meter.CreateHistogram("flashsale.relay.lag", "ms",
-            "From a reservation's createdAt (Redis time) to Kafka confirming its event.",
+            "From a record's decision (Redis time) to Kafka confirming it; one value per record, a batch's or a single event's.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LagBuckets });
         _reclaimed = meter.CreateCounter<long>("flashsale.relay.reclaimed", "{entry}",
             "Outbox entries taken up again after they were left pending: claimed from an idle relay, or this relay's own at start.");
@@ -54,9 +54,10 @@ public sealed class RelayMetrics
 
     public void AckFailed() => _ackFailures.Add(1);
 
-    public void Delivered(long createdAtMs)
+    /// <summary>Kafka confirmed a record carrying <paramref name="events"/> reservation events decided at <paramref name="createdAtMs"/>.</summary>
+    public void Delivered(int events, long createdAtMs)
     {
-        _delivered.Add(1);
+        _delivered.Add(events);
         _lag.Record(_time.SinceMs(createdAtMs));
     }
 

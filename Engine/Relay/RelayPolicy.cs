@@ -19,11 +19,15 @@ public static class RelayPolicy
     /// hosts' clocks must agree to well within the age (NTP does).
     /// </summary>
     public static long? DueAtMs(string entryId, int safetyNetAgeMs)
+        => safetyNetAgeMs > 0 && WrittenAtMs(entryId) is { } ms ? ms + safetyNetAgeMs : null;
+
+    /// <summary>When an outbox entry was written: its stream id's time (<c>ms-seq</c>, Redis's clock); null for another id.</summary>
+    public static long? WrittenAtMs(string entryId)
     {
         var dash = entryId.IndexOf('-', StringComparison.Ordinal);
-        return safetyNetAgeMs > 0 && dash > 0
+        return dash > 0
             && long.TryParse(entryId.AsSpan(0, dash), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ms)
-            ? ms + safetyNetAgeMs
+            ? ms
             : null;
     }
 

@@ -22,6 +22,13 @@ public sealed class ReservationMetrics(IMeterFactory meterFactory)
     private readonly Counter<long> _reservations = meterFactory.Meter().CreateCounter<long>("flashsale.reservations", "{reservation}",
         "Reservation requests decided by the engine, by outcome.");
 
+    private readonly Histogram<int> _batchSize = meterFactory.Meter().CreateHistogram<int>("flashsale.reservation.batch.size", "{request}",
+        "Requests of one SKU decided together in one script call (group commit).",
+        advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000] });
+
+    /// <summary>A lane's batch was decided in one script call.</summary>
+    public void Batch(int requests) => _batchSize.Record(requests);
+
     public void Decided(ReservationStatus status) => _reservations.Add(1, status switch
     {
         ReservationStatus.Created => Created,

@@ -30,4 +30,18 @@ public sealed class ReservationOptions
     /// </summary>
     [Range(50, 60_000)]
     public int DurableAckTimeoutMs { get; set; } = 2_000;
+
+    /// <summary>
+    /// The most requests of one SKU decided in one script call and carried in one Kafka record (group commit).
+    /// 1 decides every request on its own, with no queue: the single-call engine the benches compare against.
+    /// </summary>
+    [Range(1, 1_000)]
+    public int MaxBatch { get; set; } = 64;
+
+    /// <summary>
+    /// Script calls of one SKU in flight at once while batching. The next batch gathers while these run; more than
+    /// one overlaps a call's network round trip with the next call's work in Redis.
+    /// </summary>
+    [Range(1, 64)]
+    public int MaxInFlightPerSku { get; set; } = 2;
 }

@@ -13,12 +13,15 @@ using StackExchange.Redis;
 namespace FlashSale.Engine.Reservations;
 
 /// <summary>
-/// Decides reservations. The decision is one Lua script on the SKU's keys (see reserve.lua);
-/// this class allocates the order number, asks the sold-out cache first, and reads the reply.
-/// A Redis call that fails surfaces as an exception: its outcome is unknown, and the buyer's retry
-/// with the same idempotency key is what makes it safe, never a blind retry here.
+/// Decides reservations. The decision is one Lua script on the SKU's keys (reserve-many.lua) for a whole batch of
+/// concurrent requests of one SKU (group commit, see <see cref="SkuLane"/>); this class allocates the order number,
+/// asks the sold-out cache first, and reads the reply. A SKU's first request (and every request with
+/// <see cref="ReservationOptions.MaxBatch"/> = 1) is decided on its own: only a SKU Redis knows gets a lane, so
+/// requests for made-up SKUs cannot grow the process.
+/// A Redis call that fails surfaces as an exception for every request of its batch: their outcome is unknown, and
+/// the buyer's retry with the same idempotency key is what makes it safe, never a blind retry here.
 /// With durable acknowledgement (<see cref="AcknowledgeMode.Durable"/>) a created reservation, and a replay of one
-/// whose event is not yet confirmed, is returned only once its event is in Kafka; otherwise the answer is
+/// whose event is not yet confirmed, is returned only once its batch's record is in Kafka; otherwise the answer is
 /// <see cref="ReservationStatus.NotYetDurable"/> and the reservation stands.
 /// </summary>
 public sealed partial class ReservationService(
@@ -37,14 +40,12 @@ public sealed partial class ReservationService(
 
     private readonly TimeSpan _ackTimeout = TimeSpan.FromMilliseconds(options.Value.DurableAckTimeoutMs);
 
-    /// <summary>How long a buyer's recent reservations stay findable in Redis before they must be in MySQL.</summary>
-    public static readonly TimeSpan RecentIndexLifetime = TimeSpan.FromDays(1);
+    private readonly ReservationOptions _settings = options.Value;
 
     private readonly ConcurrentDictionary<(string, long), bool> _snapshotsLoading = new();
 
-    // The script's key array per SKU, built once: it is most of what a reservation would otherwise allocate.
-    // Only SKUs Redis knows are kept, so requests for made-up SKUs cannot grow it.
-    private readonly ConcurrentDictionary<(string, long), RedisKey[]> _scriptKeys = new();
+    // The lane of each SKU Redis knows, when batching.
+    private readonly ConcurrentDictionary<(string, long), SkuLane> _lanes = new();
 
     // The furthest decision position (epoch, sequence) this process has seen per SKU, passed to every decision:
     // a Redis that comes back behind it (a restore, a failover to a lagging replica) fences the SKU on the first request.
@@ -80,33 +81,27 @@ public sealed partial class ReservationService(
         activity?.SetTag("flashsale.sku_id", request.SkuId);
 
         var sku = new SkuKeys(request.CampaignId, request.SkuId);
-        var known = _scriptKeys.TryGetValue((request.CampaignId, request.SkuId), out var scriptKeys);
-        scriptKeys ??= SkuScripts.ReserveKeys(sku);
-        var orderNo = orderNumbers.Next(request.UserId);
-        // One async method on purpose: a second awaited layer would cost every reservation a state machine on the heap.
+        var batchRequest = new BatchRequest(request.UserId, request.IdempotencyKey, request.Quantity, orderNumbers.Next(request.UserId));
         ReservationResult result;
         try
         {
-            var seen = known ? _seen.GetValueOrDefault((request.CampaignId, request.SkuId)) : default;
-            var reply = await scripts.ReserveAsync(
-                redis.GetDatabase(), scriptKeys, sku, request.UserId, request.IdempotencyKey, request.Quantity, orderNo, seen);
-            if (reply.Code != ScriptCode.NotWarmed)
+            var decision = _lanes.TryGetValue((request.CampaignId, request.SkuId), out var lane)
+                ? await lane.DecideAsync(batchRequest)
+                : await DecideAloneAsync(sku, batchRequest);
+            var reply = decision.Reply;
+            if (reply.Code is not (ScriptCode.NotWarmed or ScriptCode.Fenced))
             {
-                if (!known)
-                {
-                    _scriptKeys.TryAdd((request.CampaignId, request.SkuId), scriptKeys);
-                }
-                if (reply.Code != ScriptCode.Fenced && reply.Position > seen)
-                {
-                    See((request.CampaignId, request.SkuId), reply.Position);
-                }
+                See((request.CampaignId, request.SkuId), reply.Position);
             }
             result = Decide(sku, reply);
             if (_acknowledger is not null && result.OutboxId is { } outboxId && result.Reservation is { } reservation)
             {
+                var started = Stopwatch.GetTimestamp();
                 // A replay's event is rebuilt from the ledger: its decision sequence is not known then (0).
-                var durable = await _acknowledger.AwaitDurableAsync(sku, Event(reservation, request.IdempotencyKey, result.Sequence), outboxId, _ackTimeout);
-                if (durable != AckOutcome.Durable)
+                var delivery = result.Status == ReservationStatus.Created && decision.Delivery is { } batch
+                    ? batch
+                    : _acknowledger.ProduceOrder(sku, Event(reservation, request.IdempotencyKey, 0), outboxId);
+                if (await _acknowledger.AwaitAsync(delivery, started, _ackTimeout) != AckOutcome.Durable)
                 {
                     result = result with { Status = ReservationStatus.NotYetDurable };
                 }
@@ -124,6 +119,58 @@ public sealed partial class ReservationService(
         return result;
     }
 
+    /// <summary>A request decided in a call of its own: a SKU's first, or every one when batching is off.</summary>
+    private async Task<Decision> DecideAloneAsync(SkuKeys sku, BatchRequest request)
+    {
+        var keys = SkuScripts.ReserveKeys(sku);
+        var seen = _seen.GetValueOrDefault((sku.CampaignId, sku.SkuId));
+        var reply = await scripts.ReserveManyAsync(redis.GetDatabase(), keys, sku, [request], seen);
+        if (reply.Code == ScriptCode.NotWarmed)
+        {
+            return new(new ReserveReply(ScriptCode.NotWarmed), null);
+        }
+        if (_settings.MaxBatch > 1)
+        {
+            _lanes.TryAdd((sku.CampaignId, sku.SkuId), new SkuLane(_settings.MaxBatch, _settings.MaxInFlightPerSku, batch => DecideBatchAsync(sku, keys, batch)));
+        }
+        return new(reply.Replies[0], Produce(sku, reply));
+    }
+
+    /// <summary>A lane's batch: one script call, one record to Kafka, and every ticket answered.</summary>
+    private async Task DecideBatchAsync(SkuKeys sku, RedisKey[] keys, Ticket[] batch)
+    {
+        var requests = new BatchRequest[batch.Length];
+        for (var i = 0; i < batch.Length; i++)
+        {
+            requests[i] = batch[i].Request;
+        }
+        ReserveManyReply reply;
+        try
+        {
+            reply = await scripts.ReserveManyAsync(redis.GetDatabase(), keys, sku, requests, _seen.GetValueOrDefault((sku.CampaignId, sku.SkuId)));
+        }
+        catch (Exception ex)
+        {
+            foreach (var ticket in batch)
+            {
+                ticket.TrySetException(ex);
+            }
+            return;
+        }
+        metrics.Batch(batch.Length);
+        var delivery = Produce(sku, reply);
+        for (var i = 0; i < batch.Length; i++)
+        {
+            batch[i].TrySetResult(reply.Code == ScriptCode.NotWarmed ? new(new ReserveReply(ScriptCode.NotWarmed), null) : new(reply.Replies[i], delivery));
+        }
+    }
+
+    /// <summary>Starts the produce of a batch's record when the Ingress acknowledges durably and the batch created orders.</summary>
+    private DurableDelivery? Produce(SkuKeys sku, ReserveManyReply reply)
+        => _acknowledger is not null && reply.OutboxId is { } outboxId && reply.Batch is { } record
+            ? _acknowledger.ProduceBatch(sku, outboxId, reply.CreatedOrders, record, reply.Replies.First(r => r.Code == ScriptCode.Done).Record.CreatedMs)
+            : null;
+
     private ReservationResult Decide(SkuKeys sku, in ReserveReply reply)
     {
         switch (reply.Code)
@@ -133,9 +180,7 @@ public sealed partial class ReservationService(
                 {
                     TakeSoldOutSnapshot(sku, reply.Generation);
                 }
-                var reservation = Reservation.From(reply.OrderNo, sku.CampaignId, sku.SkuId, reply.Record);
-                IndexRecent(sku, reservation);
-                return new(ReservationStatus.Created, reservation, reply.Sequence, reply.OutboxId);
+                return new(ReservationStatus.Created, Reservation.From(reply.OrderNo, sku.CampaignId, sku.SkuId, reply.Record), reply.Sequence, reply.OutboxId);
             case ScriptCode.Replayed:
                 return new(ReservationStatus.Replayed, Reservation.From(reply.OrderNo, sku.CampaignId, sku.SkuId, reply.Record), OutboxId: reply.OutboxId);
             case ScriptCode.Fenced:
@@ -175,18 +220,6 @@ public sealed partial class ReservationService(
     {
         // Only ever raised: a slower reply carrying an older position must not lower what was seen.
         _seen.AddOrUpdate(sku, position, (_, current) => position > current ? position : current);
-    }
-
-    /// <summary>
-    /// The buyer's index of orders not yet in MySQL (<see cref="RedisKeyspace.RecentOrders"/>), for read-your-writes;
-    /// fire-and-forget: the order is in the SKU ledger whatever happens here.
-    /// </summary>
-    private void IndexRecent(SkuKeys sku, Reservation reservation)
-    {
-        var db = redis.GetDatabase();
-        var key = RedisKeyspace.RecentOrders(reservation.UserId);
-        db.HashSet(key, reservation.OrderNo, sku.Member, flags: CommandFlags.FireAndForget);
-        db.KeyExpire(key, RecentIndexLifetime, CommandFlags.FireAndForget);
     }
 
     private void TakeSoldOutSnapshot(SkuKeys sku, string? generation)

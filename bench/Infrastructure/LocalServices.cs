@@ -16,9 +16,8 @@ public static class LocalServices
 
     /// <summary>
     /// The Redis logical database the benchmarks write to. Database 0 belongs to the dev engine, whose
-    /// outbox relay drains every SKU listed in <c>fs:live-skus</c> and whose buyers' indexes are
-    /// <c>fs:u:{id}:recent</c>: a benchmark there would feed its SKUs to that relay and mix its buyers
-    /// (ids from 1) with the dev engine's.
+    /// outbox relay drains every SKU listed in <c>fs:live-skus</c>: a benchmark there would feed its SKUs to that relay,
+    /// and its order reads would look into the bench SKU's ledger for the dev engine's buyers (ids from 1).
     /// </summary>
     public const int RedisDatabase = 9;
 

@@ -29,9 +29,6 @@ public sealed class EngineHotSku : IAsyncDisposable
     // The idempotency field is userId:key and every buyer is new, so one key string serves all of them.
     private const string IdempotencyKey = "bench-order-1";
 
-    // A run makes tens of thousands of reservations, each by its own buyer; one DEL per buyer would take a while.
-    private const int RecentKeysPerDelete = 1_000;
-
     private readonly IHost _host;
     private readonly CampaignDefinition _campaign;
     private readonly ReservationService _reservations;
@@ -46,7 +43,8 @@ public sealed class EngineHotSku : IAsyncDisposable
 
     public long Reserved => Volatile.Read(ref _lastUserId);
 
-    public static async Task<EngineHotSku> StartAsync(CancellationToken cancellationToken = default)
+    /// <param name="maxBatch">Reservations:MaxBatch: 64 (the default) coalesces concurrent buyers into one script call; 1 decides each alone.</param>
+    public static async Task<EngineHotSku> StartAsync(int maxBatch, CancellationToken cancellationToken = default)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -58,6 +56,7 @@ public sealed class EngineHotSku : IAsyncDisposable
             ["Engine:NodeId"] = "0",
             // The decision alone: no Kafka here, and the durable acknowledgement is measured end to end by loadtests/.
             ["Reservations:Acknowledge"] = "Decided",
+            ["Reservations:MaxBatch"] = maxBatch.ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.AddCampaigns();
@@ -124,9 +123,8 @@ public sealed class EngineHotSku : IAsyncDisposable
     }
 
     /// <summary>
-    /// Removes what the run wrote to Redis (the SKU's keys, its <see cref="RedisKeyspace.LiveSkus"/> entry and
-    /// the recent-orders index of every buyer it used) and the campaign, so that runs do not pile up in
-    /// Redis and the catalog.
+    /// Removes what the run wrote to Redis (the SKU's keys and its <see cref="RedisKeyspace.LiveSkus"/> entry) and the
+    /// campaign, so that runs do not pile up in Redis and the catalog.
     /// </summary>
     public async ValueTask DisposeAsync()
     {
@@ -135,14 +133,6 @@ public sealed class EngineHotSku : IAsyncDisposable
         var sku = new SkuKeys(_campaign.CampaignId, SkuId);
         await db.KeyDeleteAsync(sku.All());
         await db.SetRemoveAsync(RedisKeyspace.LiveSkus, sku.Member);
-        // The index is written fire-and-forget after each reservation, on this same connection, so
-        // these deletes reach Redis after the last of those writes.
-        var buyers = Reserved;
-        for (var first = 1L; first <= buyers; first += RecentKeysPerDelete)
-        {
-            var count = (int)Math.Min(RecentKeysPerDelete, buyers - first + 1);
-            await db.KeyDeleteAsync([.. Enumerable.Range(0, count).Select(i => RedisKeyspace.RecentOrders(first + i))]);
-        }
         await using (var connection = await services.GetRequiredService<CatalogDataSource>().OpenConnectionAsync(CancellationToken.None))
         {
             await connection.ExecuteAsync(

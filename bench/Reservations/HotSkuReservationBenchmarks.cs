@@ -6,7 +6,8 @@ namespace FlashSale.Bench.Reservations;
 /// <summary>
 /// A flash sale's hot path: many buyers reserving ONE SKU at the same moment. The engine (a Lua script
 /// in Redis) against what a shop does without it (a conditional UPDATE on the SKU's row in MariaDB),
-/// measured side by side in one run. Each invocation makes <see cref="Reservations"/> reservations,
+/// measured side by side in one run; the engine twice: coalescing concurrent buyers into one script call
+/// (group commit, the default) and deciding each buyer in a call of its own (<c>Reservations:MaxBatch = 1</c>). Each invocation makes <see cref="Reservations"/> reservations,
 /// each by a new buyer, with <see cref="Concurrency"/> of them in flight at once: 64 is the flash
 /// sale (all started together), 1 is the latency of one reservation when nobody else is buying.
 /// Every reservation must succeed, or the benchmark fails rather than report the speed of refusals.
@@ -18,8 +19,10 @@ public class HotSkuReservationBenchmarks
 
     private MariaDbHotRow? _mariaDb;
     private EngineHotSku? _engine;
+    private EngineHotSku? _singleCall;
     private Func<Task>? _reserveWithMariaDb;
     private Func<Task>? _reserveWithEngine;
+    private Func<Task>? _reserveOneByOne;
 
     [Params(Reservations, 1)]
     public int Concurrency { get; set; }
@@ -34,8 +37,15 @@ public class HotSkuReservationBenchmarks
     [GlobalSetup(Target = nameof(EngineReserve))]
     public async Task StartEngine()
     {
-        _engine = await EngineHotSku.StartAsync();
+        _engine = await EngineHotSku.StartAsync(maxBatch: 64);
         _reserveWithEngine = _engine.ReserveAsync;
+    }
+
+    [GlobalSetup(Target = nameof(EngineReserveSingleCall))]
+    public async Task StartSingleCallEngine()
+    {
+        _singleCall = await EngineHotSku.StartAsync(maxBatch: 1);
+        _reserveOneByOne = _singleCall.ReserveAsync;
     }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Reservations)]
@@ -43,6 +53,9 @@ public class HotSkuReservationBenchmarks
 
     [Benchmark(OperationsPerInvoke = Reservations)]
     public Task EngineReserve() => Buy(_reserveWithEngine!);
+
+    [Benchmark(OperationsPerInvoke = Reservations)]
+    public Task EngineReserveSingleCall() => Buy(_reserveOneByOne!);
 
     [GlobalCleanup(Target = nameof(MariaDbConditionalUpdate))]
     public async Task StopMariaDb()
@@ -61,18 +74,24 @@ public class HotSkuReservationBenchmarks
     }
 
     [GlobalCleanup(Target = nameof(EngineReserve))]
-    public async Task StopEngine()
+    public Task StopEngine() => StopAsync(_engine, nameof(EngineReserve));
+
+    [GlobalCleanup(Target = nameof(EngineReserveSingleCall))]
+    public Task StopSingleCallEngine() => StopAsync(_singleCall, nameof(EngineReserveSingleCall));
+
+    private static async Task StopAsync(EngineHotSku? engine, string benchmark)
     {
-        if (_engine is { } engine)
+        if (engine is null)
         {
-            try
-            {
-                await RunChecks.VerifyAsync($"{nameof(HotSkuReservationBenchmarks)}.{nameof(EngineReserve)}", engine.VerifyAsync);
-            }
-            finally
-            {
-                await engine.DisposeAsync();
-            }
+            return;
+        }
+        try
+        {
+            await RunChecks.VerifyAsync($"{nameof(HotSkuReservationBenchmarks)}.{benchmark}", engine.VerifyAsync);
+        }
+        finally
+        {
+            await engine.DisposeAsync();
         }
     }
 

@@ -1,4 +1,5 @@
 using Dapper;
+using FlashSale.Engine.Kafka;
 using FlashSale.Engine.Persistence;
 using FlashSale.Engine.Redis;
 using FlashSale.Engine.Storage;
@@ -13,7 +14,7 @@ public static class ShardOrders
     public static async Task<int> PersistAsync(IngressFactory factory, TestSale sale)
     {
         var entries = await sale.Db.StreamRangeAsync(sale.Keys.Outbox);
-        var events = entries.Select(OutboxEntry.Read).ToList();
+        var events = entries.SelectMany(e => ReservationRecords.Read(OutboxEntry.Read(e).Message)).ToList();
         await factory.Services.GetRequiredService<OrderBatchWriter>().WriteAsync(events, CancellationToken.None);
         return events.Count;
     }

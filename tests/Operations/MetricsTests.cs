@@ -35,10 +35,10 @@ public sealed class MetricsTests(IngressFactory factory)
         Assert.True(after.Declares("flashsale_redis_script_duration_milliseconds", "histogram"));
         Assert.True(after.Sum(Reservations, ("outcome", "created")) >= before.Sum(Reservations, ("outcome", "created")) + 1);
         Assert.True(after.Sum(Reservations, ("outcome", "sold-out")) >= before.Sum(Reservations, ("outcome", "sold-out")) + 1);
-        Assert.True(after.Sum(ScriptCount, ("script", "reserve")) >= before.Sum(ScriptCount, ("script", "reserve")) + 2);
-        Assert.True(after.Sum(ScriptSum, ("script", "reserve")) > before.Sum(ScriptSum, ("script", "reserve")));
+        Assert.True(after.Sum(ScriptCount, ("script", "reserve-many")) >= before.Sum(ScriptCount, ("script", "reserve-many")) + 2);
+        Assert.True(after.Sum(ScriptSum, ("script", "reserve-many")) > before.Sum(ScriptSum, ("script", "reserve-many")));
         // Sub-millisecond buckets (the engine's own boundaries, not the SDK's default 0, 5, 10, ... ms).
-        Assert.Single(after.Series("flashsale_redis_script_duration_milliseconds_bucket", ("script", "reserve"), ("le", "0.25")));
+        Assert.Single(after.Series("flashsale_redis_script_duration_milliseconds_bucket", ("script", "reserve-many"), ("le", "0.25")));
     }
 
     [Fact]

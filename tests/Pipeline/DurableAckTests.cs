@@ -100,8 +100,8 @@ public sealed class DurableAckTests(PipelineFixture engine) : IClassFixture<Pipe
         const long userId = 30_001;
         var orderNo = new OrderNumberGenerator(61, TimeProvider.System).Next(userId);
         // Decided as an Ingress decides, by one that died before producing: only the relay can take it to Kafka now.
-        var reply = await engine.Scripts.ReserveAsync(engine.Db, SkuScripts.ReserveKeys(keys), keys, userId, "orphan", 1, orderNo, default);
-        Assert.Equal(ScriptCode.Done, reply.Code);
+        var reply = await engine.Scripts.ReserveManyAsync(engine.Db, SkuScripts.ReserveKeys(keys), keys, [new BatchRequest(userId, "orphan", 1, orderNo)], default);
+        Assert.Equal(ScriptCode.Done, Assert.Single(reply.Replies).Code);
         var decidedMs = long.Parse(reply.OutboxId![..reply.OutboxId!.IndexOf('-', StringComparison.Ordinal)], CultureInfo.InvariantCulture);
 
         // The relay has read it and holds it, and by Redis's clock it is half-way to the safety-net age (4 s in the

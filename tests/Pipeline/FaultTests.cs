@@ -2,6 +2,7 @@ using System.Net;
 using FlashSale.Engine.Redis;
 using FlashSale.Engine.Relay;
 using FlashSale.Tests.Infrastructure;
+using StackExchange.Redis;
 
 namespace FlashSale.Tests.Pipeline;
 
@@ -39,6 +40,7 @@ public sealed class FaultTests(PipelineFixture engine) : IClassFixture<PipelineF
             await engine.Kafka.BrokerDownAsync(broker);
         }
         List<Success> decided;
+        StreamEntry[] entries;
         try
         {
             // Kafka confirms nothing, so nothing is acknowledged: every buyer gets 503 and the reservations stand in Redis.
@@ -46,8 +48,11 @@ public sealed class FaultTests(PipelineFixture engine) : IClassFixture<PipelineF
             Assert.Empty(acknowledged);
             decided = await DecidedAsync(keys);
             Assert.NotEmpty(decided);
+            // Concurrent buyers were decided in batches, one outbox entry each; together they carry every decided order.
+            entries = await engine.Db.StreamRangeAsync(keys.Outbox);
+            Assert.Equal(decided.Select(d => d.OrderNo).Order(), entries.SelectMany(e => OutboxEntry.Read(e).OrderNos).Order());
             // The relay has read every entry (pending with it) but Kafka confirmed none.
-            await Eventually.HoldsAsync(async () => await PendingWithRelayAsync(keys.Outbox) == decided.Count);
+            await Eventually.HoldsAsync(async () => await PendingWithRelayAsync(keys.Outbox) == entries.Length);
             await engine.Ingress.KillAsync();
         }
         finally
@@ -57,7 +62,7 @@ public sealed class FaultTests(PipelineFixture engine) : IClassFixture<PipelineF
                 await engine.Kafka.BrokerUpAsync(broker);
             }
         }
-        Assert.Equal(decided.Count, await engine.Db.StreamLengthAsync(keys.Outbox));
+        Assert.Equal(entries.Length, await engine.Db.StreamLengthAsync(keys.Outbox));
         Assert.Equal(decided.Count, await engine.Db.HashLengthAsync(keys.Pending));
 
         await engine.Ingress.StartAsync();

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using FlashSale.Engine.Redis;
 using FlashSale.Engine.Storage;
 using FlashSale.Tests.Infrastructure;
 
@@ -47,10 +48,16 @@ public sealed class ReservationRaceTests(IngressFactory factory)
 
         Assert.Equal(0, await sale.AvailableAsync());
         Assert.Equal(stock, await sale.Db.HashLengthAsync(sale.Keys.Ledger));
-        Assert.Equal(stock, await sale.Db.StreamLengthAsync(sale.Keys.Outbox));
-        var units = await sale.Db.HashValuesAsync(sale.Keys.Users);
-        Assert.Equal(stock, units.Length);
-        Assert.All(units, u => Assert.Equal(1, (int)u));
+        // Concurrent requests are decided in batches: one outbox entry per batch, every order in exactly one.
+        var ledger = (await sale.Db.HashKeysAsync(sale.Keys.Ledger)).Select(o => (long)o).Order().ToList();
+        var carried = (await sale.Db.StreamRangeAsync(sale.Keys.Outbox)).SelectMany(e => OutboxEntry.Read(e).OrderNos).Order().ToList();
+        Assert.Equal(ledger, carried);
+        var users = await sale.Db.HashGetAllAsync(sale.Keys.Users);
+        var units = users.Where(e => !e.Name.StartsWith("o:")).ToList();
+        Assert.Equal(stock, units.Count);
+        Assert.All(units, u => Assert.Equal(1, (int)u.Value));
+        // Each buyer's order numbers beside the count (read-your-writes): one order each, all of the ledger's.
+        Assert.Equal(ledger, users.Where(e => e.Name.StartsWith("o:")).Select(e => (long)e.Value).Order());
 
         foreach (var client in clients.Values)
         {

@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Net;
+using FlashSale.Engine.Kafka;
+using FlashSale.Engine.Redis;
 using FlashSale.Engine.Storage;
 using FlashSale.Tests.Infrastructure;
 
@@ -33,14 +35,14 @@ public sealed class ReservationTests(IngressFactory factory)
         Assert.Equal(8, await sale.AvailableAsync());
 
         var events = await sale.Db.StreamRangeAsync(sale.Keys.Outbox);
-        var fields = Assert.Single(events).Values.ToDictionary(v => v.Name.ToString(), v => v.Value.ToString());
-        Assert.Equal(orderNo, fields["orderNo"]);
-        Assert.Equal("777", fields["userId"]);
-        Assert.Equal("2", fields["quantity"]);
-        Assert.Equal("39980", fields["amountMinor"]);
-        Assert.Equal("2", fields["v"]);
+        var record = OutboxEntry.Read(Assert.Single(events));
+        Assert.Equal([long.Parse(orderNo, CultureInfo.InvariantCulture)], record.OrderNos);
+        var e = Assert.Single(ReservationRecords.Read(record.Message));
+        Assert.Equal((orderNo, 777L, sale.CampaignId, sale.SkuId, 2, 39_980L, "k-1"),
+            (e.OrderNo.ToString(CultureInfo.InvariantCulture), e.UserId, e.CampaignId, e.SkuId, e.Quantity, e.AmountMinor, e.IdempotencyKey));
+        Assert.Equal(TimeSpan.FromSeconds(900).TotalMilliseconds, e.PaymentDeadlineMs - e.CreatedAtMs);
         // The SKU's first decision: its sequence number travels with the event.
-        Assert.Equal("1", fields["seq"]);
+        Assert.Equal(1, e.Sequence);
         Assert.Equal("1", (string?)await sale.Db.HashGetAsync(sale.Keys.Meta, "seq"));
         Assert.Equal(events[0].Id.ToString(), (string?)await sale.Db.HashGetAsync(sale.Keys.Pending, orderNo));
     }

@@ -25,13 +25,13 @@ public sealed class SettleScriptTests(IngressFactory factory)
         var read = Assert.Single(await sale.Db.StreamReadGroupAsync(sale.Keys.Outbox, RelayOptions.ConsumerGroup, "relay-test", ">"));
         Assert.Equal(read.Id.ToString(), (string?)await sale.Db.HashGetAsync(sale.Keys.Pending, orderNo));
 
-        Assert.Equal(1, await Scripts.SettleAsync(sale.Db, sale.Keys, RelayOptions.ConsumerGroup, [new SettledEntry(read.Id, orderNo)]));
+        Assert.Equal(1, await Scripts.SettleAsync(sale.Db, sale.Keys, RelayOptions.ConsumerGroup, [new SettledEntry(read.Id, [orderNo])]));
 
         Assert.Equal(0, await sale.Db.StreamLengthAsync(sale.Keys.Outbox));
         Assert.False(await sale.Db.HashExistsAsync(sale.Keys.Pending, orderNo));
         Assert.Equal(0, (await sale.Db.StreamPendingAsync(sale.Keys.Outbox, RelayOptions.ConsumerGroup)).PendingMessageCount);
         // The second settler (the relay after the Ingress, or the other way round) finds nothing left to do.
-        Assert.Equal(0, await Scripts.SettleAsync(sale.Db, sale.Keys, RelayOptions.ConsumerGroup, [new SettledEntry(read.Id, orderNo)]));
+        Assert.Equal(0, await Scripts.SettleAsync(sale.Db, sale.Keys, RelayOptions.ConsumerGroup, [new SettledEntry(read.Id, [orderNo])]));
         // The ledger keeps the reservation: settling is about the event, never the order.
         Assert.True(await sale.Db.HashExistsAsync(sale.Keys.Ledger, orderNo));
     }
@@ -48,7 +48,7 @@ public sealed class SettleScriptTests(IngressFactory factory)
         Assert.True(await Scripts.RepublishAsync(sale.Db, sale.Keys, orderNo, "settle-2"));
         var copy = (await sale.Db.StreamRangeAsync(sale.Keys.Outbox)).Single(e => e.Id != original).Id;
 
-        Assert.Equal(1, await Scripts.SettleAsync(sale.Db, sale.Keys, RelayOptions.ConsumerGroup, [new SettledEntry(copy, orderNo)]));
+        Assert.Equal(1, await Scripts.SettleAsync(sale.Db, sale.Keys, RelayOptions.ConsumerGroup, [new SettledEntry(copy, [orderNo])]));
 
         Assert.Equal(original.ToString(), (string?)await sale.Db.HashGetAsync(sale.Keys.Pending, orderNo));
         Assert.Equal(original, Assert.Single(await sale.Db.StreamRangeAsync(sale.Keys.Outbox)).Id);
@@ -67,7 +67,7 @@ public sealed class SettleScriptTests(IngressFactory factory)
         }
         foreach (var entry in await sale.Db.StreamRangeAsync(sale.Keys.Outbox))
         {
-            settled.Add(new SettledEntry(entry.Id, OutboxEntry.Read(entry).OrderNo));
+            settled.Add(new SettledEntry(entry.Id, OutboxEntry.Read(entry).OrderNos));
         }
 
         Assert.Equal(3, await Scripts.SettleAsync(sale.Db, sale.Keys, RelayOptions.ConsumerGroup, settled));

@@ -1,3 +1,4 @@
+using FlashSale.Engine.Kafka;
 using FlashSale.Engine.Redis;
 using StackExchange.Redis;
 
@@ -35,11 +36,39 @@ public sealed class RedisContractTests
             new("deadline", "1790000900123"), new("idempotencyKey", "k-1"),
         ]);
 
-        var e = OutboxEntry.Read(entry);
+        var e = Assert.Single(ReservationRecords.Read(OutboxEntry.Read(entry).Message));
 
         Assert.Equal((40919214063628329L, 42L, "spring", 1001L, 2, 39_800L, 1_790_000_000_123L, 1_790_000_900_123L, "k-1"),
             (e.OrderNo, e.UserId, e.CampaignId, e.SkuId, e.Quantity, e.AmountMinor, e.CreatedAtMs, e.PaymentDeadlineMs, e.IdempotencyKey));
     }
+
+    [Fact]
+    public void ABatchEntryIsForwardedAsItsRecordAndReadAsItsOrders()
+    {
+        var value = """{"version":3,"campaignId":"spring","skuId":1001,"orders":[["40919214063628329",42,2,39800,1790000000123,1790000900123,7,"k-1"],["40919214063628330",43,1,19900,1790000000123,1790000900123,8,"k\"2"]]}""";
+        var entry = new StreamEntry("1790000000123-0", [new("v", "3"), new("orders", "40919214063628329,40919214063628330"), new("batch", value)]);
+
+        var record = OutboxEntry.Read(entry);
+        var events = ReservationRecords.Read(record.Message);
+
+        Assert.Equal([40919214063628329L, 40919214063628330L], record.OrderNos);
+        Assert.Equal("40919214063628329", record.Message.Key);
+        Assert.Equal(value, System.Text.Encoding.UTF8.GetString(record.Message.Value));
+        Assert.Equal([(40919214063628329L, 42L, "spring", 1001L, 2, 39_800L, 1_790_000_000_123L, 1_790_000_900_123L, "k-1", 7L),
+                      (40919214063628330L, 43L, "spring", 1001L, 1, 19_900L, 1_790_000_000_123L, 1_790_000_900_123L, "k\"2", 8L)],
+            events.Select(e => (e.OrderNo, e.UserId, e.CampaignId, e.SkuId, e.Quantity, e.AmountMinor, e.CreatedAtMs, e.PaymentDeadlineMs, e.IdempotencyKey, e.Sequence)));
+        Assert.Equal(value, System.Text.Encoding.UTF8.GetString(ReservationBatch.Encode("spring", 1001, events)));
+    }
+
+    [Theory]
+    [InlineData("""{"version":4,"campaignId":"s","skuId":1,"orders":[]}""")]
+    [InlineData("""{"version":3,"campaignId":"s","skuId":1,"orders":[["x",1,1,1,1,1,1,"k"]]}""")]
+    [InlineData("""{"version":3,"campaignId":"s","skuId":1,"orders":[["1",1,0,1,1,1,1,"k"]]}""")]
+    [InlineData("""{"version":3,"campaignId":"s","skuId":1,"orders":[["1",1,1,1,1,1,1]]}""")]
+    [InlineData("""{"orders":[],"version":3,"campaignId":"s","skuId":1}""")]
+    [InlineData("""{"version":3,"campaignId":"s","skuId":1,"orders":[["1",1,1,1,1,1,1,"k"]]""")]
+    public void AMalformedBatchIsAJsonError(string value)
+        => Assert.ThrowsAny<System.Text.Json.JsonException>(() => ReservationBatch.Parse(System.Text.Encoding.UTF8.GetBytes(value)));
 
     [Fact]
     public void AnOutboxEntryWithoutAFieldIsAFormatError()

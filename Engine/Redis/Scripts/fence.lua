@@ -1,4 +1,4 @@
--- Fences one SKU: until recovery lifts the fence, reserve.lua decides nothing for it (known orders still replay).
+-- Fences one SKU: until recovery lifts the fence, reserve-many.lua decides nothing for it (known orders still replay).
 -- KEYS: 1 meta. ARGV: 1 reason (kept for operators; the first reason stays).
 -- Reply (C#: SkuScripts.FenceAsync): DONE fenced now; ALREADY_DONE fenced before; NOT_WARMED the SKU is not loaded
 --        (nothing to fence: a SKU Redis does not hold sells nothing).

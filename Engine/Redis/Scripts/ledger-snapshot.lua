@@ -15,7 +15,12 @@ local entries = redis.call('XRANGE', KEYS[3], '-', '+')
 for i = 1, #entries do
   local fields = entries[i][2]
   for j = 1, #fields, 2 do
-    if fields[j] == 'orderNo' then
+    if fields[j] == 'orders' then
+      for orderNo in string.gmatch(fields[j + 1], '%d+') do
+        pending[#pending + 1] = orderNo
+      end
+      break
+    elseif fields[j] == 'orderNo' then
       pending[#pending + 1] = fields[j + 1]
       break
     end

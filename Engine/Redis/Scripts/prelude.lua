@@ -46,21 +46,28 @@ local function held_units(ledger)
   return held
 end
 
--- The reservation event on the SKU's outbox stream; returns the entry's id. C#: OutboxEntry.
--- seq is the SKU's decision sequence number of the reservation (0 where it is not known).
-local function outbox_add(outbox, orderNo, r, campaignId, skuId, idempotencyKey, seq)
-  return redis.call('XADD', outbox, '*',
-    'v', '2',
-    'orderNo', orderNo,
-    'userId', r.user,
-    'campaignId', campaignId,
-    'skuId', skuId,
-    'quantity', string.format('%d', r.quantity),
-    'amountMinor', string.format('%d', r.amount),
-    'createdAt', string.format('%d', r.created),
-    'deadline', string.format('%d', r.deadline),
-    'idempotencyKey', idempotencyKey,
-    'seq', string.format('%d', seq))
+-- A JSON string of a value validated as visible ASCII at the door (idempotency keys, campaign ids): only the
+-- quote and the backslash need escaping.
+local function json_string(value)
+  return '"' .. (string.gsub(value, '["\\]', '\\%0')) .. '"'
+end
+
+-- One order of a batch record: [orderNo, userId, quantity, amountMinor, createdMs, deadlineMs, seq, idempotencyKey].
+-- The order number travels as a string (consumers with 53-bit numbers stay exact). seq is the SKU's decision
+-- sequence number of the reservation, 0 where it is not known. C#: ReservationBatch.
+local function batch_order(orderNo, r, idempotencyKey, seq)
+  return string.format('["%s",%s,%d,%d,%d,%d,%d,%s]',
+    orderNo, r.user, r.quantity, r.amount, r.created, r.deadline, seq, json_string(idempotencyKey))
+end
+
+-- Puts a batch of reservation events on the SKU's outbox stream as one entry, the Kafka record's value as it will
+-- be sent (field batch) and the order numbers it carries (field orders, comma-separated); returns the entry's id and
+-- the value. orders: the batch_order strings; orderNos: their order numbers. C#: OutboxEntry, ReservationBatch.
+local function outbox_add(outbox, campaignId, skuId, orders, orderNos)
+  local value = string.format('{"version":3,"campaignId":%s,"skuId":%s,"orders":[%s]}',
+    json_string(campaignId), skuId, table.concat(orders, ','))
+  local id = redis.call('XADD', outbox, '*', 'v', '3', 'orders', table.concat(orderNos, ','), 'batch', value)
+  return id, value
 end
 
 -- Raises the SKU's fence: until recovery lowers it, no reservation is decided (reason kept for operators).

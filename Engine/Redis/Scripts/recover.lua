@@ -2,7 +2,7 @@
 -- had and adopted every live order Redis forgot, so the ledger now holds every unit that was ever acknowledged.
 -- The stock becomes total minus the units the ledger holds (counted here, so nothing slips in between), and the
 -- decision sequence is raised to at least the highest one persisted, so the SKU is not behind MySQL any more,
--- and a new decision epoch begins (see reserve.lua): an Ingress still remembering a position of the old epoch,
+-- and a new decision epoch begins (see reserve-many.lua): an Ingress still remembering a position of the old epoch,
 -- higher than this Redis ever reached, does not fence the rebuilt SKU again.
 -- KEYS: 1 meta, 2 ledger. ARGV: 1 the persisted high-water sequence, 2 "campaignId:skuId".
 -- Reply (C#: SkuScripts.RecoverAsync): { DONE, available, seq } unfenced; { NOT_FENCED, available, seq } there was

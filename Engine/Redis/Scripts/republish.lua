@@ -11,6 +11,6 @@ if not r then
 elseif r.state == 'C' then
   return CODE.ORDER_RELEASED
 end
-outbox_add(KEYS[2], ARGV[1], r, ARGV[2], ARGV[3], ARGV[4], 0)
+outbox_add(KEYS[2], ARGV[2], ARGV[3], { batch_order(ARGV[1], r, ARGV[4], 0) }, { ARGV[1] })
 redis.call('HSET', KEYS[3], ARGV[1], now_ms())
 return CODE.DONE

@@ -14,7 +14,7 @@ redis.call('HSET', KEYS[1],
   'total', ARGV[1], 'available', available,
   'starts', ARGV[2], 'ends', ARGV[3], 'limit', ARGV[4],
   'price', ARGV[5], 'window', ARGV[6])
--- A SKU loaded for the first time starts its decision epoch (see reserve.lua); a reload keeps it.
+-- A SKU loaded for the first time starts its decision epoch (see reserve-many.lua); a reload keeps it.
 if redis.call('HEXISTS', KEYS[1], 'epoch') == 0 then
   redis.call('HSET', KEYS[1], 'epoch', now_ms())
 end

@@ -1,0 +1,134 @@
+using System.Globalization;
+using StackExchange.Redis;
+
+namespace FlashSale.Engine.Redis;
+
+/// <summary>
+/// One request's answer in reserve-many.lua's reply: <see cref="ScriptCode.Done"/> (created), <see cref="ScriptCode.Replayed"/>,
+/// <see cref="ScriptCode.KeyReused"/>, or a refusal (<see cref="ScriptCode.NotWarmed"/>, NotStarted, Ended,
+/// PurchaseLimit, SoldOut), or <see cref="ScriptCode.Fenced"/>. <see cref="Record"/> is set for Done and Replayed;
+/// <see cref="AvailableAfter"/> and <see cref="Generation"/> (the stock generation) for Done and SoldOut;
+/// <see cref="Position"/> (the SKU's decision epoch and sequence: the reservation's own for Done, Redis's current
+/// one otherwise) for Done, Replayed, SoldOut and Fenced; <see cref="OutboxId"/> for Done, and for Replayed while
+/// the order's event is not yet confirmed durable.
+/// </summary>
+public readonly record struct ReserveReply(
+    ScriptCode Code,
+    long OrderNo = 0,
+    LedgerRecord Record = default,
+    long AvailableAfter = 0,
+    string? Generation = null,
+    DecisionPosition Position = default,
+    string? OutboxId = null)
+{
+    public long Sequence => Position.Sequence;
+}
+
+/// <summary>
+/// Where a SKU's decisions stand: its epoch (when it was loaded or last recovered, Redis ms) and its decision
+/// sequence within it. Positions order by epoch, then sequence.
+/// </summary>
+public readonly record struct DecisionPosition(long Epoch, long Sequence) : IComparable<DecisionPosition>
+{
+    public int CompareTo(DecisionPosition other)
+        => Epoch != other.Epoch ? Epoch.CompareTo(other.Epoch) : Sequence.CompareTo(other.Sequence);
+
+    public static bool operator >(DecisionPosition a, DecisionPosition b) => a.CompareTo(b) > 0;
+
+    public static bool operator <(DecisionPosition a, DecisionPosition b) => a.CompareTo(b) < 0;
+
+    public static bool operator >=(DecisionPosition a, DecisionPosition b) => a.CompareTo(b) >= 0;
+
+    public static bool operator <=(DecisionPosition a, DecisionPosition b) => a.CompareTo(b) <= 0;
+}
+
+/// <summary>One buyer's request in a batch: the order number is allocated by the caller before the decision.</summary>
+public readonly record struct BatchRequest(long UserId, string IdempotencyKey, int Quantity, long OrderNo);
+
+/// <summary>
+/// reserve-many.lua's answer: <see cref="ScriptCode.NotWarmed"/> for the whole batch, or one <see cref="ReserveReply"/>
+/// per request in request order. When the batch created orders, <see cref="OutboxId"/> is their one outbox entry and
+/// <see cref="Batch"/> the Kafka record's value it holds; <see cref="CreatedOrders"/> their order numbers.
+/// </summary>
+public sealed record ReserveManyReply(ScriptCode Code, ReserveReply[] Replies, string? OutboxId, byte[]? Batch, long[] CreatedOrders)
+{
+    public static readonly ReserveManyReply NotWarmed = new(ScriptCode.NotWarmed, [], null, null, []);
+}
+
+public sealed partial class SkuScripts
+{
+    private static readonly RedisScript ReserveMany = RedisScript.Load("reserve-many.lua");
+
+    private const int Header = 10;
+
+    /// <summary>The script's keys in the order it reads them; callers may build them once per SKU.</summary>
+    public static RedisKey[] ReserveKeys(SkuKeys sku) => [sku.Meta, sku.Idempotency, sku.Users, sku.Ledger, sku.Outbox, sku.Pending];
+
+    /// <summary>
+    /// Decides <paramref name="requests"/> in one script call, with the outcomes they would get one after another;
+    /// <paramref name="seen"/> is the furthest decision position of the SKU the caller has seen (see reserve-many.lua).
+    /// </summary>
+    public async Task<ReserveManyReply> ReserveManyAsync(
+        IDatabaseAsync db, RedisKey[] reserveKeys, SkuKeys sku, IReadOnlyList<BatchRequest> requests, DecisionPosition seen)
+    {
+        var values = new RedisValue[4 + requests.Count * 4];
+        values[0] = sku.CampaignId;
+        values[1] = sku.SkuId;
+        values[2] = seen.Sequence;
+        values[3] = seen.Epoch;
+        for (var i = 0; i < requests.Count; i++)
+        {
+            var request = requests[i];
+            values[4 + i * 4] = request.UserId;
+            values[5 + i * 4] = request.IdempotencyKey;
+            values[6 + i * 4] = request.Quantity;
+            values[7 + i * 4] = request.OrderNo;
+        }
+        var reply = (RedisResult[])(await ReserveMany.EvaluateAsync(db, metrics, reserveKeys, values))!;
+        if (Code(reply) == ScriptCode.NotWarmed)
+        {
+            return ReserveManyReply.NotWarmed;
+        }
+        if (Code(reply) != ScriptCode.Done || reply.Length != Header + requests.Count * 4)
+        {
+            throw Unexpected(ReserveMany, Code(reply));
+        }
+        var epoch = (long)reply[1];
+        var after = new DecisionPosition(epoch, (long)reply[2]);
+        var available = (long)reply[3];
+        var generation = reply[4].IsNull ? null : (string?)reply[4];
+        var (price, windowMs, now) = ((long)reply[5], (long)reply[6] * 1000, (long)reply[7]);
+        var outboxId = Text(reply[8]);
+        var replies = new ReserveReply[requests.Count];
+        var created = new List<long>();
+        for (var i = 0; i < requests.Count; i++)
+        {
+            var request = requests[i];
+            var at = Header + i * 4;
+            var code = (ScriptCode)(int)reply[at];
+            replies[i] = code switch
+            {
+                ScriptCode.Done => new(ScriptCode.Done, request.OrderNo,
+                    new LedgerRecord(request.UserId, request.Quantity, price * request.Quantity, now, now + windowMs, LedgerRecord.Reserved),
+                    available, generation, new(epoch, (long)reply[at + 1]), outboxId),
+                ScriptCode.Replayed => new(ScriptCode.Replayed, OrderNo(reply[at + 1]), LedgerRecord.Parse((string)reply[at + 2]!),
+                    Position: after, OutboxId: Text(reply[at + 3])),
+                ScriptCode.KeyReused => new(ScriptCode.KeyReused, OrderNo(reply[at + 1])),
+                ScriptCode.SoldOut => new(ScriptCode.SoldOut, AvailableAfter: available, Generation: generation, Position: after),
+                ScriptCode.Fenced => new(ScriptCode.Fenced, Position: after),
+                ScriptCode.NotStarted or ScriptCode.Ended or ScriptCode.PurchaseLimit => new(code),
+                _ => throw Unexpected(ReserveMany, code),
+            };
+            if (code == ScriptCode.Done)
+            {
+                created.Add(request.OrderNo);
+            }
+        }
+        return new ReserveManyReply(ScriptCode.Done, replies, outboxId, outboxId is null ? null : (byte[])reply[9]!, [.. created]);
+    }
+
+    private static long OrderNo(RedisResult value) => long.Parse((string)value!, CultureInfo.InvariantCulture);
+
+    /// <summary>A string slot the script fills with 0 when it has nothing to say.</summary>
+    private static string? Text(RedisResult value) => value.Resp2Type == ResultType.Integer ? null : (string?)value;
+}
