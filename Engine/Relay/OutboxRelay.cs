@@ -127,7 +127,7 @@ internal sealed partial class OutboxRelay(
                     await EnqueueAsync(skus[i], reads[i], stoppingToken);
                 }
                 await ReleaseDueAsync(db, stoppingToken);
-                if (RelayPolicy.PauseAfter(read, idle, _settings) is { } pause)
+                if (RelayPolicy.PauseAfter(read, idle, _settings, safetyNet: _safetyNetAgeMs > 0) is { } pause)
                 {
                     await Task.Delay(TimeSpan.FromMilliseconds(pause), time, stoppingToken);
                     idle = RelayPolicy.NextIdle(idle, _settings);

@@ -48,7 +48,14 @@ public sealed class RelayOptions
     [Range(2_000, 600_000)]
     public int SafetyNetAgeMs { get; set; } = 10_000;
 
-    /// <summary>Entries read but not yet confirmed by Kafka, at most.</summary>
+    /// <summary>
+    /// The pause between rounds of the safety net (durable acknowledgement on): how late past its age an entry
+    /// nobody produced is sent, at most; and the Redis reads the relay saves while the Ingress sends everything itself.
+    /// </summary>
+    [Range(5, 10_000)]
+    public int SafetyNetPollMs { get; set; } = 250;
+
+    /// <summary>Entries read from every outbox and not yet confirmed by Kafka, at most.</summary>
     [Range(1, 1_000_000)]
     public int MaxInFlight { get; set; } = 20_000;
 }

@@ -5,9 +5,12 @@ public static class RelayPolicy
 {
     /// <summary>
     /// How long to pause after a round that read <paramref name="read"/> entries: null (poll again at once) while
-    /// busy; the current idle pause while every outbox stays empty.
+    /// busy; the current idle pause while every outbox stays empty. As the safety net of durable acknowledgement
+    /// (<paramref name="safetyNet"/>) the relay sends nothing younger than the safety-net age, so polling faster
+    /// than <see cref="RelayOptions.SafetyNetPollMs"/> would only cost Redis reads of entries their Ingress is sending.
     /// </summary>
-    public static int? PauseAfter(int read, int idleMs, RelayOptions settings) => read > 0 ? null : Math.Max(idleMs, settings.PollIntervalMs);
+    public static int? PauseAfter(int read, int idleMs, RelayOptions settings, bool safetyNet = false)
+        => safetyNet ? Math.Max(settings.SafetyNetPollMs, read > 0 ? 0 : idleMs) : read > 0 ? null : Math.Max(idleMs, settings.PollIntervalMs);
 
     /// <summary>The next idle pause: doubled, up to MaxIdlePollMs, so quiet SKUs cost Redis little.</summary>
     public static int NextIdle(int idleMs, RelayOptions settings) => Math.Min(Math.Max(idleMs, 1) * 2, settings.MaxIdlePollMs);

@@ -9,6 +9,13 @@ public sealed class RelayPolicyTests
     [Fact]
     public void ABusyRelayPollsAgainAtOnce() => Assert.Null(RelayPolicy.PauseAfter(read: 3, idleMs: 40, Settings));
 
+    [Theory]
+    [InlineData(3, 40)]
+    [InlineData(0, 40)]
+    [InlineData(0, 5)]
+    public void ASafetyNetPollsAtItsOwnPaceBusyOrNot(int read, int idle)
+        => Assert.Equal(Math.Max(Settings.SafetyNetPollMs, read > 0 ? 0 : idle), RelayPolicy.PauseAfter(read, idle, Settings, safetyNet: true));
+
     [Fact]
     public void AnIdleRelayBacksOffByDoublingUpToTheMaximum()
     {
