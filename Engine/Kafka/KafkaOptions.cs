@@ -41,7 +41,9 @@ public sealed class KafkaOptions
         // Idempotent, acknowledged by all in-sync replicas: a retried send never duplicates or reorders.
         EnableIdempotence = true,
         Acks = Acks.All,
-        LingerMs = 5,
+        // Every buyer of a batch waits for its record's delivery report: the batching happens before the produce
+        // (one record per script call), so the producer waits 1 ms for more records, not librdkafka's default 5.
+        LingerMs = 1,
         BatchNumMessages = 10_000,
         CompressionType = CompressionType.Lz4,
     });
