@@ -21,7 +21,10 @@ internal sealed class Ticket(BatchRequest request) : TaskCompletionSource<Decisi
 /// </summary>
 internal sealed class SkuLane
 {
-    private readonly Channel<Ticket> _queue = Channel.CreateUnbounded<Ticket>(new UnboundedChannelOptions { SingleReader = true });
+    // Synchronous continuations: the request that finds the lane idle runs the drain loop on its own thread up to the
+    // script call's first await, so a lone request pays no thread hop for the queue (an idle engine adds no latency).
+    private readonly Channel<Ticket> _queue = Channel.CreateUnbounded<Ticket>(
+        new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = true });
 
     // One token per call that may be in flight: a call takes one and gives it back when it ends.
     private readonly Channel<byte> _slots;
@@ -33,7 +36,7 @@ internal sealed class SkuLane
     public SkuLane(int maxBatch, int maxInFlight, Func<Ticket[], Task> decide)
     {
         _maxBatch = maxBatch;
-        _slots = Channel.CreateBounded<byte>(maxInFlight);
+        _slots = Channel.CreateBounded<byte>(new BoundedChannelOptions(maxInFlight) { AllowSynchronousContinuations = true });
         for (var i = 0; i < maxInFlight; i++)
         {
             _slots.Writer.TryWrite(0);
