@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# How much of the machine the load-test harness's own client takes: wrk and the harness against the same
+# constant endpoint (loadtests/BaselineServer, a 201 for every reservation), in one run:
+# wrk, the harness (client-overhead command), wrk again. Needs no engine.
+#   WRK_CONNECTIONS (64): wrk's connections and the harness's workers; WRK_DURATION (10s); WRK_THREADS (2).
+# Prints req/s, p50/p99 and the client's own CPU per request of each, and harness ÷ wrk.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../../dev/env.sh"
+source "$FLASHSALE_ROOT/loadtests/wrk/lib.sh"
+cd "$FLASHSALE_ROOT"
+
+require_wrk
+require_harness
+WRK_OUT="$FLASHSALE_ROOT/loadtests/results/$(date -u +%Y%m%dT%H%M%SZ)-client-overhead"
+mkdir -p "$WRK_OUT"
+harness tokens --buyers 1000 >"$WRK_OUT/tokens.txt"
+start_constant_endpoint
+trap stop_constant_endpoint EXIT
+path=/api/v1/campaigns/lt-client/skus/1/reservations
+log "Load average before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) processors; results in ${WRK_OUT#"$FLASHSALE_ROOT"/}"
+
+log "wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d$WRK_DURATION against $CONSTANT_URL (after a warm-up as long)"
+wrk_measure wrk-1 "$CONSTANT_URL" "$path"
+w1=("$R_RPS" "$R_P50" "$R_P99" "$(awk -v c="$R_CLIENT_CPU" -v n="$R_REQUESTS" 'BEGIN { printf "%.1f", c * 1e6 / n }')")
+
+log "The harness's client: $WRK_CONNECTIONS workers, $WRK_DURATION (after its own warm-up)"
+harness client-overhead --constant-url "$CONSTANT_URL" --concurrency "$WRK_CONNECTIONS" --duration "$WRK_DURATION" \
+  >"$WRK_OUT/harness.txt" 2>"$WRK_OUT/harness.log" || die "the harness failed: $(tail -5 "$WRK_OUT/harness.log")"
+line=$(grep '^HARNESS_RESULT' "$WRK_OUT/harness.txt") || die "no HARNESS_RESULT in $WRK_OUT/harness.txt"
+h=("$(field "$line" rps)" "$(field "$line" p50_ms)" "$(field "$line" p99_ms)" "$(field "$line" cpu_us)")
+
+log "wrk again"
+wrk_measure wrk-2 "$CONSTANT_URL" "$path"
+w2=("$R_RPS" "$R_P50" "$R_P99" "$(awk -v c="$R_CLIENT_CPU" -v n="$R_REQUESTS" 'BEGIN { printf "%.1f", c * 1e6 / n }')")
+wrk_mean=$(awk -v a="${w1[0]}" -v b="${w2[0]}" 'BEGIN { printf "%.1f", (a + b) / 2 }')
+
+echo
+printf '%-22s %12s %9s %9s %18s %14s\n' "client" "req/s" "p50 ms" "p99 ms" "client CPU µs/req" "÷ wrk mean"
+printf '%-22s %12.0f %9s %9s %18s %14s\n' "wrk (before)" "${w1[0]}" "${w1[1]}" "${w1[2]}" "${w1[3]}" "$(ratio "${w1[0]}" "$wrk_mean")"
+printf '%-22s %12.0f %9s %9s %18s %14s\n' "harness" "${h[0]}" "${h[1]}" "${h[2]}" "${h[3]}" "$(ratio "${h[0]}" "$wrk_mean")"
+printf '%-22s %12.0f %9s %9s %18s %14s\n' "wrk (after)" "${w2[0]}" "${w2[1]}" "${w2[2]}" "${w2[3]}" "$(ratio "${w2[0]}" "$wrk_mean")"
+echo "(constant endpoint $CONSTANT_URL, $WRK_CONNECTIONS connections, $WRK_DURATION each, load average now $(cut -d' ' -f1-3 /proc/loadavg), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'))"

@@ -1,0 +1,74 @@
+# Shared by the wrk scripts: sourced, not run. Needs dev/env.sh sourced first (ports, FLASHSALE_ROOT).
+
+WRK_DIR="$FLASHSALE_ROOT/loadtests/wrk"
+WRK_THREADS=${WRK_THREADS:-2}
+WRK_CONNECTIONS=${WRK_CONNECTIONS:-64}
+WRK_DURATION=${WRK_DURATION:-10s}
+WRK_WARMUP=${WRK_WARMUP:-$WRK_DURATION}
+HARNESS_DLL="$FLASHSALE_ROOT/loadtests/bin/Release/net10.0/FlashSale.LoadTests.dll"
+BASELINE_DLL="$FLASHSALE_ROOT/loadtests/BaselineServer/bin/Release/net10.0/FlashSale.LoadTests.BaselineServer.dll"
+
+require_wrk() {
+  command -v wrk >/dev/null && return
+  log "Installing wrk (apt)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null || die "wrk is missing and apt could not install it"
+}
+
+# Builds the harness (and with it the constant endpoint) in Release unless both are built.
+require_harness() {
+  [ -f "$HARNESS_DLL" ] && [ -f "$BASELINE_DLL" ] && return
+  log "Building the load-test harness (Release)"
+  MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_USE_MSBUILD_SERVER=0 \
+    dotnet build "$FLASHSALE_ROOT/loadtests/LoadTests.csproj" -c Release -nologo -v quiet -p:UseSharedCompilation=false
+}
+
+harness() { dotnet "$HARNESS_DLL" "$@"; }
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# start_constant_endpoint: starts loadtests/BaselineServer on a free port (201 for every reservation);
+# sets CONSTANT_URL and CONSTANT_PID. stop_constant_endpoint ends it.
+start_constant_endpoint() {
+  local port
+  port=$(free_port)
+  CONSTANT_URL="http://127.0.0.1:$port"
+  (cd "$(dirname "$BASELINE_DLL")" && DOTNET_ENVIRONMENT=Production ASPNETCORE_ENVIRONMENT=Production \
+    exec dotnet "$BASELINE_DLL" --urls "$CONSTANT_URL" </dev/null >"$WRK_OUT/constant-endpoint.log" 2>&1) &
+  CONSTANT_PID=$!
+  wait_for "the constant endpoint at $CONSTANT_URL" 30 curl -fsS "$CONSTANT_URL/health/ready"
+}
+
+stop_constant_endpoint() {
+  if [ -n "${CONSTANT_PID:-}" ] && kill -0 "$CONSTANT_PID" 2>/dev/null; then
+    kill "$CONSTANT_PID" 2>/dev/null || true
+    wait "$CONSTANT_PID" 2>/dev/null || true
+  fi
+  CONSTANT_PID=""
+}
+
+# wrk_measure NAME URL PATH [KEY]: an identical warm-up run, then the measured run, of reserve.lua with
+# the tokens in $WRK_OUT/tokens.txt. Sets R_RPS R_P50 R_P99 (ms) R_REQUESTS R_NON2XX R_SOCKET_ERRORS R_CLIENT_CPU (s);
+# the full output is kept in $WRK_OUT/NAME.txt.
+wrk_measure() {
+  local name=$1 url=$2 path=$3 key=${4:-unique}
+  local args=(-t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -s "$WRK_DIR/reserve.lua" --latency "$url")
+  WRK_PATH=$path WRK_TOKENS="$WRK_OUT/tokens.txt" WRK_KEY=$key wrk -d"$WRK_WARMUP" "${args[@]}" >"$WRK_OUT/$name.warmup.txt" 2>&1 \
+    || die "wrk failed on $name (warm-up): $(tail -3 "$WRK_OUT/$name.warmup.txt")"
+  local TIMEFORMAT='%U %S'
+  { time WRK_PATH=$path WRK_TOKENS="$WRK_OUT/tokens.txt" WRK_KEY=$key wrk -d"$WRK_DURATION" "${args[@]}" >"$WRK_OUT/$name.txt" 2>&1; } 2>"$WRK_OUT/$name.time" \
+    || die "wrk failed on $name: $(tail -3 "$WRK_OUT/$name.txt")"
+  local line
+  line=$(grep '^WRK_RESULT' "$WRK_OUT/$name.txt") || die "no WRK_RESULT line in $WRK_OUT/$name.txt"
+  R_REQUESTS=$(field "$line" requests)
+  R_RPS=$(field "$line" rps)
+  R_P50=$(awk -v us="$(field "$line" p50_us)" 'BEGIN { printf "%.2f", us / 1000 }')
+  R_P99=$(awk -v us="$(field "$line" p99_us)" 'BEGIN { printf "%.2f", us / 1000 }')
+  R_NON2XX=$(field "$line" non2xx3xx)
+  R_SOCKET_ERRORS=$(( $(field "$line" connect) + $(field "$line" read) + $(field "$line" write) + $(field "$line" timeout) ))
+  R_CLIENT_CPU=$(awk '{ printf "%.2f", $1 + $2 }' "$WRK_OUT/$name.time")
+}
+
+# field LINE KEY: the value of key=value in a WRK_RESULT line.
+field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
