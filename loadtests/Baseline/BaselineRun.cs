@@ -20,8 +20,12 @@ public sealed record BaselineReport(
 /// child process, just before the engine is measured. The scenario does not observe this pass, so it
 /// schedules no follow-ups and keeps no state about it: only reservations are compared.
 /// </summary>
-/// <summary>One measured pass against a constant endpoint; <paramref name="HarnessCpu"/> is this process's CPU time during it.</summary>
-public sealed record ConstantPass(LoadStats Stats, TimeSpan LoadTime, TimeSpan WarmUp, double WarmUpRate, TimeSpan HarnessCpu);
+/// <summary>
+/// One measured pass against a constant endpoint, with what this process spent on it: CPU time, bytes allocated
+/// and gen-0 collections (every collection counts one there), the cost of the harness's own client.
+/// </summary>
+public sealed record ConstantPass(
+    LoadStats Stats, TimeSpan LoadTime, TimeSpan WarmUp, double WarmUpRate, TimeSpan HarnessCpu, long HarnessAllocatedBytes, int HarnessCollections);
 
 public static class BaselineRun
 {
@@ -68,12 +72,14 @@ public static class BaselineRun
         progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Warmed the constant endpoint up for {warmUp.TotalSeconds:0.0} s with the same load model, until its throughput stopped rising ({warmUpRate:N0} answers/s)."));
 
-        var stats = new LoadStats();
+        var stats = new LoadStats(keepCreated: false);
         using var run = new LoadRun(scenario, client, stats, lag: null, interrupt, observe: false);
         run.BeginWave(0);
         progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Measuring the constant endpoint: {model.Description}, {duration.TotalSeconds:0.###} s, the scenario's requests."));
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var allocatedBefore = GC.GetTotalAllocatedBytes();
+        var gcsBefore = GC.CollectionCount(0);
         var start = Stopwatch.GetTimestamp();
         using (var stop = new CancellationTokenSource())
         {
@@ -84,20 +90,22 @@ public static class BaselineRun
         }
         var end = Stopwatch.GetTimestamp();
         var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+        var allocated = GC.GetTotalAllocatedBytes() - allocatedBefore;
+        var gcs = GC.CollectionCount(0) - gcsBefore;
         progress.WriteLine(ProgressPrinter.Format(stats, stats.Sample(Stopwatch.GetElapsedTime(start, end))));
         if (run.Failure is not null)
         {
             throw new BaselineException($"the harness failed while measuring the constant endpoint: {run.Failure}");
         }
         var lastAnswer = run.LastReservationAnswer;
-        return new ConstantPass(stats, Stopwatch.GetElapsedTime(start, lastAnswer > start ? lastAnswer : end), warmUp, warmUpRate, cpu);
+        return new ConstantPass(stats, Stopwatch.GetElapsedTime(start, lastAnswer > start ? lastAnswer : end), warmUp, warmUpRate, cpu, allocated, gcs);
     }
 
     /// <summary>Runs the model in slices on a route of its own until four slices in a row are no faster than the best before (at least <see cref="MinWarmUp"/>).</summary>
     private static async Task<(TimeSpan Took, double Rate)> WarmUpAsync(EngineClient client, BuyerTokens tokens, ILoadModel model, CancellationToken interrupt)
     {
         tokens.Prepare([WarmUpScenario.Buyer], CancellationToken.None);
-        var stats = new LoadStats();
+        var stats = new LoadStats(keepCreated: false);
         using var run = new LoadRun(new WarmUpScenario(), client, stats, lag: null, interrupt, observe: false);
         var started = Stopwatch.GetTimestamp();
         var best = 0.0;

@@ -57,10 +57,11 @@ public sealed class ClientOverheadCommand : AsyncCommand<ClientOverheadOptions>
             var created = pass.Stats.Count(Outcome.Created);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"harness  {model.Description}, {settings.EffectiveConnections} connections: {rate:N0} answers/s, p50 {latency.P50:0.00} ms, p99 {latency.P99:0.00} ms, "
-                + $"{created:N0} of {answered:N0} answers 201, harness CPU {pass.HarnessCpu.TotalMicroseconds / Math.Max(1, answered):0.0} µs per answer"));
+                + $"{created:N0} of {answered:N0} answers 201, harness CPU {pass.HarnessCpu.TotalMicroseconds / Math.Max(1, answered):0.0} µs and "
+                + $"{pass.HarnessAllocatedBytes / Math.Max(1, answered):N0} bytes allocated per answer, {pass.HarnessCollections} collections"));
             // For scripts (loadtests/wrk/client-overhead.sh), beside wrk's WRK_RESULT line.
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"HARNESS_RESULT answers={answered} rps={rate:0.0} p50_ms={latency.P50:0.00} p99_ms={latency.P99:0.00} cpu_us={pass.HarnessCpu.TotalMicroseconds / Math.Max(1, answered):0.0}"));
+                $"HARNESS_RESULT answers={answered} rps={rate:0.0} p50_ms={latency.P50:0.00} p99_ms={latency.P99:0.00} cpu_us={pass.HarnessCpu.TotalMicroseconds / Math.Max(1, answered):0.0} alloc_bytes={pass.HarnessAllocatedBytes / Math.Max(1, answered)} gcs={pass.HarnessCollections}"));
             return created == answered && answered > 0 ? ExitCodes.Ok : ExitCodes.InvariantFailed;
         }
         catch (Exception ex) when (ex is BaselineException or HttpRequestException)
