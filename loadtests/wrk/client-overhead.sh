@@ -13,7 +13,8 @@ require_wrk
 require_harness
 WRK_OUT="$FLASHSALE_ROOT/loadtests/results/$(date -u +%Y%m%dT%H%M%SZ)-client-overhead"
 mkdir -p "$WRK_OUT"
-harness tokens --buyers 1000 >"$WRK_OUT/tokens.txt"
+harness tokens --buyers 1000 >"$WRK_OUT/tokens-wrk-1.txt"
+cp "$WRK_OUT/tokens-wrk-1.txt" "$WRK_OUT/tokens-wrk-2.txt"
 start_constant_endpoint
 trap stop_constant_endpoint EXIT
 path=/api/v1/campaigns/lt-client/skus/1/reservations
@@ -21,7 +22,7 @@ log "Load average before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) processor
 
 log "wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d$WRK_DURATION against $CONSTANT_URL (after a warm-up as long)"
 wrk_measure wrk-1 "$CONSTANT_URL" "$path"
-w1=("$R_RPS" "$R_P50" "$R_P99" "$(awk -v c="$R_CLIENT_CPU" -v n="$R_REQUESTS" 'BEGIN { printf "%.1f", c * 1e6 / n }')")
+w1=("$R_RPS" "$R_P50" "$R_P99" "$R_CLIENT_CPU_US")
 
 log "The harness's client: $WRK_CONNECTIONS workers, $WRK_DURATION (after its own warm-up)"
 harness client-overhead --constant-url "$CONSTANT_URL" --concurrency "$WRK_CONNECTIONS" --duration "$WRK_DURATION" \
@@ -31,7 +32,7 @@ h=("$(field "$line" rps)" "$(field "$line" p50_ms)" "$(field "$line" p99_ms)" "$
 
 log "wrk again"
 wrk_measure wrk-2 "$CONSTANT_URL" "$path"
-w2=("$R_RPS" "$R_P50" "$R_P99" "$(awk -v c="$R_CLIENT_CPU" -v n="$R_REQUESTS" 'BEGIN { printf "%.1f", c * 1e6 / n }')")
+w2=("$R_RPS" "$R_P50" "$R_P99" "$R_CLIENT_CPU_US")
 wrk_mean=$(awk -v a="${w1[0]}" -v b="${w2[0]}" 'BEGIN { printf "%.1f", (a + b) / 2 }')
 
 echo

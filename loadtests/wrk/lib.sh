@@ -46,18 +46,22 @@ stop_constant_endpoint() {
   CONSTANT_PID=""
 }
 
-# wrk_measure NAME URL PATH [KEY]: an identical warm-up run, then the measured run, of reserve.lua with
-# the tokens in $WRK_OUT/tokens.txt. Sets R_RPS R_P50 R_P99 (ms) R_REQUESTS R_NON2XX R_SOCKET_ERRORS R_CLIENT_CPU (s);
-# the full output is kept in $WRK_OUT/NAME.txt.
-wrk_measure() {
+# wrk_warmup NAME URL PATH [KEY]: a run as long as the measured one ($WRK_WARMUP), output kept, result ignored.
+wrk_warmup() {
   local name=$1 url=$2 path=$3 key=${4:-unique}
-  local args=(-t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -s "$WRK_DIR/reserve.lua" --latency "$url")
-  WRK_PATH=$path WRK_TOKENS="$WRK_OUT/tokens.txt" WRK_KEY=$key wrk -d"$WRK_WARMUP" "${args[@]}" >"$WRK_OUT/$name.warmup.txt" 2>&1 \
+  WRK_PATH=$path WRK_TOKENS="$WRK_OUT/tokens-$name.txt" WRK_KEY=$key \
+    wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"$WRK_WARMUP" -s "$WRK_DIR/reserve.lua" --latency "$url" >"$WRK_OUT/$name.warmup.txt" 2>&1 \
     || die "wrk failed on $name (warm-up): $(tail -3 "$WRK_OUT/$name.warmup.txt")"
-  local TIMEFORMAT='%U %S'
-  { time WRK_PATH=$path WRK_TOKENS="$WRK_OUT/tokens.txt" WRK_KEY=$key wrk -d"$WRK_DURATION" "${args[@]}" >"$WRK_OUT/$name.txt" 2>&1; } 2>"$WRK_OUT/$name.time" \
-    || die "wrk failed on $name: $(tail -3 "$WRK_OUT/$name.txt")"
-  local line
+}
+
+# wrk_run NAME URL PATH [KEY]: the measured run of reserve.lua with the tokens in $WRK_OUT/tokens-NAME.txt.
+# Sets R_RPS R_P50 R_P99 (ms) R_REQUESTS R_NON2XX (answers >= 400) R_SOCKET_ERRORS R_CLIENT_CPU_US (wrk's own
+# CPU per request); the output is kept in $WRK_OUT/NAME.txt.
+wrk_run() {
+  local name=$1 url=$2 path=$3 key=${4:-unique} line TIMEFORMAT='%U %S'
+  { time WRK_PATH=$path WRK_TOKENS="$WRK_OUT/tokens-$name.txt" WRK_KEY=$key \
+      wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"$WRK_DURATION" -s "$WRK_DIR/reserve.lua" --latency "$url" >"$WRK_OUT/$name.txt" 2>&1; } \
+    2>"$WRK_OUT/$name.time" || die "wrk failed on $name: $(tail -3 "$WRK_OUT/$name.txt")"
   line=$(grep '^WRK_RESULT' "$WRK_OUT/$name.txt") || die "no WRK_RESULT line in $WRK_OUT/$name.txt"
   R_REQUESTS=$(field "$line" requests)
   R_RPS=$(field "$line" rps)
@@ -65,7 +69,13 @@ wrk_measure() {
   R_P99=$(awk -v us="$(field "$line" p99_us)" 'BEGIN { printf "%.2f", us / 1000 }')
   R_NON2XX=$(field "$line" non2xx3xx)
   R_SOCKET_ERRORS=$(( $(field "$line" connect) + $(field "$line" read) + $(field "$line" write) + $(field "$line" timeout) ))
-  R_CLIENT_CPU=$(awk '{ printf "%.2f", $1 + $2 }' "$WRK_OUT/$name.time")
+  R_CLIENT_CPU_US=$(awk -v n="$R_REQUESTS" '{ printf "%.1f", ($1 + $2) * 1e6 / (n > 0 ? n : 1) }' "$WRK_OUT/$name.time")
+}
+
+# wrk_measure NAME URL PATH [KEY]: wrk_warmup, then wrk_run.
+wrk_measure() {
+  wrk_warmup "$@"
+  wrk_run "$@"
 }
 
 # field LINE KEY: the value of key=value in a WRK_RESULT line.
