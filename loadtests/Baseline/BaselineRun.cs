@@ -65,7 +65,7 @@ public static class BaselineRun
         Uri url, LoadTestOptions options, IScenario scenario, BuyerTokens tokens, ILoadModel model, TimeSpan duration,
         TextWriter progress, CancellationToken interrupt)
     {
-        using var client = new EngineClient(url, options.EffectiveConnections, options.Timeout, tokens);
+        using var client = new EngineClient(url, options.EffectiveConnections, options.Timeout, tokens, rawReservations: !options.HttpClientForReservations);
 
         // A fresh process is cold: warm both ends (its answers and our client) on a route of its own before measuring.
         var (warmUp, warmUpRate) = await WarmUpAsync(client, tokens, model, interrupt);

@@ -35,9 +35,14 @@ public sealed class EngineClient : IDisposable
     private readonly ConcurrentDictionary<(string CampaignId, long SkuId), Uri> _reservationUris = new();
     private readonly ConcurrentQueue<CancellationTokenSource> _timers = new();
 
+    private readonly RawReservations? _raw;
+
     /// <param name="payments">Signs payment callbacks; null for a client that never sends one.</param>
-    public EngineClient(Uri baseAddress, int maxConnections, TimeSpan reservationTimeout, BuyerTokens tokens, PaymentSigner? payments = null)
+    /// <param name="rawReservations">Send reservations through <see cref="RawReservations"/> (plain http only) rather than HttpClient.</param>
+    public EngineClient(
+        Uri baseAddress, int maxConnections, TimeSpan reservationTimeout, BuyerTokens tokens, PaymentSigner? payments = null, bool rawReservations = false)
     {
+        _raw = rawReservations && RawReservations.Supports(baseAddress) ? new RawReservations(baseAddress, maxConnections, tokens) : null;
         _tokens = tokens;
         _payments = payments;
         _reservationTimeout = reservationTimeout;
@@ -122,6 +127,22 @@ public sealed class EngineClient : IDisposable
 
     public async Task<ReserveResult> ReserveAsync(ReserveRequest reservation, TimeSpan timeout, CancellationToken cancellationToken)
     {
+        if (_raw is not null)
+        {
+            var deadline = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken) : RentTimer();
+            deadline.CancelAfter(timeout);
+            try
+            {
+                var result = await _raw.ReserveAsync(reservation, deadline.Token);
+                cancellationToken.ThrowIfCancellationRequested();
+                return result;
+            }
+            finally
+            {
+                ReturnTimer(deadline, pooled: !cancellationToken.CanBeCanceled);
+            }
+        }
+
         using var request = new HttpRequestMessage(HttpMethod.Post, ReservationUri(reservation.CampaignId, reservation.SkuId))
         {
             Content = new ByteArrayContent(reservation.Quantity == 1 ? QuantityOne : QuantityBody(reservation.Quantity)),
@@ -495,6 +516,7 @@ public sealed class EngineClient : IDisposable
     public void Dispose()
     {
         _http.Dispose();
+        _raw?.Dispose();
         while (_timers.TryDequeue(out var timer))
         {
             timer.Dispose();
