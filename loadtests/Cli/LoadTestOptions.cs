@@ -58,7 +58,7 @@ public class LoadTestOptions : CommandSettings
     public int? Connections { get; init; }
 
     [CommandOption("--http-client")]
-    [Description("Send reservations through .NET's HttpClient instead of the harness's own HTTP/1.1 client (which costs the machine about half as much per request; https always uses HttpClient).")]
+    [Description("Send reservations through .NET's HttpClient instead of the harness's own HTTP/1.1 client (which allocates a quarter and spends about a fifth less CPU per request; https always uses HttpClient).")]
     public bool HttpClientForReservations { get; init; }
 
     [CommandOption("--timeout <D>")]
