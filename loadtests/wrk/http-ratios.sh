@@ -115,6 +115,7 @@ constant=$(awk -v a="${c1[0]}" -v b="${c2[0]}" 'BEGIN { printf "%.1f", (a + b) /
   echo "wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d$WRK_DURATION after an identical warm-up; ÷ constant uses the mean of the two constant runs ($constant req/s)."
   echo "created: valid only with non-2xx 0; engine CPU per 201 from before the run until the Persister held all $created orders."
   echo "sold-out: every answer is a 409 (non-2xx = all); engine CPU per answer during the run."
+  echo "Campaigns: $created_campaign (created), $soldout_campaign (sold-out); constant endpoint $CONSTANT_URL."
   echo "Load average now $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) processors; commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')."
   echo "Engine CPU per process, created path:"
   cpu_report "$WRK_OUT/cpu-created.before" "$WRK_OUT/cpu-created.after" "$created" "created"
