@@ -24,17 +24,21 @@ require_harness() {
 
 harness() { dotnet "$HARNESS_DLL" "$@"; }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-# start_constant_endpoint: starts loadtests/BaselineServer on a free port (201 for every reservation);
-# sets CONSTANT_URL and CONSTANT_PID. stop_constant_endpoint ends it.
+# start_constant_endpoint: starts loadtests/BaselineServer on a port the system picks (201 for every reservation);
+# sets CONSTANT_URL from its "Now listening on" line, and CONSTANT_PID. stop_constant_endpoint ends it.
 start_constant_endpoint() {
-  local port
-  port=$(free_port)
-  CONSTANT_URL="http://127.0.0.1:$port"
+  local log="$WRK_OUT/constant-endpoint.log"
   (cd "$(dirname "$BASELINE_DLL")" && DOTNET_ENVIRONMENT=Production ASPNETCORE_ENVIRONMENT=Production \
-    exec dotnet "$BASELINE_DLL" --urls "$CONSTANT_URL" </dev/null >"$WRK_OUT/constant-endpoint.log" 2>&1) &
+    exec dotnet "$BASELINE_DLL" --urls http://127.0.0.1:0 </dev/null >"$log" 2>&1) &
   CONSTANT_PID=$!
+  CONSTANT_URL=""
+  for _ in $(seq 1 150); do
+    CONSTANT_URL=$(grep -o 'Now listening on: http://127\.0\.0\.1:[0-9]*' "$log" | head -1 | sed 's/^Now listening on: //') || true
+    [ -n "$CONSTANT_URL" ] && break
+    kill -0 "$CONSTANT_PID" 2>/dev/null || die "the constant endpoint exited: $(tail -5 "$log")"
+    sleep 0.2
+  done
+  [ -n "$CONSTANT_URL" ] || die "the constant endpoint did not say where it listens within 30s: $(tail -5 "$log")"
   wait_for "the constant endpoint at $CONSTANT_URL" 30 curl -fsS "$CONSTANT_URL/health/ready"
 }
 
