@@ -1,4 +1,5 @@
 using FlashSale.LoadTests;
+using FlashSale.LoadTests.Baseline;
 using FlashSale.LoadTests.Cli;
 using FlashSale.LoadTests.Scenarios;
 using FlashSale.LoadTests.Scenarios.FullSale;
@@ -26,6 +27,10 @@ app.Configure(config =>
         .WithExample(ReplayStormScenario.ScenarioName, "--rate", "1000", "--duration", "10s");
     config.AddCommand<FullSaleCommand>(FullSaleScenario.ScenarioName).WithDescription(FullSaleCommand.Description)
         .WithExample(FullSaleScenario.ScenarioName, "--stock", "500", "--rate", "500", "--duration", "10s");
+    config.AddCommand<ClientOverheadCommand>(ClientOverheadCommand.Name).WithDescription(ClientOverheadCommand.Description)
+        .WithExample(ClientOverheadCommand.Name, "--concurrency", "64", "--duration", "10s");
+    config.AddCommand<TokensCommand>(TokensCommand.Name).WithDescription(TokensCommand.Description)
+        .WithExample(TokensCommand.Name, "--buyers", "1000");
 });
 
 using var interrupt = new CancellationTokenSource();

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Security.Claims;
 using FlashSale.Engine.Auth;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
@@ -15,12 +14,16 @@ public static class AuthSetup
 
     public static IHostApplicationBuilder AddIngressAuth(this IHostApplicationBuilder builder)
     {
+        builder.Services.AddOptions<TokenCacheOptions>().BindConfiguration(TokenCacheOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<TokenValidationCache>();
         builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
         builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
-            .Configure<IOptions<AuthOptions>>((bearer, auth) =>
+            .Configure<IOptions<AuthOptions>, TokenValidationCache, TimeProvider>((bearer, auth, cache, time) =>
             {
                 // Keep "sub" and "role" as they are in the token instead of WS-Federation claim URIs.
                 bearer.MapInboundClaims = false;
+                bearer.TokenHandlers.Clear();
+                bearer.TokenHandlers.Add(new CachingTokenHandler(new JsonWebTokenHandler { MapInboundClaims = false }, cache));
                 bearer.TokenValidationParameters = new TokenValidationParameters
                 {
                     ValidIssuer = auth.Value.Issuer,
@@ -30,6 +33,9 @@ public static class AuthSetup
                     NameClaimType = JwtRegisteredClaimNames.Sub,
                     RoleClaimType = AuthOptions.RoleClaim,
                     ClockSkew = TimeSpan.FromSeconds(30),
+                    // On the engine's clock, which the token cache also reads: a token expires for both at once.
+                    LifetimeValidator = (notBefore, expires, _, parameters) =>
+                        IsWithinLifetime(notBefore, expires, parameters.ClockSkew, time.GetUtcNow().UtcDateTime),
                 };
             });
 
@@ -39,9 +45,18 @@ public static class AuthSetup
         return builder;
     }
 
-    /// <summary>The buyer is the token's subject, a positive numeric user id; never a body field.</summary>
+    /// <summary>The default lifetime rule (an expiry is required; both ends are widened by the clock skew), on a given clock.</summary>
+    public static bool IsWithinLifetime(DateTime? notBefore, DateTime? expires, TimeSpan clockSkew, DateTime utcNow)
+        => expires is { } exp
+            && (notBefore is not { } nbf || nbf.ToUniversalTime() <= utcNow + clockSkew)
+            && exp.ToUniversalTime() >= utcNow - clockSkew;
+
+    /// <summary>
+    /// The buyer is the token's subject, a positive numeric user id; never a body field. Parsed once per
+    /// token by <see cref="BuyerIdentity"/>; an identity from elsewhere (a test's) is parsed here.
+    /// </summary>
     public static long? BuyerId(this ClaimsPrincipal user)
-        => long.TryParse(user.FindFirstValue(JwtRegisteredClaimNames.Sub), NumberStyles.None, CultureInfo.InvariantCulture, out var id) && id > 0
-            ? id
-            : null;
+        => user.Identity is BuyerIdentity buyer
+            ? buyer.BuyerId
+            : BuyerIdentity.ParseBuyerId(user.FindFirstValue(JwtRegisteredClaimNames.Sub));
 }

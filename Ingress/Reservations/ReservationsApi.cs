@@ -31,7 +31,7 @@ internal static class ReservationsApi
         return group;
     }
 
-    public static async Task<Results<Created<ReservationResponse>, Ok<ReservationResponse>, ProblemHttpResult>> Reserve(
+    public static async Task<Results<Created<ReservationResponse>, Ok<ReservationResponse>, ProblemHttpResult, PreparedProblem>> Reserve(
         string campaignId,
         long skuId,
         [FromHeader(Name = IdempotencyKeyHeader)] string? idempotencyKey,
@@ -74,16 +74,14 @@ internal static class ReservationsApi
             ReservationStatus.Created => TypedResults.Created(
                 ApiRoutes.OrderPath(result.Reservation!.OrderNo), ToResponse(result.Reservation)),
             ReservationStatus.Replayed => Replayed(request.HttpContext, result.Reservation!),
-            ReservationStatus.IdempotencyKeyReused => Problems.Create(StatusCodes.Status422UnprocessableEntity, ProblemTypes.IdempotencyKeyReused,
-                "Idempotency-Key reused", "This Idempotency-Key already made an order with a different request body."),
+            ReservationStatus.IdempotencyKeyReused => Refusals.IdempotencyKeyReused,
             ReservationStatus.NotOnSale => NotOnSale(campaignId, skuId),
-            ReservationStatus.NotStarted => Problems.Conflict(ProblemTypes.NotStarted, "Not started", "The campaign has not started yet."),
-            ReservationStatus.Ended => Problems.Conflict(ProblemTypes.Ended, "Ended", "The campaign has ended."),
-            ReservationStatus.PurchaseLimit => Problems.Conflict(ProblemTypes.PurchaseLimit, "Purchase limit reached",
-                "This would take you over the campaign's per-buyer limit for this SKU."),
-            ReservationStatus.SoldOut => Problems.Conflict(ProblemTypes.SoldOut, "Sold out", "This SKU is sold out."),
-            ReservationStatus.Recovering => Recovering(request.HttpContext),
-            ReservationStatus.NotYetDurable => NotYetDurable(request.HttpContext),
+            ReservationStatus.NotStarted => Refusals.NotStarted,
+            ReservationStatus.Ended => Refusals.Ended,
+            ReservationStatus.PurchaseLimit => Refusals.PurchaseLimit,
+            ReservationStatus.SoldOut => Refusals.SoldOut,
+            ReservationStatus.Recovering => Refusals.Recovering,
+            ReservationStatus.NotYetDurable => Refusals.NotYetDurable,
             _ => throw new InvalidOperationException($"Unhandled reservation status {result.Status}."),
         };
     }
@@ -95,16 +93,6 @@ internal static class ReservationsApi
         return TypedResults.Ok(ToResponse(reservation));
     }
 
-    /// <summary>Seconds a buyer should wait before asking a fenced SKU again: recovery drains Kafka first.</summary>
-    private const int RecoveringRetryAfterSeconds = 2;
-
-    private static ProblemHttpResult Recovering(HttpContext context)
-    {
-        context.Response.Headers.RetryAfter = RecoveringRetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return Problems.Create(StatusCodes.Status503ServiceUnavailable, ProblemTypes.Recovering, "Recovering",
-            "This SKU's stock is being rebuilt after its Redis lost recent decisions; nothing was decided. Retry with the same Idempotency-Key.");
-    }
-
     private static ReservationResponse ToResponse(Reservation reservation) => new(
         reservation.OrderNo.ToString(System.Globalization.CultureInfo.InvariantCulture),
         reservation.CampaignId,
@@ -114,14 +102,37 @@ internal static class ReservationsApi
         OrderStatus.PendingPayment,
         reservation.PaymentDeadline.UtcDateTime);
 
-    /// <summary>Seconds a buyer should wait before retrying a reservation Kafka has not confirmed yet.</summary>
-    private const int NotYetDurableRetryAfterSeconds = 1;
-
-    private static ProblemHttpResult NotYetDurable(HttpContext context)
+    /// <summary>
+    /// The refusals a sale answers thousands of times a second, prepared once (<see cref="PreparedProblem"/>):
+    /// the same bodies and headers as the problem details service writes, without building them per request.
+    /// </summary>
+    internal static class Refusals
     {
-        context.Response.Headers.RetryAfter = NotYetDurableRetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return Problems.Create(StatusCodes.Status503ServiceUnavailable, ProblemTypes.Unavailable, "Temporarily unavailable",
-            "The reservation was decided but could not be made durable in time. Retry with the same Idempotency-Key: it is returned once durable, never made twice.");
+        /// <summary>Seconds a buyer should wait before asking a fenced SKU again: recovery drains Kafka first.</summary>
+        public const int RecoveringRetryAfterSeconds = 2;
+
+        /// <summary>Seconds a buyer should wait before retrying a reservation Kafka has not confirmed yet.</summary>
+        public const int NotYetDurableRetryAfterSeconds = 1;
+
+        public static readonly PreparedProblem IdempotencyKeyReused = Problems.Prepare(StatusCodes.Status422UnprocessableEntity, ProblemTypes.IdempotencyKeyReused,
+            "Idempotency-Key reused", "This Idempotency-Key already made an order with a different request body.");
+
+        public static readonly PreparedProblem NotStarted = Problems.Prepare(StatusCodes.Status409Conflict, ProblemTypes.NotStarted, "Not started", "The campaign has not started yet.");
+
+        public static readonly PreparedProblem Ended = Problems.Prepare(StatusCodes.Status409Conflict, ProblemTypes.Ended, "Ended", "The campaign has ended.");
+
+        public static readonly PreparedProblem PurchaseLimit = Problems.Prepare(StatusCodes.Status409Conflict, ProblemTypes.PurchaseLimit, "Purchase limit reached",
+            "This would take you over the campaign's per-buyer limit for this SKU.");
+
+        public static readonly PreparedProblem SoldOut = Problems.Prepare(StatusCodes.Status409Conflict, ProblemTypes.SoldOut, "Sold out", "This SKU is sold out.");
+
+        public static readonly PreparedProblem Recovering = Problems.Prepare(StatusCodes.Status503ServiceUnavailable, ProblemTypes.Recovering, "Recovering",
+            "This SKU's stock is being rebuilt after its Redis lost recent decisions; nothing was decided. Retry with the same Idempotency-Key.",
+            RecoveringRetryAfterSeconds);
+
+        public static readonly PreparedProblem NotYetDurable = Problems.Prepare(StatusCodes.Status503ServiceUnavailable, ProblemTypes.Unavailable, "Temporarily unavailable",
+            "The reservation was decided but could not be made durable in time. Retry with the same Idempotency-Key: it is returned once durable, never made twice.",
+            NotYetDurableRetryAfterSeconds);
     }
 
     private static ProblemHttpResult NotOnSale(string campaignId, long skuId)

@@ -20,6 +20,13 @@ public sealed record BaselineReport(
 /// child process, just before the engine is measured. The scenario does not observe this pass, so it
 /// schedules no follow-ups and keeps no state about it: only reservations are compared.
 /// </summary>
+/// <summary>
+/// One measured pass against a constant endpoint, with what this process spent on it: CPU time, bytes allocated
+/// and gen-0 collections (every collection counts one there), the cost of the harness's own client.
+/// </summary>
+public sealed record ConstantPass(
+    LoadStats Stats, TimeSpan LoadTime, TimeSpan WarmUp, double WarmUpRate, TimeSpan HarnessCpu, long HarnessAllocatedBytes, int HarnessCollections);
+
 public static class BaselineRun
 {
     // A fresh .NET process needs seconds, not milliseconds, to reach its steady state (tiered compilation
@@ -46,18 +53,33 @@ public static class BaselineRun
         int? stock = stocks.Count == 1 ? stocks[0] : null;
         await using var server = await BaselineServerProcess.StartAsync(stock, tokens, interrupt);
         progress.WriteLine($"Constant endpoint at {server.Url} (a child process): {server.Description}");
-        using var client = new EngineClient(server.Url, options.EffectiveConnections, options.Timeout, tokens);
+        var pass = await MeasureAsync(server.Url, options, scenario, tokens, model, duration, progress, interrupt);
+        return new BaselineReport(pass.Stats, pass.LoadTime, duration, model.Description, server.Description, stock, pass.WarmUp, pass.WarmUpRate);
+    }
+
+    /// <summary>
+    /// Warms the constant endpoint at <paramref name="url"/> up and measures the scenario's requests against it
+    /// (also what <c>client-overhead</c> runs, against an endpoint wrk measures too).
+    /// </summary>
+    public static async Task<ConstantPass> MeasureAsync(
+        Uri url, LoadTestOptions options, IScenario scenario, BuyerTokens tokens, ILoadModel model, TimeSpan duration,
+        TextWriter progress, CancellationToken interrupt)
+    {
+        using var client = new EngineClient(url, options.EffectiveConnections, options.Timeout, tokens, rawReservations: !options.HttpClientForReservations);
 
         // A fresh process is cold: warm both ends (its answers and our client) on a route of its own before measuring.
         var (warmUp, warmUpRate) = await WarmUpAsync(client, tokens, model, interrupt);
         progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Warmed the constant endpoint up for {warmUp.TotalSeconds:0.0} s with the same load model, until its throughput stopped rising ({warmUpRate:N0} answers/s)."));
 
-        var stats = new LoadStats();
+        var stats = new LoadStats(keepCreated: false);
         using var run = new LoadRun(scenario, client, stats, lag: null, interrupt, observe: false);
         run.BeginWave(0);
         progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Measuring the constant endpoint: {model.Description}, {duration.TotalSeconds:0.###} s, the scenario's requests."));
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var allocatedBefore = GC.GetTotalAllocatedBytes();
+        var gcsBefore = GC.CollectionCount(0);
         var start = Stopwatch.GetTimestamp();
         using (var stop = new CancellationTokenSource())
         {
@@ -67,22 +89,23 @@ public static class BaselineRun
             await printer;
         }
         var end = Stopwatch.GetTimestamp();
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+        var allocated = GC.GetTotalAllocatedBytes() - allocatedBefore;
+        var gcs = GC.CollectionCount(0) - gcsBefore;
         progress.WriteLine(ProgressPrinter.Format(stats, stats.Sample(Stopwatch.GetElapsedTime(start, end))));
         if (run.Failure is not null)
         {
             throw new BaselineException($"the harness failed while measuring the constant endpoint: {run.Failure}");
         }
         var lastAnswer = run.LastReservationAnswer;
-        return new BaselineReport(
-            stats, Stopwatch.GetElapsedTime(start, lastAnswer > start ? lastAnswer : end), duration, model.Description, server.Description, stock,
-            warmUp, warmUpRate);
+        return new ConstantPass(stats, Stopwatch.GetElapsedTime(start, lastAnswer > start ? lastAnswer : end), warmUp, warmUpRate, cpu, allocated, gcs);
     }
 
     /// <summary>Runs the model in slices on a route of its own until four slices in a row are no faster than the best before (at least <see cref="MinWarmUp"/>).</summary>
     private static async Task<(TimeSpan Took, double Rate)> WarmUpAsync(EngineClient client, BuyerTokens tokens, ILoadModel model, CancellationToken interrupt)
     {
         tokens.Prepare([WarmUpScenario.Buyer], CancellationToken.None);
-        var stats = new LoadStats();
+        var stats = new LoadStats(keepCreated: false);
         using var run = new LoadRun(new WarmUpScenario(), client, stats, lag: null, interrupt, observe: false);
         var started = Stopwatch.GetTimestamp();
         var best = 0.0;

@@ -57,6 +57,10 @@ public class LoadTestOptions : CommandSettings
     [Description("Max HTTP connections. Default: --max-in-flight (open) or --concurrency (closed).")]
     public int? Connections { get; init; }
 
+    [CommandOption("--http-client")]
+    [Description("Send reservations through .NET's HttpClient instead of the harness's own HTTP/1.1 client (which allocates a quarter and spends about a fifth less CPU per request; https always uses HttpClient).")]
+    public bool HttpClientForReservations { get; init; }
+
     [CommandOption("--timeout <D>")]
     [Description("Per-request timeout.")]
     [TypeConverter(typeof(DurationConverter))]

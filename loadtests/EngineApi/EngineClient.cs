@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
@@ -32,10 +33,16 @@ public sealed class EngineClient : IDisposable
     private readonly PaymentSigner? _payments;
     private readonly TimeSpan _reservationTimeout;
     private readonly ConcurrentDictionary<(string CampaignId, long SkuId), Uri> _reservationUris = new();
+    private readonly ConcurrentQueue<CancellationTokenSource> _timers = new();
+
+    private readonly RawReservations? _raw;
 
     /// <param name="payments">Signs payment callbacks; null for a client that never sends one.</param>
-    public EngineClient(Uri baseAddress, int maxConnections, TimeSpan reservationTimeout, BuyerTokens tokens, PaymentSigner? payments = null)
+    /// <param name="rawReservations">Send reservations through <see cref="RawReservations"/> (plain http only) rather than HttpClient.</param>
+    public EngineClient(
+        Uri baseAddress, int maxConnections, TimeSpan reservationTimeout, BuyerTokens tokens, PaymentSigner? payments = null, bool rawReservations = false)
     {
+        _raw = rawReservations && RawReservations.Supports(baseAddress) ? new RawReservations(baseAddress, maxConnections, tokens) : null;
         _tokens = tokens;
         _payments = payments;
         _reservationTimeout = reservationTimeout;
@@ -120,6 +127,22 @@ public sealed class EngineClient : IDisposable
 
     public async Task<ReserveResult> ReserveAsync(ReserveRequest reservation, TimeSpan timeout, CancellationToken cancellationToken)
     {
+        if (_raw is not null)
+        {
+            var deadline = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken) : RentTimer();
+            deadline.CancelAfter(timeout);
+            try
+            {
+                var result = await _raw.ReserveAsync(reservation, deadline.Token);
+                cancellationToken.ThrowIfCancellationRequested();
+                return result;
+            }
+            finally
+            {
+                ReturnTimer(deadline, pooled: !cancellationToken.CanBeCanceled);
+            }
+        }
+
         using var request = new HttpRequestMessage(HttpMethod.Post, ReservationUri(reservation.CampaignId, reservation.SkuId))
         {
             Content = new ByteArrayContent(reservation.Quantity == 1 ? QuantityOne : QuantityBody(reservation.Quantity)),
@@ -128,13 +151,68 @@ public sealed class EngineClient : IDisposable
         request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
         request.Headers.TryAddWithoutValidation("Authorization", _tokens.For(reservation.BuyerId));
         request.Headers.TryAddWithoutValidation(ApiHeaders.IdempotencyKey, reservation.IdempotencyKey);
-        var answer = await SendAsync(request, timeout, cancellationToken);
-        return answer.Failure switch
+
+        // The hot path of every run, so it costs the client as little as HttpClient allows: a reused timeout
+        // source instead of a new one (and its timer) per request, and the body read into a pooled buffer and
+        // classified there instead of buffered into a new array.
+        var timer = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken) : RentTimer();
+        timer.CancelAfter(timeout);
+        var buffer = ArrayPool<byte>.Shared.Rent(BodyBufferBytes);
+        try
         {
-            null => Classify(answer.Status, answer.Body, answer.MarkedReplayed),
-            Answer.Timeout => new ReserveResult(Outcome.Timeout),
-            _ => new ReserveResult(Outcome.TransportError, Detail: answer.Failure),
-        };
+            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timer.Token);
+            var status = (int)response.StatusCode;
+            // The whole body, so the connection goes back to the pool; a longer one than expected grows the buffer.
+            await using var body = await response.Content.ReadAsStreamAsync(timer.Token);
+            var length = 0;
+            int read;
+            while ((read = await body.ReadAsync(buffer.AsMemory(length), timer.Token)) > 0)
+            {
+                length += read;
+                if (length == buffer.Length)
+                {
+                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    buffer.AsSpan().CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+            }
+            var replayed = status == 200 && response.Headers.TryGetValues(ReplayedHeader, out var values) && values.Contains("true", StringComparer.OrdinalIgnoreCase);
+            return Classify(status, buffer.AsSpan(0, length), replayed);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return new ReserveResult(Outcome.Timeout);
+        }
+        catch (HttpRequestException ex)
+        {
+            return new ReserveResult(Outcome.TransportError, Detail: ex.HttpRequestError.ToString());
+        }
+        catch (IOException ex)
+        {
+            return new ReserveResult(Outcome.TransportError, Detail: ex.GetType().Name);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            ReturnTimer(timer, pooled: !cancellationToken.CanBeCanceled);
+        }
+    }
+
+    /// <summary>Bigger than any answer of the reservation route (a problem+json is about 300 bytes); a longer body grows it.</summary>
+    private const int BodyBufferBytes = 2048;
+
+    private CancellationTokenSource RentTimer() => _timers.TryDequeue(out var timer) ? timer : new CancellationTokenSource();
+
+    /// <summary>A source whose timeout did not fire goes back for the next request; TryReset stops its timer and drops its registrations.</summary>
+    private void ReturnTimer(CancellationTokenSource timer, bool pooled)
+    {
+        if (pooled && timer.TryReset())
+        {
+            _timers.Enqueue(timer);
+            return;
+        }
+        timer.Dispose();
     }
 
     /// <param name="markedReplayed">The answer carried <c>Idempotent-Replayed: true</c>, as every replay (200) must.</param>
@@ -435,5 +513,13 @@ public sealed class EngineClient : IDisposable
         throw new SetupException($"Could not {what}: {(int)response.StatusCode} {body}{hint}");
     }
 
-    public void Dispose() => _http.Dispose();
+    public void Dispose()
+    {
+        _http.Dispose();
+        _raw?.Dispose();
+        while (_timers.TryDequeue(out var timer))
+        {
+            timer.Dispose();
+        }
+    }
 }

@@ -90,6 +90,47 @@ public sealed class LoadTestHarnessTests(PipelineFixture engine) : IClassFixture
         Assert.Contains("## Sale lifecycle", markdown, StringComparison.Ordinal);
     }
 
+    /// <summary>The same run through .NET's HttpClient, which the harness keeps beside its own HTTP/1.1 client.</summary>
+    [Fact]
+    public async Task HotSkuThroughHttpClientPassesEveryInvariant()
+    {
+        var markdown = await RunAsync("hot-sku", "--stock", "60", "--buyers", "2000", "--rate", "150", "--duration", "2s", "--http-client");
+        AssertPassed(markdown, [.. CommonInvariants, .. SingleSkuInvariants]);
+    }
+
+    [Fact]
+    public async Task ClientOverheadGetsA201ForEveryRequestToTheConstantEndpoint()
+    {
+        var run = await ToolProcess.RunAsync(
+            ToolProcess.Dll("loadtests", "FlashSale.LoadTests.dll"), ["client-overhead", "--concurrency", "8", "--duration", "1s"],
+            new Dictionary<string, string>(), HarnessTimeout);
+
+        Assert.True(run.ExitCode == 0, $"the harness exited with {run.ExitCode}:\n{run.Stdout}\n{run.Stderr}");
+        var result = run.Stdout.Split('\n').Single(l => l.StartsWith("HARNESS_RESULT ", StringComparison.Ordinal));
+        var answers = long.Parse(result.Split(' ').Single(f => f.StartsWith("answers=", StringComparison.Ordinal))["answers=".Length..], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(answers > 0, result);
+    }
+
+    [Fact]
+    public async Task TokensCommandMintsTokensTheIngressAccepts()
+    {
+        var run = await ToolProcess.RunAsync(
+            ToolProcess.Dll("loadtests", "FlashSale.LoadTests.dll"), ["tokens", "--buyers", "3", "--first", "77"],
+            new Dictionary<string, string> { ["FLASHSALE_SIGNING_KEY"] = TestEnvironment.SigningKey }, HarnessTimeout);
+
+        Assert.True(run.ExitCode == 0, $"the harness exited with {run.ExitCode}:\n{run.Stderr}");
+        var tokens = run.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Equal(3, tokens.Distinct().Count());
+        using var client = new HttpClient { BaseAddress = engine.IngressUrl };
+        foreach (var token in tokens)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/orders?limit=1");
+            request.Headers.TryAddWithoutValidation("Authorization", token);
+            using var response = await client.SendAsync(request);
+            Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        }
+    }
+
     private static void AssertPassed(string markdown, IEnumerable<string> invariants)
     {
         Assert.Contains("Result: **all invariants passed**", markdown, StringComparison.Ordinal);

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# The engine's HTTP paths against a constant endpoint, measured with wrk (docs: loadtests/README.md, "wrk"):
+#   constant  loadtests/BaselineServer, a 201 for every reservation: Kestrel and routing, nothing else
+#   created   the reservation route on a SKU whose stock cannot run out: every request a buyer of 1,000 with
+#             their own token and a new Idempotency-Key, so every answer is a 201 (any other answer is counted)
+#   sold-out  a SKU with stock 1, sold; a buyer who owns no order sends the same key: every answer a 409
+#   constant  again; the ratios use the mean of the two constant runs
+# Each wrk run is preceded by an identical warm-up run. For the created path the engine's CPU (loadtests/cpu.sh)
+# is read before the measured run and again once the Persister holds every order, and divided by the 201s.
+# Needs the engine up (bash dev/up.sh; for figures to quote, from wiped stores: bash dev/down.sh --wipe first).
+#   WRK_CONNECTIONS (64), WRK_THREADS (2), WRK_DURATION (10s), WRK_WARMUP (= WRK_DURATION), WRK_BUYERS (1000)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../../dev/env.sh"
+source "$FLASHSALE_ROOT/loadtests/wrk/lib.sh"
+source "$FLASHSALE_ROOT/loadtests/cpu.sh"
+cd "$FLASHSALE_ROOT"
+buyers=${WRK_BUYERS:-1000}
+
+require_wrk
+require_harness
+curl -fsS --max-time 5 "$FLASHSALE_INGRESS_URL/health/ready" >/dev/null \
+  || die "the Ingress at $FLASHSALE_INGRESS_URL is not ready: run bash dev/up.sh first"
+curl -fsS --max-time 5 "$FLASHSALE_PERSISTER_URL/metrics" >/dev/null \
+  || die "the Persister's metrics at $FLASHSALE_PERSISTER_URL/metrics do not answer: run bash dev/up.sh first"
+[ -n "$(engine_pids)" ] || die "no engine process found from the pid files in $FLASHSALE_RUN (dev/up.sh writes them)"
+
+WRK_OUT="$FLASHSALE_ROOT/loadtests/results/$(date -u +%Y%m%dT%H%M%SZ)-wrk"
+mkdir -p "$WRK_OUT"
+log "Results in ${WRK_OUT#"$FLASHSALE_ROOT"/}; load average before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) processors"
+
+# Tokens from the harness's own code and key (FLASHSALE_SIGNING_KEY, else the development key dev/up.sh's Ingress uses).
+admin=$(harness tokens --admin)
+harness tokens --buyers "$buyers" --first 1000 >"$WRK_OUT/tokens-created.txt"
+cp "$WRK_OUT/tokens-created.txt" "$WRK_OUT/tokens-constant-1.txt"
+cp "$WRK_OUT/tokens-created.txt" "$WRK_OUT/tokens-constant-2.txt"
+harness tokens --buyers 1 --first 2 >"$WRK_OUT/tokens-sold-out.txt"
+
+# admin_post PATH [BODY]: an admin call that must succeed.
+admin_post() {
+  local out status
+  out=$(curl -sS -o "$WRK_OUT/admin.json" -w '%{http_code}' -X POST "$FLASHSALE_INGRESS_URL$1" \
+    -H "Authorization: $admin" -H 'Content-Type: application/json' ${2:+-d "$2"}) || die "POST $1 failed"
+  status=$out
+  [[ "$status" == 2* ]] || die "POST $1: $status $(cat "$WRK_OUT/admin.json")"
+}
+
+# new_campaign ID STOCK PER_USER_LIMIT: created and warmed, open from a minute ago for a day, a payment window of
+# a day, so that no payment-window scan cancels its orders (and takes CPU) during the runs.
+new_campaign() {
+  admin_post /api/v1/admin/campaigns "{\"campaignId\":\"$1\",\"startsAt\":\"$(date -u -d '-1 min' +%Y-%m-%dT%H:%M:%SZ)\",
+    \"endsAt\":\"$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)\",\"paymentWindowSeconds\":86400,
+    \"skus\":[{\"skuId\":1,\"price\":\"9.99\",\"stock\":$2,\"perUserLimit\":$3}]}"
+  admin_post "/api/v1/admin/campaigns/$1/warmup"
+}
+
+suffix=$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')
+created_campaign="wrk-$suffix"
+soldout_campaign="wrk-so-$suffix"
+# Stock that cannot run out and a limit no buyer reaches: 1,000 units each over two runs at any rate this machine holds.
+new_campaign "$created_campaign" 100000000 1000
+new_campaign "$soldout_campaign" 1 1
+soldout_path="/api/v1/campaigns/$soldout_campaign/skus/1/reservations"
+first=$(curl -sS -o /dev/null -w '%{http_code}' -X POST "$FLASHSALE_INGRESS_URL$soldout_path" -H "Authorization: $(harness tokens --buyers 1 --first 1)" \
+  -H 'Idempotency-Key: wrk-owner' -H 'Content-Type: application/json' -d '{"quantity":1}')
+[ "$first" = 201 ] || die "selling the sold-out SKU's one unit answered $first"
+late=$(curl -sS -X POST "$FLASHSALE_INGRESS_URL$soldout_path" -H "Authorization: $(cat "$WRK_OUT/tokens-sold-out.txt")" \
+  -H 'Idempotency-Key: wrk-late' -H 'Content-Type: application/json' -d '{"quantity":1}')
+grep -q '/sold-out"' <<<"$late" || die "the sold-out SKU answered: $late"
+
+start_constant_endpoint
+trap stop_constant_endpoint EXIT
+constant_path="/api/v1/campaigns/$created_campaign/skus/1/reservations"
+
+log "constant: wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d$WRK_DURATION against $CONSTANT_URL (after a warm-up as long)"
+wrk_measure constant-1 "$CONSTANT_URL" "$constant_path"
+c1=("$R_RPS" "$R_P50" "$R_P99" "$R_NON2XX" "$R_SOCKET_ERRORS")
+
+log "created: the reservation route of $created_campaign, $buyers buyers, a new Idempotency-Key per request"
+wrk_warmup created "$FLASHSALE_INGRESS_URL" "$constant_path"
+rows=$(inserted_rows)
+wait_drained "$rows" "" 120 >/dev/null || die "the warm-up's orders did not drain"
+rows_before=$(inserted_rows)
+cpu_snapshot >"$WRK_OUT/cpu-created.before"
+wrk_run created "$FLASHSALE_INGRESS_URL" "$constant_path"
+cr=("$R_RPS" "$R_P50" "$R_P99" "$R_NON2XX" "$R_SOCKET_ERRORS")
+created=$(( R_REQUESTS - R_NON2XX ))
+log "Waiting until the Persister holds the $created orders of the measured run"
+wait_drained "$rows_before" "$created" 180 >"$WRK_OUT/drained-rows" || die "the created path's orders did not drain; see $WRK_OUT"
+cpu_snapshot >"$WRK_OUT/cpu-created.after"
+cpu_created=$(cpu_per_op "$WRK_OUT/cpu-created.before" "$WRK_OUT/cpu-created.after" "$created")
+
+log "sold-out: $soldout_campaign, stock 1 sold; a buyer without an order sends one Idempotency-Key"
+wrk_warmup sold-out "$FLASHSALE_INGRESS_URL" "$soldout_path" wrk-late
+cpu_snapshot >"$WRK_OUT/cpu-sold-out.before"
+wrk_run sold-out "$FLASHSALE_INGRESS_URL" "$soldout_path" wrk-late
+cpu_snapshot >"$WRK_OUT/cpu-sold-out.after"
+so=("$R_RPS" "$R_P50" "$R_P99" "$R_NON2XX" "$R_SOCKET_ERRORS")
+sold_out_answers=$R_REQUESTS
+cpu_sold_out=$(cpu_per_op "$WRK_OUT/cpu-sold-out.before" "$WRK_OUT/cpu-sold-out.after" "$sold_out_answers")
+
+log "constant again"
+wrk_measure constant-2 "$CONSTANT_URL" "$constant_path"
+c2=("$R_RPS" "$R_P50" "$R_P99" "$R_NON2XX" "$R_SOCKET_ERRORS")
+constant=$(awk -v a="${c1[0]}" -v b="${c2[0]}" 'BEGIN { printf "%.1f", (a + b) / 2 }')
+
+{
+  echo
+  printf '%-20s %10s %8s %8s %12s %10s %8s %18s\n' "path" "req/s" "p50 ms" "p99 ms" "÷ constant" "non-2xx" "errors" "engine CPU µs/op"
+  row() { printf '%-20s %10.0f %8s %8s %12s %10s %8s %18s\n' "$1" "$2" "$3" "$4" "$(ratio "$2" "$constant")" "$5" "$6" "$7"; }
+  row "constant (before)" "${c1[@]}" "-"
+  row "created (201)" "${cr[@]}" "$cpu_created"
+  row "sold-out (409)" "${so[@]}" "$cpu_sold_out"
+  row "constant (after)" "${c2[@]}" "-"
+  echo
+  echo "wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d$WRK_DURATION after an identical warm-up; ÷ constant uses the mean of the two constant runs ($constant req/s)."
+  echo "created: valid only with non-2xx 0; engine CPU per 201 from before the run until the Persister held all $created orders."
+  echo "sold-out: every answer is a 409 (non-2xx = all); engine CPU per answer during the run."
+  echo "Campaigns: $created_campaign (created), $soldout_campaign (sold-out); constant endpoint $CONSTANT_URL."
+  echo "Load average now $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) processors; commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')."
+  echo "Engine CPU per process, created path:"
+  cpu_report "$WRK_OUT/cpu-created.before" "$WRK_OUT/cpu-created.after" "$created" "created"
+} | tee "$WRK_OUT/summary.txt"
+[ "${cr[3]}" = 0 ] || { echo "warning: the created path had ${cr[3]} non-2xx answers: its figures are not valid" >&2; exit 1; }
