@@ -24,10 +24,10 @@ public sealed record OrderPage(IReadOnlyList<OrderView> Items, long? NextCursor)
 public sealed record PaymentView(string ProviderTxnId, long OrderNo, decimal Amount, string ProviderStatus, string Outcome, DateTimeOffset ReceivedAt);
 
 /// <summary>
-/// Reads orders with read-your-writes: the shard when the order is persisted, otherwise the SKU's
-/// Redis ledger, found through what the reservation script itself wrote: each live SKU keeps, beside a buyer's
-/// purchase count, the buyer's order numbers (field <c>o:userId</c> of its users hash), so no write per order is
-/// spent on an index of its own. A lookup costs one read per live SKU (a flash sale has few), pipelined.
+/// Reads orders. A single order has read-your-writes: from its shard when persisted, otherwise from the Redis ledger
+/// of the live SKU that holds it, found by asking every live SKU's ledger for the order number (one pipelined read
+/// per live SKU; a flash sale has few), so the reservation spends no write on an index of its own. A buyer's list
+/// is MySQL's: an order joins it once persisted, normally within a second of its 201.
 /// </summary>
 public sealed class OrderQueries(ShardDataSources shards, IConnectionMultiplexer redis)
 {
@@ -48,51 +48,24 @@ public sealed class OrderQueries(ShardDataSources shards, IConnectionMultiplexer
                 return row.ToView();
             }
         }
-        if (owner is not { } userId)
-        {
-            return null;
-        }
-        var candidate = (await RecentAsync(userId)).FirstOrDefault(r => r.OrderNo == orderNo);
-        return candidate.Sku is { } sku && await FromLedgerAsync(orderNo, sku) is { } order && order.UserId == userId ? order : null;
+        return owner is { } userId && await FromLedgersAsync(orderNo) is { } order && order.UserId == userId ? order : null;
     }
 
-    /// <summary>The buyer's orders, newest first; <paramref name="before"/> is the previous page's cursor.</summary>
+    /// <summary>The buyer's persisted orders, newest first; <paramref name="before"/> is the previous page's cursor.</summary>
     public async Task<OrderPage> ListAsync(long userId, long? before, int limit, CancellationToken cancellationToken)
     {
-        List<OrderView> persisted;
+        List<OrderView> rows;
         await using (var connection = await shards.OpenAsync(shards.OfUser(userId), cancellationToken))
         {
-            persisted = [.. (await connection.QueryAsync<OrderRow>(new CommandDefinition($"""
+            rows = [.. (await connection.QueryAsync<OrderRow>(new CommandDefinition($"""
                 SELECT {Columns} FROM orders
                 WHERE user_id = @userId AND order_no < @before
                 ORDER BY order_no DESC LIMIT @take
                 """, new { userId, before = before ?? long.MaxValue, take = limit + 1 }, cancellationToken: cancellationToken)))
                 .Select(r => r.ToView())];
         }
-
-        // Reservations still on their way to MySQL belong on the first pages too.
-        var recent = (await RecentAsync(userId)).Where(r => r.OrderNo < (before ?? long.MaxValue)).ToList();
-        var pending = new List<OrderView>();
-        if (recent.Count > 0)
-        {
-            HashSet<long> stored;
-            await using (var connection = await shards.OpenAsync(shards.OfUser(userId), cancellationToken))
-            {
-                stored = [.. await connection.QueryAsync<long>(new CommandDefinition(
-                    "SELECT order_no FROM orders WHERE order_no IN @ids", new { ids = recent.Select(r => r.OrderNo) }, cancellationToken: cancellationToken))];
-            }
-            foreach (var (orderNo, sku) in recent.Where(r => !stored.Contains(r.OrderNo)))
-            {
-                if (await FromLedgerAsync(orderNo, sku) is { } order)
-                {
-                    pending.Add(order);
-                }
-            }
-        }
-
-        var merged = persisted.Concat(pending).DistinctBy(o => o.OrderNo).OrderByDescending(o => o.OrderNo).ToList();
-        var page = merged.Take(limit).ToList();
-        return new OrderPage(page, merged.Count > limit ? page[^1].OrderNo : null);
+        var page = rows.Take(limit).ToList();
+        return new OrderPage(page, rows.Count > limit ? page[^1].OrderNo : null);
     }
 
     /// <summary>Recorded payment callbacks with an outcome (e.g. refund-required), newest first, from every shard.</summary>
@@ -107,8 +80,8 @@ public sealed class OrderQueries(ShardDataSources shards, IConnectionMultiplexer
         return [.. all.OrderByDescending(p => p.ReceivedAt).Take(limit)];
     }
 
-    /// <summary>The buyer's orders in the live SKUs' Redis ledgers (persisted or not), newest SKUs' reads pipelined.</summary>
-    private async Task<List<(long OrderNo, SkuKeys Sku)>> RecentAsync(long userId)
+    /// <summary>The order as the ledger of the live SKU that holds it says, or null when no live SKU does.</summary>
+    private async Task<OrderView?> FromLedgersAsync(long orderNo)
     {
         var db = redis.GetDatabase();
         var skus = new List<SkuKeys>();
@@ -119,35 +92,15 @@ public sealed class OrderQueries(ShardDataSources shards, IConnectionMultiplexer
                 skus.Add(sku);
             }
         }
-        var field = SkuKeys.BuyerOrdersField(userId);
-        var lists = await Task.WhenAll(skus.Select(sku => db.HashGetAsync(sku.Users, field)));
-        var found = new List<(long, SkuKeys)>();
-        for (var i = 0; i < skus.Count; i++)
-        {
-            if (lists[i].IsNull)
-            {
-                continue;
-            }
-            foreach (var orderNo in lists[i].ToString().Split(','))
-            {
-                found.Add((long.Parse(orderNo, CultureInfo.InvariantCulture), skus[i]));
-            }
-        }
-        return found;
+        var records = await Task.WhenAll(skus.Select(sku => db.HashGetAsync(sku.Ledger, orderNo)));
+        var found = Array.FindIndex(records, r => !r.IsNull);
+        return found < 0 ? null : View(orderNo, skus[found], LedgerRecord.Parse(records[found].ToString()));
     }
 
-    private async Task<OrderView?> FromLedgerAsync(long orderNo, SkuKeys sku)
-    {
-        var record = await redis.GetDatabase().HashGetAsync(sku.Ledger, orderNo);
-        if (record.IsNull)
-        {
-            return null;
-        }
-        var ledger = LedgerRecord.Parse(record.ToString());
-        return new OrderView(orderNo, ledger.UserId, sku.CampaignId, sku.SkuId, ledger.Quantity, Money.FromMinor(ledger.AmountMinor),
+    private static OrderView View(long orderNo, SkuKeys sku, LedgerRecord ledger)
+        => new(orderNo, ledger.UserId, sku.CampaignId, sku.SkuId, ledger.Quantity, Money.FromMinor(ledger.AmountMinor),
             OrderStates.OfLedger(ledger.State),
             DateTimeOffset.FromUnixTimeMilliseconds(ledger.DeadlineMs), DateTimeOffset.FromUnixTimeMilliseconds(ledger.CreatedMs), Persisted: false);
-    }
 
     private sealed record OrderRow(long OrderNo, long UserId, string CampaignId, long SkuId, int Quantity, decimal Amount, string Status, DateTime PaymentDeadline, DateTime CreatedAt)
     {

@@ -73,14 +73,8 @@ public readonly record struct SkuKeys(string CampaignId, long SkuId)
     /// <summary>Hash: "userId:idempotencyKey" → order number.</summary>
     public RedisKey Idempotency => $"fs:{Tag}:idem";
 
-    /// <summary>Hash: userId → units reserved, for the per-user limit, and <see cref="BuyerOrdersField"/> → the buyer's order numbers.</summary>
+    /// <summary>Hash: userId → units reserved, for the per-user limit.</summary>
     public RedisKey Users => $"fs:{Tag}:users";
-
-    /// <summary>
-    /// The field of <see cref="Users"/> holding a buyer's order numbers in this SKU (comma-separated, written by
-    /// reserve-many.lua beside the buyer's purchase count): read-your-writes finds unpersisted orders through it.
-    /// </summary>
-    public static string BuyerOrdersField(long userId) => "o:" + userId.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>Hash: order number → <see cref="LedgerRecord"/>.</summary>
     public RedisKey Ledger => $"fs:{Tag}:ledger";

@@ -38,17 +38,15 @@ for i = 1, n do
   local user = ARGV[4 * i + 1]
   idemFields[i] = user .. ':' .. ARGV[4 * i + 2]
   if not users[user] then
-    users[user] = { index = #userFields + 1 }
     userFields[#userFields + 1] = user
-    userFields[#userFields + 1] = 'o:' .. user
+    users[user] = { index = #userFields }
   end
 end
--- Everything the batch reads, read once: the keys' orders, and each buyer's count with their order numbers.
+-- Everything the batch reads, read once: the keys' orders, and each buyer's count.
 local priors = redis.call('HMGET', KEYS[2], unpack(idemFields))
 local bought = redis.call('HMGET', KEYS[3], unpack(userFields))
-for user, u in pairs(users) do
+for _, u in pairs(users) do
   u.bought = tonumber(bought[u.index] or '0')
-  u.orders = bought[u.index + 1]
 end
 
 local reply = { CODE.DONE, epoch, seq, available, meta[7], price, window, 0, 0, 0 }
@@ -98,7 +96,6 @@ for i = 1, n do
       seq = seq + 1
       available = available - quantity
       u.bought = u.bought + quantity
-      u.orders = u.orders and (u.orders .. ',' .. orderNo) or orderNo
       u.changed = true
       local r = { user = user, quantity = quantity, amount = price * quantity, created = now, deadline = now + window * 1000, state = 'R' }
       local record = ledger_encode(r)
@@ -125,8 +122,6 @@ if #orders > 0 then
     if u.changed then
       userWrites[#userWrites + 1] = user
       userWrites[#userWrites + 1] = u.bought
-      userWrites[#userWrites + 1] = 'o:' .. user
-      userWrites[#userWrites + 1] = u.orders
     end
   end
   redis.call('HSET', KEYS[3], unpack(userWrites))
