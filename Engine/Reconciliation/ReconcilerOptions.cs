@@ -21,6 +21,20 @@ public sealed class ReconcilerOptions
     [Range(0, 86_400_000)]
     public int GraceMs { get; set; } = 60_000;
 
+    /// <summary>
+    /// Entries per page of the reconciler's walks: one HSCAN of the ledger, one HMGET, one MySQL page. 500 keeps each
+    /// Redis command well under a millisecond (the reconciler must never hold up the thread that decides the hot SKU).
+    /// </summary>
+    [Range(10, 2_000)]
+    public int WalkPageSize { get; set; } = 500;
+
+    /// <summary>
+    /// Pages of one SKU's walk a round of the loop takes at most; the next round goes on where it stopped. Bounds a
+    /// round's cost whatever the number of orders: with 500 a page, 200 pages cover 100,000 entries a round.
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int WalkPagesPerRound { get; set; } = 200;
+
     /// <summary>How often the leaseholder looks for fenced SKUs, so that a fenced SKU is rebuilt within moments, not a round.</summary>
     [Range(20, 60_000)]
     public int FenceCheckIntervalMs { get; set; } = 200;

@@ -73,6 +73,7 @@ local r = {
 local record = ledger_encode(r)
 
 redis.call('HINCRBY', KEYS[1], 'available', -quantity)
+count_state(KEYS[1], 'R', quantity)
 redis.call('HINCRBY', KEYS[3], user, quantity)
 redis.call('HSET', KEYS[2], idemField, orderNo)
 redis.call('HSET', KEYS[4], orderNo, record)
