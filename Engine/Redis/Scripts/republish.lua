@@ -1,8 +1,9 @@
 -- Puts a reservation whose event never reached MySQL back on the SKU's outbox, from its ledger
 -- entry, so that the relay takes it to Kafka again. A copy that did arrive after all is absorbed
 -- by the persister's idempotent insert.
--- The time it did so is kept, and the order is marked pending (its event not yet durable) like a fresh
--- reservation, so the reconciler counts it as in flight until the relay has settled the new entry.
+-- The time it did so is kept, and an order with no pending mark gets one naming the new entry (its event is not yet
+-- durable), so the reconciler counts it as in flight until the relay has settled it, however long the relay takes;
+-- an order still pending keeps the mark of its own entry (settle.lua removes a mark only with the entry it names).
 -- KEYS: 1 ledger, 2 outbox, 3 re-published, 4 pending. ARGV: 1 order number, 2 campaignId, 3 skuId, 4 idempotency key.
 -- Reply (C#: SkuScripts.RepublishAsync): DONE re-published; UNKNOWN_ORDER the ledger does not hold the
 --        order; ORDER_RELEASED it was cancelled.
@@ -14,5 +15,5 @@ elseif r.state == 'C' then
 end
 local id = outbox_add(KEYS[2], ARGV[1], r, ARGV[2], ARGV[3], ARGV[4], 0)
 redis.call('HSET', KEYS[3], ARGV[1], now_ms())
-redis.call('HSET', KEYS[4], ARGV[1], id)
+redis.call('HSETNX', KEYS[4], ARGV[1], id)
 return CODE.DONE
