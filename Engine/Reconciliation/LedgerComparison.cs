@@ -10,7 +10,8 @@ public sealed record DbOrder(
 
 /// <summary>
 /// One page of the reconciler's walk of a SKU's ledger (one HSCAN call), and what Redis said about those orders
-/// just after it: which are still pending (their event not yet durable in Kafka), and when the reconciler last
+/// just after it: which are still on their way to Kafka (a pending mark, and once older than the grace period its
+/// outbox entry still in the stream), and when the reconciler last
 /// re-published any of them. <see cref="At"/> is the Redis clock read with the pending marks, after the page.
 /// </summary>
 public sealed record LedgerPage(

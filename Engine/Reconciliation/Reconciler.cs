@@ -345,7 +345,7 @@ public sealed partial class Reconciler(
     private async Task<IReadOnlyList<OrderVerdict>> JudgeAsync(
         IDatabase db, SkuKeys keys, Dictionary<long, LedgerRecord> records, DateTimeOffset at, TimeSpan grace, CancellationToken cancellationToken)
     {
-        var verdicts = LedgerComparison.JudgeLedgerPage(await PageAsync(db, keys, records, at), await OrdersAsync(records.Keys, cancellationToken), grace);
+        var verdicts = LedgerComparison.JudgeLedgerPage(await PageAsync(db, keys, records, at, grace), await OrdersAsync(records.Keys, cancellationToken), grace);
         var suspects = verdicts.Where(v => v.Kind is not null).Select(v => v.OrderNo).ToList();
         if (suspects.Count == 0)
         {
@@ -360,31 +360,41 @@ public sealed partial class Reconciler(
                 fresh[suspects[i]] = LedgerRecord.Parse(again[i].ToString());
             }
         }
-        var freshVerdicts = LedgerComparison.JudgeLedgerPage(await PageAsync(db, keys, fresh, at), await OrdersAsync(fresh.Keys, cancellationToken), grace);
+        var freshVerdicts = LedgerComparison.JudgeLedgerPage(await PageAsync(db, keys, fresh, at, grace), await OrdersAsync(fresh.Keys, cancellationToken), grace);
         return LedgerComparison.Confirm(verdicts, freshVerdicts);
     }
 
-    /// <summary>The page's pending marks and re-publish times: only the page's own fields (HMGET), pipelined.</summary>
-    private static async Task<LedgerPage> PageAsync(IDatabase db, SkuKeys keys, Dictionary<long, LedgerRecord> records, DateTimeOffset at)
+    /// <summary>
+    /// The page's pending marks and re-publish times: only the page's own fields (HMGET), pipelined. A mark on an order
+    /// older than the grace period is believed only if the outbox entry it names is still in the stream (one XRANGE of
+    /// that id each): an entry that vanished before Kafka (deleted, or lost with a Redis restored from elsewhere) leaves
+    /// its mark behind, and the order would otherwise look in flight for ever.
+    /// </summary>
+    private static async Task<LedgerPage> PageAsync(IDatabase db, SkuKeys keys, Dictionary<long, LedgerRecord> records, DateTimeOffset at, TimeSpan grace)
     {
         RedisValue[] fields = [.. records.Keys.Select(o => (RedisValue)o)];
         var pendingTask = db.HashGetAsync(keys.Pending, fields);
         var republishedTask = db.HashGetAsync(keys.Republished, fields);
         var (pending, republished) = (await pendingTask, await republishedTask);
-        var inOutbox = new HashSet<long>();
         var republishedAt = new Dictionary<long, long>();
+        var marked = new List<(long OrderNo, RedisValue EntryId)>();
         for (var i = 0; i < fields.Length; i++)
         {
             var orderNo = (long)fields[i];
-            if (!pending[i].IsNull)
-            {
-                inOutbox.Add(orderNo);
-            }
             if (!republished[i].IsNull)
             {
                 republishedAt[orderNo] = (long)republished[i];
             }
+            if (!pending[i].IsNull)
+            {
+                marked.Add((orderNo, pending[i]));
+            }
         }
+        var young = marked.Where(m => at - DateTimeOffset.FromUnixTimeMilliseconds(
+            Math.Max(records[m.OrderNo].CreatedMs, republishedAt.GetValueOrDefault(m.OrderNo))) < grace).ToList();
+        var old = marked.Except(young).ToList();
+        var entries = await Task.WhenAll(old.Select(m => db.StreamRangeAsync(keys.Outbox, m.EntryId, m.EntryId, count: 1)));
+        var inOutbox = young.Select(m => m.OrderNo).Concat(old.Where((_, i) => entries[i].Length > 0).Select(m => m.OrderNo)).ToHashSet();
         return new LedgerPage(at, records, inOutbox, republishedAt);
     }
 
@@ -474,10 +484,10 @@ public sealed partial class Reconciler(
     }
 
     /// <summary>Order number → Idempotency-Key, from the SKU's idempotency hash ("userId:key" → order number).</summary>
-    private static async Task<Dictionary<long, string>> IdempotencyKeysAsync(IDatabase db, SkuKeys keys)
+    private async Task<Dictionary<long, string>> IdempotencyKeysAsync(IDatabase db, SkuKeys keys)
     {
         var byOrder = new Dictionary<long, string>();
-        await foreach (var entry in db.HashScanAsync(keys.Idempotency, pageSize: 500))
+        await foreach (var entry in db.HashScanAsync(keys.Idempotency, pageSize: _settings.WalkPageSize))
         {
             var field = entry.Name.ToString();
             var colon = field.IndexOf(':', StringComparison.Ordinal);

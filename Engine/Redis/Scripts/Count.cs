@@ -5,8 +5,8 @@ namespace FlashSale.Engine.Redis;
 
 public sealed partial class SkuScripts
 {
-    /// <summary>Entries per HSCAN call of the counting walk: well under a millisecond of Redis time each.</summary>
-    private const int CountPageSize = 500;
+    /// <summary>Entries per HSCAN call of the counting walk: well under a millisecond of Redis time each (see Reconciler:WalkPageSize).</summary>
+    private const int CountPageSize = 250;
 
     /// <summary>How often a script that needs exact counts walks the ledger again when it moved during a walk.</summary>
     private const int CountAttempts = 3;
