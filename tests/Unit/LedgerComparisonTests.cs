@@ -159,11 +159,14 @@ public sealed class LedgerComparisonTests
         // Read again: order 1 is in MySQL now (a slow Persister), order 2 still nowhere, order 3 released meanwhile.
         var again = new LedgerPage(Now, new Dictionary<long, LedgerRecord>
         {
-            [1] = record, [2] = record, [3] = record with { State = LedgerRecord.Cancelled },
+            [1] = record,
+            [2] = record,
+            [3] = record with { State = LedgerRecord.Cancelled },
         }, new HashSet<long>(), new Dictionary<long, long>());
         var fresh = LedgerComparison.JudgeLedgerPage(again, new Dictionary<long, DbOrder>
         {
-            [1] = Order(1, OrderStatus.PendingPayment, created, quantity: 1), [3] = cancelledLongAgo,
+            [1] = Order(1, OrderStatus.PendingPayment, created, quantity: 1),
+            [3] = cancelledLongAgo,
         }, Grace);
 
         var confirmed = LedgerComparison.Confirm(first, fresh);
