@@ -121,6 +121,40 @@ public sealed class LedgerCountsTests(IngressFactory factory)
         Assert.Equal((1, 0), await AssertCountsExactAsync(sale));
     }
 
+    [Fact]
+    public async Task TheLoopWalksABoundedShareOfTheLedgerEachRoundAndFindsALostEventWithinAPass()
+    {
+        // Above the 512 entries a hash keeps as one listpack, so HSCAN really pages.
+        const int young = 1_000;
+        var sale = await TestSale.StartAsync(factory, stock: 2_000);
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var first = 0x6000_0000_0000_0000L + (Random.Shared.NextInt64(1, 1L << 40) << 12);
+        var lost = first + young;
+        var entries = Enumerable.Range(0, young)
+            .Select(i => new HashEntry(first + i, new LedgerRecord(7_000 + i, 1, 19_900, now, now + 900_000, LedgerRecord.Reserved).ToString()))
+            .Append(new HashEntry(lost, new LedgerRecord(6_999, 1, 19_900, now - 300_000, now + 600_000, LedgerRecord.Reserved).ToString()));
+        await sale.Db.HashSetAsync(sale.Keys.Ledger, [.. entries]);
+        await sale.Db.HashSetAsync(sale.Keys.Meta, [new(MetaFields.Reserved, young + 1), new(MetaFields.Available, 2_000 - young - 1)]);
+        var campaign = (await factory.Services.GetRequiredService<CampaignStore>().GetAsync(sale.CampaignId, CancellationToken.None))!;
+        var reconciler = TestReconciler.Create(factory, graceMs: 60_000, pageSize: 50, pagesPerRound: 4);
+
+        var rounds = 0;
+        SkuReconciliation round;
+        do
+        {
+            round = Assert.Single(await reconciler.ReconcileRoundAsync(campaign, CancellationToken.None));
+            rounds++;
+            // A round sees about 4 pages of 50 (HSCAN's count is a hint), never the whole ledger.
+            Assert.InRange(round.Before.InFlight, 0, 400);
+        }
+        while (round.Before.Findings.Count == 0 && rounds < 20);
+
+        Assert.Equal(new DriftFinding(DriftKind.LostEvent, lost, 1), Assert.Single(round.Before.Findings));
+        Assert.Equal(1, round.Repairs[DriftKind.LostEvent]);
+        Assert.InRange(rounds, 2, 10);
+        Assert.NotNull((string?)await sale.Db.HashGetAsync(sale.Keys.Pending, lost));
+    }
+
     /// <summary>Asserts the counts equal the ledger counted entry by entry, and the stock is total minus them; returns them.</summary>
     private static async Task<(long Reserved, long Sold)> AssertCountsExactAsync(TestSale sale)
     {
