@@ -21,6 +21,21 @@ public sealed class ReconcilerOptions
     [Range(0, 86_400_000)]
     public int GraceMs { get; set; } = 60_000;
 
+    /// <summary>
+    /// Entries per page of the reconciler's walks: one HSCAN of the ledger, one HMGET, one MySQL page. The reconciler
+    /// must never hold up the thread that decides the hot SKU for a millisecond: an HSCAN of 500 entries took 150 µs on
+    /// a quiet machine and 350-800 µs on a loaded one, so 250 keeps a wide margin.
+    /// </summary>
+    [Range(10, 2_000)]
+    public int WalkPageSize { get; set; } = 250;
+
+    /// <summary>
+    /// Pages of one SKU's walk a round of the loop takes at most; the next round goes on where it stopped. Bounds a
+    /// round's cost whatever the number of orders: 400 pages of 250 cover 100,000 entries a round.
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int WalkPagesPerRound { get; set; } = 400;
+
     /// <summary>How often the leaseholder looks for fenced SKUs, so that a fenced SKU is rebuilt within moments, not a round.</summary>
     [Range(20, 60_000)]
     public int FenceCheckIntervalMs { get; set; } = 200;

@@ -118,7 +118,7 @@ internal sealed partial class ReconcilerService(
             IReadOnlyList<SkuReconciliation> results;
             try
             {
-                results = await reconciler.ReconcileAsync(campaign, repair: true, cancellationToken: stoppingToken);
+                results = await reconciler.ReconcileRoundAsync(campaign, stoppingToken);
             }
             catch (FormatException ex)
             {

@@ -85,6 +85,10 @@ public sealed partial class SkuRecovery(
                 metrics.Recovered(elapsed);
                 LogRecovered(logger, sku.CampaignId, sku.SkuId, adopted, reply.Available, reply.Sequence, (long)elapsed.TotalMilliseconds);
             }
+            else if (reply.Outcome == RecoverOutcome.NotCounted)
+            {
+                LogNotCounted(logger, sku.CampaignId, sku.SkuId);
+            }
             _fencedSince.Remove(sku);
         }
     }
@@ -121,6 +125,9 @@ public sealed partial class SkuRecovery(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Recovery: {CampaignId}/{SkuId} rebuilt ({Adopted} forgotten order(s) adopted), stock {Available}, sequence {Sequence}; on sale again after {ElapsedMs} ms")]
     private static partial void LogRecovered(ILogger logger, string campaignId, long skuId, int adopted, long available, long sequence, long elapsedMs);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Recovery: {CampaignId}/{SkuId} has no exact counts of the units its ledger holds and its ledger kept moving while it was counted; it stays fenced and the next check tries again")]
+    private static partial void LogNotCounted(ILogger logger, string campaignId, long skuId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Recovery: {CampaignId}/{SkuId} is fenced but not in the catalog; it stays fenced until an operator looks")]
     private static partial void LogNotInCatalog(ILogger logger, string campaignId, long skuId);

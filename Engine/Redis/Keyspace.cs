@@ -57,6 +57,21 @@ public static class MetaFields
 
     /// <summary>Present (with a reason) while the SKU is fenced: nothing is decided until recovery removes it.</summary>
     public const string Fenced = "fenced";
+
+    /// <summary>
+    /// Units the SKU's ledger holds in state R (reserved, unpaid), kept by every script that writes the ledger
+    /// (prelude.lua's <c>count_state</c>), so that stock checks never walk the ledger.
+    /// </summary>
+    public const string Reserved = "reserved";
+
+    /// <summary>Units the SKU's ledger holds in state P (paid), kept like <see cref="Reserved"/>.</summary>
+    public const string Sold = "sold";
+
+    /// <summary>
+    /// Present once <see cref="Reserved"/> and <see cref="Sold"/> are exact: set by the first load (empty ledger) or by
+    /// count.lua for a SKU loaded before the counts existed. Without it the two fields are not to be trusted.
+    /// </summary>
+    public const string Counted = "counted";
 }
 
 /// <summary>

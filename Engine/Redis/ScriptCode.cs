@@ -47,4 +47,10 @@ public enum ScriptCode
     /// seen, or its identity changed) and decides nothing until recovery has rebuilt it from the durable log.
     /// </summary>
     Fenced = -8,
+
+    /// <summary>
+    /// The SKU has no exact running counts of the units its ledger holds (it was loaded before they existed, or
+    /// its ledger moved while they were being counted): nothing was written; count them (count.lua) and call again.
+    /// </summary>
+    NotCounted = -9,
 }

@@ -18,7 +18,7 @@ public sealed partial class SkuScripts
 
     public async Task<MarkPaidOutcome> MarkPaidAsync(IDatabaseAsync db, SkuKeys sku, long orderNo)
     {
-        var code = Code(await MarkPaid.EvaluateAsync(db, metrics, [sku.Ledger], [orderNo]));
+        var code = Code(await MarkPaid.EvaluateAsync(db, metrics, [sku.Meta, sku.Ledger], [orderNo]));
         return code switch
         {
             ScriptCode.Done => MarkPaidOutcome.Marked,

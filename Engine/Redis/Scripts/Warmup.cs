@@ -12,14 +12,18 @@ public sealed partial class SkuScripts
 {
     private static readonly RedisScript Warmup = RedisScript.Load("warmup.lua");
 
-    /// <summary>Loads the SKU; with <paramref name="force"/> also when it is live, at total minus the units its ledger holds.</summary>
+    /// <summary>
+    /// Loads the SKU; with <paramref name="force"/> also when it is live, at total minus the units its ledger holds (its
+    /// running counts: a SKU whose ledger predates them is counted first, page by page).
+    /// </summary>
     public async Task<WarmupReply> WarmupAsync(IDatabaseAsync db, SkuKeys sku, SkuLoad load, bool force)
     {
-        var reply = (RedisResult[])(await Warmup.EvaluateAsync(db, metrics, [sku.Meta, sku.Ledger],
+        var reply = await WithCountsAsync(db, sku, async () => (RedisResult[])(await Warmup.EvaluateAsync(db, metrics, [sku.Meta, sku.Ledger],
         [
             load.Total, load.StartsMs, load.EndsMs, load.PerUserLimit, load.PriceMinor, load.PaymentWindowSeconds,
             force ? "1" : "0", sku.Member,
-        ]))!;
+        ]))!)
+            ?? throw new ScriptException($"The ledger of {sku.Member} kept changing while its units were counted; load it again once it is quiet.");
         return Code(reply) switch
         {
             ScriptCode.Done => new(true, (int)reply[1]),

@@ -24,4 +24,5 @@ advance(KEYS[1])
 redis.call('HINCRBY', KEYS[3], r.user, r.quantity)
 redis.call('HSETNX', KEYS[2], r.user .. ':' .. ARGV[8], ARGV[1])
 redis.call('HSET', KEYS[4], ARGV[1], ledger_encode(r))
+count_state(KEYS[1], r.state, r.quantity)
 return { CODE.DONE, r.quantity - take }

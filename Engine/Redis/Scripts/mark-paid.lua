@@ -1,7 +1,8 @@
--- Records in the SKU ledger that an order's units are sold (paid). KEYS: 1 ledger. ARGV: 1 order number.
+-- Records in the SKU ledger that an order's units are sold (paid), and moves them from the SKU's reserved
+-- count to its sold count. KEYS: 1 meta, 2 ledger. ARGV: 1 order number.
 -- Reply (C#: SkuScripts.MarkPaidAsync): DONE marked now; ALREADY_DONE paid before;
 --        UNKNOWN_ORDER not in the ledger; ORDER_RELEASED the ledger says cancelled.
-local r = ledger_find(KEYS[1], ARGV[1])
+local r = ledger_find(KEYS[2], ARGV[1])
 if not r then
   return CODE.UNKNOWN_ORDER
 elseif r.state == 'P' then
@@ -10,5 +11,7 @@ elseif r.state == 'C' then
   return CODE.ORDER_RELEASED
 end
 r.state = 'P'
-redis.call('HSET', KEYS[1], ARGV[1], ledger_encode(r))
+redis.call('HSET', KEYS[2], ARGV[1], ledger_encode(r))
+count_state(KEYS[1], 'R', -r.quantity)
+count_state(KEYS[1], 'P', r.quantity)
 return CODE.DONE

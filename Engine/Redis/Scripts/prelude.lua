@@ -33,17 +33,28 @@ local function ledger_encode(r)
   return string.format('%s|%d|%d|%d|%d|%s', r.user, r.quantity, r.amount, r.created, r.deadline, r.state)
 end
 
--- Units the ledger holds (R reserved or P paid): never for sale again while they are held.
-local function held_units(ledger)
-  local held = 0
-  local records = redis.call('HVALS', ledger)
-  for i = 1, #records do
-    local r = ledger_decode(records[i])
-    if r.state ~= 'C' then
-      held = held + r.quantity
-    end
+-- The SKU's running counts of the units its ledger holds, in the meta hash: `reserved` (state R) and `sold`
+-- (state P), so that stock checks (recover.lua, restock.lua, warmup.lua, the reconciler) read two fields
+-- instead of walking a ledger of a million entries. Every script that creates a ledger entry or changes its
+-- state calls this in the same script: count_state(meta, 'R', q) for a new reservation, and a move from one
+-- state to another as count_state(meta, from, -q) then count_state(meta, to, q). C (cancelled) is not counted.
+-- The counts are exact only while the meta hash has `counted` (see warmup.lua and count.lua): a SKU loaded before
+-- the counts existed has none, and its increments here only accumulate until count.lua sets the true values.
+local COUNTED_STATE = { R = 'reserved', P = 'sold' }
+local function count_state(meta, state, delta)
+  local field = COUNTED_STATE[state]
+  if field then
+    redis.call('HINCRBY', meta, field, delta)
   end
-  return held
+end
+
+-- Units the ledger holds (R reserved or P paid), from the counts; nil when the SKU's counts are not exact yet
+-- (meta read with HMGET … 'reserved', 'sold', 'counted', passed here as those three values).
+local function held_from_counts(reserved, sold, counted)
+  if not counted then
+    return nil
+  end
+  return tonumber(reserved or '0') + tonumber(sold or '0')
 end
 
 -- A JSON string of a value validated as visible ASCII at the door (idempotency keys, campaign ids): only the

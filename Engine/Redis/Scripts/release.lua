@@ -13,6 +13,7 @@ end
 r.state = 'C'
 redis.call('HSET', KEYS[3], ARGV[1], ledger_encode(r))
 redis.call('HINCRBY', KEYS[1], 'available', r.quantity)
+count_state(KEYS[1], 'R', -r.quantity)
 advance(KEYS[1])
 -- The buyer may buy again what they gave back.
 if tonumber(redis.call('HINCRBY', KEYS[2], r.user, -r.quantity)) <= 0 then

@@ -51,6 +51,7 @@ end
 
 local reply = { CODE.DONE, epoch, seq, available, meta[7], price, window, 0, 0, 0 }
 local now
+local taken = 0          -- units the batch's created orders hold (state R)
 local created = {}       -- idempotency field -> { orderNo, record } of orders created in this batch
 local replayedHere = {}  -- reply slots of replays of those orders: their outbox id is the batch's entry
 local ledgerWrites, idemWrites, pendingWrites, orders, orderNos = {}, {}, {}, {}, {}
@@ -95,6 +96,7 @@ for i = 1, n do
     else
       seq = seq + 1
       available = available - quantity
+      taken = taken + quantity
       u.bought = u.bought + quantity
       u.changed = true
       local r = { user = user, quantity = quantity, amount = price * quantity, created = now, deadline = now + window * 1000, state = 'R' }
@@ -117,6 +119,7 @@ end
 
 if #orders > 0 then
   redis.call('HSET', KEYS[1], 'available', available, 'seq', seq)
+  count_state(KEYS[1], 'R', taken)
   local userWrites = {}
   for user, u in pairs(users) do
     if u.changed then

@@ -2,14 +2,25 @@
 -- ARGV: 1 total, 2 startsMs, 3 endsMs, 4 perUserLimit, 5 priceMinor, 6 paymentWindowSeconds, 7 force ("1"),
 --       8 "campaignId:skuId"
 -- Reply (C#: SkuScripts.WarmupAsync): { DONE, available } loaded; { ALREADY_DONE, available } refused
---        because the SKU is already live.
-local live = redis.call('EXISTS', KEYS[1]) == 1
-if live and ARGV[7] ~= '1' then
-  return { CODE.ALREADY_DONE, tonumber(redis.call('HGET', KEYS[1], 'available')) }
+--        because the SKU is already live; { NOT_COUNTED, 0 } nothing written: the ledger holds entries but the
+--        SKU has no exact running counts (loaded before they existed), count.lua must set them first.
+-- Live means loaded (total set): the running counts alone do not make a SKU live.
+local meta = redis.call('HMGET', KEYS[1], 'total', 'available', 'reserved', 'sold', 'counted')
+if meta[1] and ARGV[7] ~= '1' then
+  return { CODE.ALREADY_DONE, tonumber(meta[2]) }
 end
 
--- Units the ledger still holds are not for sale again: a forced reload never hands out stock that buyers already have.
-local available = math.max(0, tonumber(ARGV[1]) - held_units(KEYS[2]))
+-- Units the ledger still holds are not for sale again: a forced reload never hands out stock that buyers already
+-- have. A first load starts the counts at 0 with an empty ledger; a reload keeps them, they are the ledger's.
+local held = held_from_counts(meta[3], meta[4], meta[5])
+if not held then
+  if redis.call('EXISTS', KEYS[2]) == 1 then
+    return { CODE.NOT_COUNTED, 0 }
+  end
+  redis.call('HSET', KEYS[1], 'reserved', 0, 'sold', 0, 'counted', 1)
+  held = 0
+end
+local available = math.max(0, tonumber(ARGV[1]) - held)
 redis.call('HSET', KEYS[1],
   'total', ARGV[1], 'available', available,
   'starts', ARGV[2], 'ends', ARGV[3], 'limit', ARGV[4],
