@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
 using FlashSale.Engine.Campaigns;
@@ -68,8 +67,8 @@ public sealed class OrderBatchWriter : IAsyncDisposable
         """,
     ];
 
-    // The INSERT's text for each number of rows seen: a batch's chunks repeat a handful of sizes.
-    private static readonly ConcurrentDictionary<int, string> InsertTexts = new();
+    // The INSERT of a full chunk, built once; a shorter chunk's text is a prefix of it.
+    private static readonly string FullInsert = InsertText(RowsPerStatement);
 
     private readonly ShardDataSources _shards;
     private readonly PersistenceMetrics _metrics;
@@ -166,7 +165,7 @@ public sealed class OrderBatchWriter : IAsyncDisposable
 
     private static MySqlBatchCommand InsertOrders(ReservationEvent[] chunk, long batchId)
     {
-        var command = new MySqlBatchCommand(InsertTexts.GetOrAdd(chunk.Length, InsertText));
+        var command = new MySqlBatchCommand(chunk.Length == RowsPerStatement ? FullInsert : FullInsert[..InsertLength(chunk.Length)]);
         // Positional parameters: MySqlConnector binds them by index, where every named one costs a name lookup.
         var parameters = command.Parameters;
         object boxedBatchId = batchId;
@@ -190,13 +189,16 @@ public sealed class OrderBatchWriter : IAsyncDisposable
 
     private static string InsertText(int rows)
     {
-        var sql = new StringBuilder(InsertPrefix, InsertPrefix.Length + (rows * (ValuesRow.Length + 2)));
+        var sql = new StringBuilder(InsertPrefix, InsertLength(rows));
         for (var i = 0; i < rows; i++)
         {
             sql.Append(i == 0 ? "\n" : ",\n").Append(ValuesRow);
         }
         return sql.ToString();
     }
+
+    /// <summary>The prefix, "\n" and the first row, then ",\n" and a row for every further one.</summary>
+    private static int InsertLength(int rows) => InsertPrefix.Length + 1 + ValuesRow.Length + ((rows - 1) * (ValuesRow.Length + 2));
 
     /// <summary>
     /// Ends what a failed request left open, so its row locks go now and no later request commits it.
