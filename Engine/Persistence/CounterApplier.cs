@@ -8,17 +8,25 @@ namespace FlashSale.Engine.Persistence;
 /// catalog's <c>campaign_sku_counters</c>, exactly once: the catalog transaction that adds a delta
 /// also records its (shard, id) in <c>counter_applied</c>, and a delta found there is skipped.
 /// A crash between the catalog commit and the shard clean-up therefore only repeats the clean-up.
+/// Run on an interval by <see cref="CounterLoop"/>, so a burst of batches costs one application.
 /// </summary>
 public sealed class CounterApplier(ShardDataSources shards, CatalogDataSource catalog)
 {
     private const int RowsPerRound = 1_000;
 
+    /// <summary>Applies every delta the shards hold now, a page at a time; returns how many were applied.</summary>
     public async Task<int> ApplyAsync(CancellationToken cancellationToken)
     {
         var applied = 0;
         for (var shard = 0; shard < shards.Count; shard++)
         {
-            applied += await ApplyShardAsync(shard, cancellationToken);
+            int page;
+            do
+            {
+                page = await ApplyShardAsync(shard, cancellationToken);
+                applied += page;
+            }
+            while (page == RowsPerRound);
         }
         return applied;
     }

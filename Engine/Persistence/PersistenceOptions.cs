@@ -19,5 +19,12 @@ public sealed class PersistenceOptions
     [Range(1, 1_000_000)]
     public int BufferSize { get; set; } = 20_000;
 
+    /// <summary>
+    /// How often the shards' counter deltas are moved into the catalog's counters: one application per
+    /// interval however many batches wrote meanwhile. The counters trail the orders by up to this much.
+    /// </summary>
+    [Range(10, 60_000)]
+    public int CounterIntervalMs { get; set; } = 1_000;
+
     public string ConsumerGroup { get; set; } = "flashsale-persister";
 }

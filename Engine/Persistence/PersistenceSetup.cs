@@ -27,6 +27,7 @@ public static class PersistenceSetup
         builder.AddOrderWriter();
         builder.Services.AddOptions<PersistenceOptions>().BindConfiguration(PersistenceOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddHostedService<ReservationConsumer>();
+        builder.Services.AddHostedService<CounterLoop>();
         return builder;
     }
 }

@@ -19,7 +19,6 @@ internal sealed partial class ReservationConsumer(
     IOptions<KafkaOptions> kafka,
     IOptions<PersistenceOptions> options,
     OrderBatchWriter writer,
-    CounterApplier counters,
     PersistenceMetrics metrics,
     TimeProvider time,
     ILogger<ReservationConsumer> logger) : BackgroundService
@@ -221,7 +220,6 @@ internal sealed partial class ReservationConsumer(
                 _durable.Enqueue(new TopicPartitionOffset(last.TopicPartition, last.Offset + 1));
             }
             LogBatch(logger, batch.Count, inserted);
-            await ApplyCountersAsync(stoppingToken);
         }
     }
 
@@ -244,19 +242,6 @@ internal sealed partial class ReservationConsumer(
         }
     }
 
-    private async Task ApplyCountersAsync(CancellationToken stoppingToken)
-    {
-        try
-        {
-            await counters.ApplyAsync(stoppingToken);
-        }
-        catch (MySqlException ex)
-        {
-            // The deltas wait in the shards' counter_outbox; the next batch applies them.
-            LogCountersFailed(logger, ex);
-        }
-    }
-
     [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka: {Code} {Reason}")]
     private static partial void LogKafkaError(ILogger logger, ErrorCode code, string reason);
 
@@ -274,7 +259,4 @@ internal sealed partial class ReservationConsumer(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Writing a batch of {Count} failed; retrying in {BackoffMs} ms")]
     private static partial void LogWriteFailed(ILogger logger, Exception exception, int count, double backoffMs);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Applying counter deltas failed; they wait for the next batch")]
-    private static partial void LogCountersFailed(ILogger logger, Exception exception);
 }

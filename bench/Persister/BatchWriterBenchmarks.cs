@@ -43,8 +43,10 @@ public class BatchWriterBenchmarks
             throw new InvalidOperationException($"A batch size of {BatchSize} does not divide the {Orders} orders of an invocation.");
         }
         _shards = await BenchOrderShards.StartAsync(ConnectionsPerShard);
-        _services = new ServiceCollection().AddEngineMetrics<PersistenceMetrics>().BuildServiceProvider();
-        _writer = new OrderBatchWriter(_shards.Shards, _services.GetRequiredService<PersistenceMetrics>());
+        // The container owns the writer (and its connection pools) and disposes it with itself.
+        _services = new ServiceCollection().AddEngineMetrics<PersistenceMetrics>()
+            .AddSingleton(_shards.Shards).AddSingleton<OrderBatchWriter>().BuildServiceProvider();
+        _writer = _services.GetRequiredService<OrderBatchWriter>();
     }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Orders)]
