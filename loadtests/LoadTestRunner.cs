@@ -102,7 +102,12 @@ public static class LoadTestRunner
             }
         }
 
-        var stats = new LoadStats();
+        var loadLength = TimeSpan.FromTicks(waves.Sum(w => w.Ticks));
+        var stats = new LoadStats { Windows = options.Window is { } window ? new WindowStats(window, loadLength) : null };
+        var resources = options.Window is { } sampleEvery
+            ? new ResourceSampler(
+                IngressProcess.Locate(options.Url, options.IngressPid, RunDirectory()), ParseRedis(options.Redis), stats, sampleEvery)
+            : null;
         var model = NewModel(options);
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Running {scenario.Name}, {model.Description}, for {string.Join(" + ", waves.Select(w => $"{w.TotalSeconds:0.###} s"))} against {options.Url} (seed {options.Seed})."));
@@ -117,6 +122,11 @@ public static class LoadTestRunner
             ? new PersistenceLagProbe(observer, options.LagSamplesPerSecond, options.LagPollInterval, options.LagTimeout)
             : null;
         using var run = new LoadRun(scenario, engine, stats, lag, interrupt);
+        if (resources is not null)
+        {
+            Console.Error.WriteLine($"Sampling every {resources.Window.TotalSeconds:0.###} s: Ingress memory ({resources.Ingress.Description}), Redis used_memory at {resources.Redis}.");
+            await resources.SampleAsync(ResourceSampler.StartLabel, TimeSpan.Zero);
+        }
         var startedUtc = DateTime.UtcNow;
         var start = Stopwatch.GetTimestamp();
         var spans = new List<WaveSpan>();
@@ -124,6 +134,8 @@ public static class LoadTestRunner
         {
             run.BeginWave(wave);
             var waveStart = Stopwatch.GetTimestamp();
+            var waveOffset = TimeSpan.FromTicks(waves.Take(wave).Sum(w => w.Ticks));
+            stats.Windows?.BeginWave(waveStart, waveOffset);
             if (waves.Count > 1)
             {
                 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Wave {wave + 1} of {waves.Count}: {waves[wave].TotalSeconds:0.###} s of reservations."));
@@ -131,9 +143,11 @@ public static class LoadTestRunner
             using (var progressStop = new CancellationTokenSource())
             {
                 var progress = ProgressPrinter.RunAsync(stats, start, progressStop.Token);
+                var sampling = resources?.RunAsync(waveStart, waveOffset, waves[wave], progressStop.Token) ?? Task.CompletedTask;
                 await model.RunAsync(run, waveStart, waves[wave]);
                 await progressStop.CancelAsync();
                 await progress;
+                await sampling;
             }
             var waveEnd = Stopwatch.GetTimestamp();
             Console.Error.WriteLine(ProgressPrinter.Format(stats, stats.Sample(Stopwatch.GetElapsedTime(start, waveEnd))));
@@ -154,6 +168,10 @@ public static class LoadTestRunner
         }
         var ended = Stopwatch.GetTimestamp();
         var elapsed = Stopwatch.GetElapsedTime(start, ended);
+        if (resources is not null)
+        {
+            await resources.SampleAsync(ResourceSampler.EndLabel, loadLength);
+        }
 
         // Settling and checking run to the end even after Ctrl+C: a second Ctrl+C ends the process.
         var resolution = await UnknownOutcomes.ResolveAsync(engine, stats, CancellationToken.None);
@@ -191,6 +209,11 @@ public static class LoadTestRunner
             Console.Error.WriteLine($"error: the harness failed while following orders into MySQL, its numbers are not valid: {ex}");
             return ExitCodes.SetupFailed;
         }
+        if (resources is not null)
+        {
+            // Once the pipeline has drained, the relay has settled the run's outbox entries: what Redis keeps for good.
+            await resources.SampleAsync(ResourceSampler.DrainedLabel, null);
+        }
         invariants.AddRange(await LedgerCheck.CheckAsync(observer, sale, CancellationToken.None));
         invariants.AddRange(scenario.Verify(sale, orders, resolution));
 
@@ -203,6 +226,7 @@ public static class LoadTestRunner
             FollowUpsAbandoned = run.FollowUps.Abandoned,
             Sections = scenario.Sections,
             Baseline = baseline,
+            Resources = resources,
         };
         Report.PrintConsole(summary, Console.Out);
         var folder = await Report.WriteAsync(summary, options.ResultsDirectory ?? DefaultResultsDirectory(), CancellationToken.None);
@@ -216,16 +240,32 @@ public static class LoadTestRunner
         ? new OpenModel(options.Rate!.Value, options.MaxInFlight, options.Timeout)
         : new ClosedModel(options.Concurrency);
 
-    /// <summary>loadtests/results beside the project file (git-ignored), found from the build output; else ./loadtests-results.</summary>
-    private static string DefaultResultsDirectory()
+    private static RedisEndpoint ParseRedis(string text)
+        => RedisEndpoint.TryParse(text, out var endpoint) ? endpoint : throw new ArgumentException($"--redis '{text}' is not host:port.");
+
+    /// <summary>Where dev/up.sh keeps its pid files: $FLASHSALE_RUN, else .run/ in the repository the harness was built in; null when neither is known.</summary>
+    private static string? RunDirectory()
+    {
+        if (Environment.GetEnvironmentVariable("FLASHSALE_RUN") is { Length: > 0 } run)
+        {
+            return run;
+        }
+        return ProjectDirectory()?.Parent?.FullName is { } repository ? Path.Combine(repository, ".run") : null;
+    }
+
+    private static DirectoryInfo? ProjectDirectory()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
             if (File.Exists(Path.Combine(dir.FullName, "LoadTests.csproj")))
             {
-                return Path.Combine(dir.FullName, "results");
+                return dir;
             }
         }
-        return Path.Combine(Environment.CurrentDirectory, "loadtests-results");
+        return null;
     }
+
+    /// <summary>loadtests/results beside the project file (git-ignored), found from the build output; else ./loadtests-results.</summary>
+    private static string DefaultResultsDirectory()
+        => ProjectDirectory() is { } project ? Path.Combine(project.FullName, "results") : Path.Combine(Environment.CurrentDirectory, "loadtests-results");
 }

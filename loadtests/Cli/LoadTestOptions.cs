@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
 using FlashSale.Engine.Campaigns;
+using FlashSale.LoadTests.Measurement;
 using FlashSale.LoadTests.Scenarios;
 using FlashSale.LoadTests.Scenarios.FullSale;
 using Spectre.Console;
@@ -102,6 +103,21 @@ public class LoadTestOptions : CommandSettings
     [DefaultValue("60s")]
     public TimeSpan DrainTimeout { get; init; }
 
+    [CommandOption("--window <D>")]
+    [Description("Split the run into consecutive windows of this length by each request's intended start (e.g. 60s): answers/s and latency per window, "
+        + "and the Ingress's resident memory and Redis's used_memory sampled at each window's end. At most 100 windows.")]
+    [TypeConverter(typeof(DurationConverter))]
+    public TimeSpan? Window { get; init; }
+
+    [CommandOption("--ingress-pid <PID>")]
+    [Description("With --window: the Ingress process whose resident memory is sampled. Default: the one $FLASHSALE_RUN/ingress.pid names "
+        + "(.run/ under the repository), if it listens on --url's port, else the process that does.")]
+    public int? IngressPid { get; init; }
+
+    [CommandOption("--redis <HOST:PORT>")]
+    [Description("With --window: the engine's Redis, whose INFO memory is sampled. Default 127.0.0.1:$FLASHSALE_REDIS_PORT, else 127.0.0.1:6380.")]
+    public string Redis { get; init; } = "127.0.0.1:" + (Environment.GetEnvironmentVariable("FLASHSALE_REDIS_PORT") is { Length: > 0 } port ? port : "6380");
+
     [CommandOption("--drain-max <N>")]
     [Description("Read back at most N successes after the run (a random sample of them beyond that); 0 skips the drain check.")]
     [DefaultValue(DefaultDrainMax)]
@@ -137,12 +153,24 @@ public class LoadTestOptions : CommandSettings
             (MaxInFlight > 0, "--max-in-flight must be a positive whole number."),
             (Connections is null or > 0, "--connections must be a positive whole number."),
             (LagSamplesPerSecond >= 0, "--lag-samples must be 0 or more."),
+            (Window is null || Math.Ceiling(Duration / Window.Value) <= WindowStats.MaxWindows,
+                $"--window {Window?.TotalSeconds:0.###} s cuts --duration into more than {WindowStats.MaxWindows} windows: take a longer window."),
+            (IngressPid is null or > 0, "--ingress-pid must be a process id."),
+            (RedisEndpoint.TryParse(Redis, out _), $"--redis '{Redis}' is not host:port."),
             (DrainMax >= 0, "--drain-max must be 0 or more."));
     }
 
     /// <summary>The first failed check's message, else success.</summary>
     protected static ValidationResult Check(params (bool Ok, string Error)[] checks)
         => checks.FirstOrDefault(c => !c.Ok) is { Error: { } error } ? ValidationResult.Error(error) : ValidationResult.Success();
+}
+
+public sealed class HotSkuOptions : LoadTestOptions
+{
+    [CommandOption("--buyers-in-turn")]
+    [Description("Take buyers in turn (1, 2, 3, ...) instead of at random: with --buyers at least the requests sent, every request is a new buyer "
+        + "and the per-buyer limit never refuses (a soak that must answer 201 throughout).")]
+    public bool BuyersInTurn { get; init; }
 }
 
 public sealed class ManySkusOptions : LoadTestOptions

@@ -16,12 +16,12 @@ public abstract class ScenarioCommand<TOptions> : AsyncCommand<TOptions> where T
     }
 }
 
-public sealed class HotSkuCommand : ScenarioCommand<LoadTestOptions>
+public sealed class HotSkuCommand : ScenarioCommand<HotSkuOptions>
 {
-    public const string Description = "One SKU (default stock 5000), buyers drawn at random from a pool (default 100000); every request a new Idempotency-Key.";
+    public const string Description = "One SKU (default stock 5000), buyers drawn at random from a pool (default 100000), or in turn; every request a new Idempotency-Key.";
 
-    protected override IScenario Create(LoadTestOptions options)
-        => new HotSkuScenario(options.Stock ?? HotSkuScenario.DefaultStock, options.Buyers ?? HotSkuScenario.DefaultBuyers, options.Seed);
+    protected override IScenario Create(HotSkuOptions options) => new HotSkuScenario(
+        options.Stock ?? HotSkuScenario.DefaultStock, options.Buyers ?? HotSkuScenario.DefaultBuyers, options.Seed, options.BuyersInTurn);
 }
 
 public sealed class SoldOutFloodCommand : ScenarioCommand<LoadTestOptions>

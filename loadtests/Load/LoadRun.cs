@@ -74,7 +74,7 @@ public sealed class LoadRun(
             // the engine did decide into an unknown one. The client timeout bounds it instead.
             var result = await engine.ReserveAsync(request, CancellationToken.None);
             var answered = Stopwatch.GetTimestamp();
-            stats.Record(request, result, answered - startTimestamp);
+            stats.Record(request, result, startTimestamp, answered);
             InterlockedMax(ref _lastReservationAnswer, answered);
             if (observe)
             {

@@ -163,9 +163,15 @@ public sealed class LoadStats
 
     public void RecordScheduleLag(long stopwatchTicks) => _scheduleLag.RecordValue(ToMicros(stopwatchTicks));
 
-    public void Record(ReserveRequest request, ReserveResult result, long latencyStopwatchTicks)
+    /// <summary>The run cut into windows by intended start (--window); null without.</summary>
+    public WindowStats? Windows { get; init; }
+
+    /// <summary>A reservation's answer: its latency runs from <paramref name="startTimestamp"/> (intended start, or send) to <paramref name="answeredTimestamp"/>.</summary>
+    public void Record(ReserveRequest request, ReserveResult result, long startTimestamp, long answeredTimestamp)
     {
-        _recorders[(int)result.Outcome].RecordValue(ToMicros(latencyStopwatchTicks));
+        var micros = ToMicros(answeredTimestamp - startTimestamp);
+        _recorders[(int)result.Outcome].RecordValue(micros);
+        Windows?.Record(startTimestamp, result.Outcome, micros);
         Interlocked.Increment(ref _counts[(int)result.Outcome]);
         Interlocked.Decrement(ref _inFlight);
         if (result.Outcome == Outcome.Created && _keepCreated)

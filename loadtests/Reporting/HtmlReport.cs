@@ -72,6 +72,18 @@ public static class HtmlReport
             html.Append("<ul class=\"note\">").AppendJoin("", notes.Select(n => $"<li>{Encode(n)}</li>")).Append("</ul>");
         }
 
+        if (run.Stats.Windows is { } windows)
+        {
+            html.Append(Invariant($"<h2>{WindowReport.Title}</h2><p>{Encode(WindowReport.Intro(run, windows))}</p>"))
+                .Append(WindowReport.WindowTable(windows).ToHtml());
+            if (run.Resources is { } resources)
+            {
+                html.Append(Invariant($"<h3>Engine memory</h3><p>{Encode(WindowReport.ResourceIntro(resources))}</p>"))
+                    .Append(WindowReport.ResourceTable(resources).ToHtml());
+            }
+            html.Append("<ul class=\"note\">").AppendJoin("", WindowReport.Findings(windows, run.Resources).Select(n => $"<li>{Encode(n)}</li>")).Append("</ul>");
+        }
+
         if (run.Baseline is { } baseline)
         {
             html.Append("<h2>Against a constant endpoint</h2>")

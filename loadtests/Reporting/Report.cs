@@ -48,6 +48,9 @@ public sealed record RunSummary(
     /// <summary>The same load against the constant endpoint (--baseline); null without.</summary>
     public BaselineReport? Baseline { get; init; }
 
+    /// <summary>The engine's memory at the start, at each window's end and after the drain (--window); null without.</summary>
+    public ResourceSampler? Resources { get; init; }
+
     /// <summary>Time under load, which the rates are per: each wave from its first request to its last reservation's answer.</summary>
     public TimeSpan LoadTime => Waves.Count == 0 ? Elapsed : TimeSpan.FromTicks(Waves.Sum(w => w.Load.Ticks));
 }
@@ -94,6 +97,21 @@ public static class Report
         {
             output.WriteLine("  " + line);
         }
+        if (run.Stats.Windows is { } windows)
+        {
+            output.WriteLine();
+            output.WriteLine(Invariant($"{WindowReport.Title} ({windows.Window.TotalSeconds:0.###} s each, by intended start; latency in ms):"));
+            output.Write(WindowReport.WindowTable(windows).ToText());
+            if (run.Resources is { } resources)
+            {
+                output.WriteLine("Engine memory:");
+                output.Write(WindowReport.ResourceTable(resources).ToText());
+            }
+            foreach (var line in WindowReport.Findings(windows, run.Resources))
+            {
+                output.WriteLine("  " + line);
+            }
+        }
         foreach (var section in run.Sections)
         {
             output.WriteLine();
@@ -120,6 +138,10 @@ public static class Report
         foreach (var invariant in run.Invariants)
         {
             output.WriteLine("  " + invariant);
+        }
+        if (run.Stats.Windows is { } measured)
+        {
+            output.WriteLine(WindowReport.ResultLine(measured, run.Resources));
         }
     }
 
@@ -225,6 +247,30 @@ public static class Report
                 .AppendLine();
         }
 
+        if (run.Stats.Windows is { } windows)
+        {
+            text.AppendLine("## " + WindowReport.Title)
+                .AppendLine()
+                .AppendLine(WindowReport.Intro(run, windows))
+                .AppendLine()
+                .Append(WindowReport.WindowTable(windows).ToMarkdown())
+                .AppendLine();
+            if (run.Resources is { } resources)
+            {
+                text.AppendLine("### Engine memory")
+                    .AppendLine()
+                    .AppendLine(WindowReport.ResourceIntro(resources))
+                    .AppendLine()
+                    .Append(WindowReport.ResourceTable(resources).ToMarkdown())
+                    .AppendLine();
+            }
+            foreach (var line in WindowReport.Findings(windows, run.Resources))
+            {
+                text.AppendLine("- " + line);
+            }
+            text.AppendLine();
+        }
+
         text.AppendLine("## Throughput per second")
             .AppendLine()
             .Append(ThroughputTable(run).ToMarkdown())
@@ -286,6 +332,10 @@ public static class Report
         {
             table.Add("SKU skew (Zipf exponent)", Invariant($"{manySkus.Skew:0.###}"));
         }
+        if (options is HotSkuOptions hotSku)
+        {
+            table.Add("buyers", hotSku.BuyersInTurn ? "in turn (a new buyer per request until the pool wraps)" : "at random from the pool, with repeats");
+        }
         if (options is ReplayStormOptions replayStorm)
         {
             table.Add("keys per buyer", Invariant($"{replayStorm.KeysPerBuyer:N0}"));
@@ -308,6 +358,7 @@ public static class Report
             .Add("drain", options.DrainMax == 0
                 ? "off"
                 : Invariant($"up to {options.DrainMax:N0} successes read back, timeout {options.DrainTimeout.TotalSeconds:0.###} s"))
+            .Add("windows", options.Window is { } window ? Invariant($"{window.TotalSeconds:0.###} s") : "no")
             .Add("seed", Invariant($"{options.Seed}"))
             .Add("signing key", run.UsingDevelopmentKey ? "development default" : BuyerTokens.SigningKeyVariable)
             .Add("constant endpoint (--baseline)", run.Baseline is null ? "no" : "measured first, same model and requests");

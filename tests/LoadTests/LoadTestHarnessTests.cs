@@ -98,6 +98,36 @@ public sealed class LoadTestHarnessTests(PipelineFixture engine) : IClassFixture
         AssertPassed(markdown, [.. CommonInvariants, .. SingleSkuInvariants]);
     }
 
+    /// <summary>
+    /// A short soak (loadtests/soak.sh's flags): the windows hold every answer of the run, and the engine's memory is sampled.
+    /// Windows of one second make each window's created/s its count of 201s.
+    /// </summary>
+    [Fact]
+    public async Task WindowsAddUpToTheRunAndTheEnginesMemoryIsSampled()
+    {
+        var markdown = await RunAsync("hot-sku",
+            "--stock", "1000", "--buyers", "500", "--buyers-in-turn", "--rate", "150", "--duration", "3s", "--window", "1s", "--redis", TestEnvironment.Redis);
+        AssertPassed(markdown, [.. CommonInvariants, .. SingleSkuInvariants]);
+
+        var outcomes = TableRows(markdown, "## Outcomes and latency");
+        var all = Number(outcomes.Single(r => r[0] == "all")[1]);
+        var created = Number(outcomes.Single(r => r[0] == "created")[1]);
+        Assert.Equal(all, created);
+        var windows = TableRows(markdown, "## Windows");
+        Assert.Equal(3, windows.Count);
+        Assert.Equal(all, windows.Sum(w => Number(w[2])));
+        Assert.Equal(created, windows.Sum(w => Number(w[3])));
+
+        var memory = TableRows(markdown, "### Engine memory");
+        Assert.Equal(["start", "window 1 end", "window 2 end", "end of load", "after the drain"], memory.Select(r => r[0]));
+        Assert.All(memory, r => Assert.Matches(@"^\d+\.\d$", r[2]));
+        Assert.All(memory, r => Assert.Matches(@"^\d+\.\d$", r[3]));
+        Assert.Equal(created, Number(memory.Single(r => r[0] == "end of load")[4]));
+        Assert.Matches(@"- Ingress RSS last window vs second window: [+-]?\d+\.\d %", markdown);
+        Assert.Matches(@"- Redis bytes per reservation: -?[\d,]+ \(used_memory", markdown);
+        Assert.Matches(@"- Worst window p99 \(all answers\): \d+\.\d\d ms", markdown);
+    }
+
     [Fact]
     public async Task ClientOverheadGetsA201ForEveryRequestToTheConstantEndpoint()
     {
@@ -140,6 +170,19 @@ public sealed class LoadTestHarnessTests(PipelineFixture engine) : IClassFixture
             Assert.Contains($"- **PASS** {invariant}", markdown, StringComparison.Ordinal);
         }
     }
+
+    /// <summary>The body rows of the first Markdown table after <paramref name="heading"/>, cells trimmed.</summary>
+    private static List<string[]> TableRows(string markdown, string heading)
+    {
+        var lines = markdown[markdown.IndexOf(heading + "\n", StringComparison.Ordinal)..].Split('\n');
+        return
+        [
+            .. lines.SkipWhile(l => !l.StartsWith('|')).TakeWhile(l => l.StartsWith('|')).Skip(2)
+                .Select(l => l.Trim('|').Split('|').Select(c => c.Trim()).ToArray()),
+        ];
+    }
+
+    private static long Number(string cell) => long.Parse(cell, System.Globalization.NumberStyles.AllowThousands, System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Runs the harness to the end; returns its report.md after checking the exit code and both report files.</summary>
     private async Task<string> RunAsync(string scenario, params string[] arguments)
