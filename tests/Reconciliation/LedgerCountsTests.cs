@@ -151,7 +151,9 @@ public sealed class LedgerCountsTests(IngressFactory factory)
 
         Assert.Equal(new DriftFinding(DriftKind.LostEvent, lost, 1), Assert.Single(round.Before.Findings));
         Assert.Equal(1, round.Repairs[DriftKind.LostEvent]);
-        Assert.InRange(rounds, 2, 10);
+        // Within one pass over the ledger (about five rounds of 200): HSCAN visits buckets in no set order, so the lost
+        // entry may come in the first round as well as the last; the bound on each round is the in-flight check above.
+        Assert.InRange(rounds, 1, 10);
         Assert.NotNull((string?)await sale.Db.HashGetAsync(sale.Keys.Pending, lost));
     }
 
