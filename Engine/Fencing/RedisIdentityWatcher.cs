@@ -132,8 +132,7 @@ public sealed partial class RedisIdentityWatcher(
 
     private async Task<int> FenceLiveSkusAsync(IDatabase db, string reason)
     {
-        var members = await db.SetMembersAsync(RedisKeyspace.LiveSkus);
-        var skus = members.Select(m => SkuKeys.TryParseMember(m.ToString(), out var keys) ? keys : (SkuKeys?)null).OfType<SkuKeys>().ToList();
+        var skus = await RedisKeyspace.LiveSkusAsync(db);
         var outcomes = await Task.WhenAll(skus.Select(sku => scripts.FenceAsync(db, sku, reason)));
         return outcomes.Count(o => o == FenceOutcome.Fenced);
     }

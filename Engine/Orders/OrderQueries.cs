@@ -84,14 +84,7 @@ public sealed class OrderQueries(ShardDataSources shards, IConnectionMultiplexer
     private async Task<OrderView?> FromLedgersAsync(long orderNo)
     {
         var db = redis.GetDatabase();
-        var skus = new List<SkuKeys>();
-        foreach (var member in await db.SetMembersAsync(RedisKeyspace.LiveSkus))
-        {
-            if (SkuKeys.TryParseMember(member.ToString(), out var sku))
-            {
-                skus.Add(sku);
-            }
-        }
+        var skus = await RedisKeyspace.LiveSkusAsync(db);
         var records = await Task.WhenAll(skus.Select(sku => db.HashGetAsync(sku.Ledger, orderNo)));
         var found = Array.FindIndex(records, r => !r.IsNull);
         return found < 0 ? null : View(orderNo, skus[found], LedgerRecord.Parse(records[found].ToString()));

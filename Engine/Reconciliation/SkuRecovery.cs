@@ -35,8 +35,7 @@ public sealed partial class SkuRecovery(
     public async Task<IReadOnlyList<SkuKeys>> FencedAsync()
     {
         var db = redis.GetDatabase();
-        var skus = (await db.SetMembersAsync(RedisKeyspace.LiveSkus))
-            .Select(m => SkuKeys.TryParseMember(m.ToString(), out var keys) ? keys : (SkuKeys?)null).OfType<SkuKeys>().ToList();
+        var skus = await RedisKeyspace.LiveSkusAsync(db);
         var fenced = await Task.WhenAll(skus.Select(s => db.HashExistsAsync(s.Meta, MetaFields.Fenced)));
         return [.. skus.Where((_, i) => fenced[i])];
     }

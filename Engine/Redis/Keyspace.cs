@@ -15,6 +15,20 @@ public static class RedisKeyspace
     /// </summary>
     public static readonly RedisKey LiveSkus = "fs:live-skus";
 
+    /// <summary>The SKUs in <see cref="LiveSkus"/>; a member that does not parse is left out.</summary>
+    public static async Task<List<SkuKeys>> LiveSkusAsync(IDatabaseAsync db)
+    {
+        var skus = new List<SkuKeys>();
+        foreach (var member in await db.SetMembersAsync(LiveSkus))
+        {
+            if (SkuKeys.TryParseMember(member.ToString(), out var sku))
+            {
+                skus.Add(sku);
+            }
+        }
+        return skus;
+    }
+
     /// <summary>String: the Persister that holds it runs the reconciler's round (SET NX PX).</summary>
     public static readonly RedisKey ReconcilerLease = "fs:reconciler:lease";
 

@@ -148,9 +148,9 @@ internal sealed partial class OutboxRelay(
     private static async Task<List<SkuKeys>> NewSkusAsync(IDatabase db, HashSet<SkuKeys> known)
     {
         var added = new List<SkuKeys>();
-        foreach (var member in await db.SetMembersAsync(RedisKeyspace.LiveSkus))
+        foreach (var sku in await RedisKeyspace.LiveSkusAsync(db))
         {
-            if (!SkuKeys.TryParseMember(member.ToString(), out var sku) || !known.Add(sku))
+            if (!known.Add(sku))
             {
                 continue;
             }

@@ -168,7 +168,7 @@ public sealed partial class ReservationService(
     /// <summary>Starts the produce of a batch's record when the Ingress acknowledges durably and the batch created orders.</summary>
     private DurableDelivery? Produce(SkuKeys sku, ReserveManyReply reply)
         => _acknowledger is not null && reply.OutboxId is { } outboxId && reply.Batch is { } record
-            ? _acknowledger.ProduceBatch(sku, outboxId, reply.CreatedOrders, record, reply.Replies.First(r => r.Code == ScriptCode.Done).Record.CreatedMs)
+            ? _acknowledger.ProduceBatch(sku, outboxId, reply.CreatedOrders, record, reply.DecidedAtMs)
             : null;
 
     private ReservationResult Decide(SkuKeys sku, in ReserveReply reply)

@@ -48,11 +48,12 @@ public readonly record struct BatchRequest(long UserId, string IdempotencyKey, i
 /// <summary>
 /// reserve-many.lua's answer: <see cref="ScriptCode.NotWarmed"/> for the whole batch, or one <see cref="ReserveReply"/>
 /// per request in request order. When the batch created orders, <see cref="OutboxId"/> is their one outbox entry and
-/// <see cref="Batch"/> the Kafka record's value it holds; <see cref="CreatedOrders"/> their order numbers.
+/// <see cref="Batch"/> the Kafka record's value it holds; <see cref="CreatedOrders"/> their order numbers, decided at
+/// <see cref="DecidedAtMs"/> (Redis's clock; 0 when nothing needed the clock).
 /// </summary>
-public sealed record ReserveManyReply(ScriptCode Code, ReserveReply[] Replies, string? OutboxId, byte[]? Batch, long[] CreatedOrders)
+public sealed record ReserveManyReply(ScriptCode Code, ReserveReply[] Replies, string? OutboxId, byte[]? Batch, long[] CreatedOrders, long DecidedAtMs)
 {
-    public static readonly ReserveManyReply NotWarmed = new(ScriptCode.NotWarmed, [], null, null, []);
+    public static readonly ReserveManyReply NotWarmed = new(ScriptCode.NotWarmed, [], null, null, [], 0);
 }
 
 public sealed partial class SkuScripts
@@ -124,7 +125,7 @@ public sealed partial class SkuScripts
                 created.Add(request.OrderNo);
             }
         }
-        return new ReserveManyReply(ScriptCode.Done, replies, outboxId, outboxId is null ? null : (byte[])reply[9]!, [.. created]);
+        return new ReserveManyReply(ScriptCode.Done, replies, outboxId, outboxId is null ? null : (byte[])reply[9]!, [.. created], now);
     }
 
     private static long OrderNo(RedisResult value) => long.Parse((string)value!, CultureInfo.InvariantCulture);
