@@ -16,6 +16,8 @@ public sealed class EngineProcess : IAsyncDisposable
     private readonly string? _listenSetting;
     private readonly StringBuilder _log = new();
     private readonly Lock _logLock = new();
+    // FLASHSALE_TEST_LOG_DIR: every engine process's output also goes to <dir>/<name>.log, kept after the run.
+    private readonly string? _logFile;
     private Process? _process;
     private TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Uri? _url;
@@ -32,6 +34,9 @@ public sealed class EngineProcess : IAsyncDisposable
         _environment = environment;
         _listenSetting = listenSetting;
         _arguments = arguments;
+        _logFile = Environment.GetEnvironmentVariable("FLASHSALE_TEST_LOG_DIR") is { Length: > 0 } dir
+            ? Path.Combine(Directory.CreateDirectory(dir).FullName, $"{name}.log")
+            : null;
     }
 
     /// <summary>
@@ -143,6 +148,10 @@ public sealed class EngineProcess : IAsyncDisposable
         lock (_logLock)
         {
             _log.AppendLine(line);
+            if (_logFile is not null)
+            {
+                File.AppendAllText(_logFile, $"{DateTime.UtcNow:HH:mm:ss.fff} {line}\n");
+            }
         }
         const string listening = "Now listening on: ";
         if (_url is null && line.IndexOf(listening, StringComparison.Ordinal) is var at and >= 0)

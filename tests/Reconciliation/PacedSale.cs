@@ -11,7 +11,9 @@ namespace FlashSale.Tests.Reconciliation;
 /// <summary>
 /// Buyers of one SKU at a steady pace, as many at once as <c>clients</c>, each purchase a buyer of its own with an
 /// Idempotency-Key of its own, sent to the Ingresses in turn. A purchase is retried with the same key on a 503 and on a
-/// connection that failed, until it is acknowledged (2xx) or the SKU is sold out, as a careful client would.
+/// connection that failed, until it is acknowledged (2xx) or the SKU is sold out, as a careful client would. The pace
+/// is a ceiling: a sale slowed down by a loaded machine never catches up in a burst. A test can hold the buyers
+/// (<see cref="HoldAsync"/>) to act on a moment that must not move, and let them go on (<see cref="Resume"/>).
 /// </summary>
 internal sealed class PacedSale(PipelineFixture engine, Func<IReadOnlyList<Uri>> ingresses, string campaignId, long skuId, double perSecond)
 {
@@ -22,6 +24,10 @@ internal sealed class PacedSale(PipelineFixture engine, Func<IReadOnlyList<Uri>>
     private readonly ConcurrentDictionary<int, long> _acknowledged = new();
     private readonly ConcurrentQueue<DateTime> _acknowledgedAt = new();
     private readonly ConcurrentQueue<string> _unexpected = new();
+    private readonly Lock _paceLock = new();
+    private TaskCompletionSource _resumed = Resumed();
+    private DateTime _nextSlot = DateTime.MinValue;
+    private int _requestsInFlight;
     private int _next = -1;
     private int _recovering;
     private int _unavailable;
@@ -51,14 +57,13 @@ internal sealed class PacedSale(PipelineFixture engine, Func<IReadOnlyList<Uri>>
     public async Task RunAsync(int clients, TimeSpan timeout)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-        var started = DateTime.UtcNow;
-        var deadline = started + timeout;
+        var deadline = DateTime.UtcNow + timeout;
         await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(async () =>
         {
             while (!_soldOut && DateTime.UtcNow < deadline)
             {
                 var purchase = Interlocked.Increment(ref _next);
-                var due = started + TimeSpan.FromSeconds(purchase / perSecond);
+                var due = NextSlot();
                 if (due > DateTime.UtcNow)
                 {
                     await Task.Delay(due - DateTime.UtcNow);
@@ -73,6 +78,78 @@ internal sealed class PacedSale(PipelineFixture engine, Func<IReadOnlyList<Uri>>
         if (!_soldOut)
         {
             _unexpected.Enqueue($"not sold out within {timeout.TotalSeconds} s");
+        }
+    }
+
+    /// <summary>
+    /// Stops the buyers from sending anything new (first attempts and retries wait) and returns once no request is in
+    /// flight: until <see cref="Resume"/>, the engine sees no buyer at all.
+    /// </summary>
+    public async Task HoldAsync()
+    {
+        lock (_paceLock)
+        {
+            if (_resumed.Task.IsCompleted)
+            {
+                _resumed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+        }
+        await Eventually.HoldsAsync(() => Volatile.Read(ref _requestsInFlight) == 0, TimeSpan.FromSeconds(30));
+    }
+
+    /// <summary>Lets held buyers go on, at the pace again from now.</summary>
+    public void Resume()
+    {
+        lock (_paceLock)
+        {
+            _nextSlot = DateTime.UtcNow;
+            _resumed.TrySetResult();
+        }
+    }
+
+    private static TaskCompletionSource Resumed()
+    {
+        var resumed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        resumed.SetResult();
+        return resumed;
+    }
+
+    // The next purchase's start: one every 1/perSecond, never earlier than now (no burst after a slow stretch).
+    private DateTime NextSlot()
+    {
+        lock (_paceLock)
+        {
+            var now = DateTime.UtcNow;
+            var paced = _nextSlot == DateTime.MinValue ? now : _nextSlot.AddSeconds(1 / perSecond);
+            _nextSlot = paced > now ? paced : now;
+            return _nextSlot;
+        }
+    }
+
+    // Sends one attempt once the buyers are not held; counts it in flight from the moment it passes the hold.
+    private async Task<HttpResponseMessage> SendAsync(HttpClient http, HttpRequestMessage request)
+    {
+        while (true)
+        {
+            Task resumed;
+            lock (_paceLock)
+            {
+                resumed = _resumed.Task;
+                if (resumed.IsCompleted)
+                {
+                    Interlocked.Increment(ref _requestsInFlight);
+                    break;
+                }
+            }
+            await resumed;
+        }
+        try
+        {
+            return await http.SendAsync(request);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _requestsInFlight);
         }
     }
 
@@ -97,7 +174,7 @@ internal sealed class PacedSale(PipelineFixture engine, Func<IReadOnlyList<Uri>>
             HttpResponseMessage response;
             try
             {
-                response = await http.SendAsync(request);
+                response = await SendAsync(http, request);
             }
             catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
             {
