@@ -162,6 +162,13 @@ internal sealed partial class MockCluster : IDisposable
         Check(Native.MockPartitionSetLeader(_cluster, topic, partition, brokerId), $"set leader of {topic} [{partition}]");
     }
 
+    /// <summary>
+    /// Deletes a partition's records before <paramref name="beforeOffset"/> (whole record batches) and moves its start
+    /// offset there, as a broker's retention would.
+    /// </summary>
+    public void DeleteRecordsBefore(string topic, int partition, long beforeOffset)
+        => Check(Native.MockPartitionDeleteRecords(_cluster, topic, partition, beforeOffset), $"delete records of {topic} [{partition}] before {beforeOffset}");
+
     public ClusterState State()
     {
         lock (_gate)

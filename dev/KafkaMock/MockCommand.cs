@@ -53,7 +53,12 @@ internal sealed class MockCommand : AsyncCommand<MockSettings>
             string.Join(", ", cluster.State().Topics.Select(t => $"{t.Name}:{t.Partitions}:{t.ReplicationFactor}")),
             controlUrl, bootstrapFile, controlFile);
 
+        var trimmer = new ConsumedTrimmer(cluster, settings.Trims, TimeSpan.FromMilliseconds(settings.TrimIntervalMs),
+            app.Services.GetRequiredService<ILogger<ConsumedTrimmer>>());
+        var trimming = trimmer.RunAsync(app.Lifetime.ApplicationStopping);
+
         await app.WaitForShutdownAsync(CancellationToken.None);
+        await trimming;
         return 0;
     }
 }

@@ -37,6 +37,20 @@ internal sealed class MockSettings : CommandSettings
     [DefaultValue(0)]
     public int GroupInitialRebalanceDelayMs { get; init; }
 
+    [CommandOption("--trim-consumed <GROUP@TOPIC>")]
+    [Description("Delete a topic's records once this consumer group has committed past them; repeatable. Default flashsale-persister@flashsale.reservations (the dev Persister's); 'none' keeps every record up to the mock's own 5 MB per partition.")]
+    public string[] TrimOptions { get; init; } = [];
+
+    [CommandOption("--trim-interval-ms <N>")]
+    [Description("How often --trim-consumed looks at the groups' committed offsets.")]
+    [DefaultValue(2000)]
+    public int TrimIntervalMs { get; init; }
+
+    /// <summary>What --trim-consumed names, or the dev Persister's group and topic when it was not given.</summary>
+    public IReadOnlyList<TrimSpec> Trims => TrimOptions.Length == 0
+        ? [new TrimSpec("flashsale-persister", "flashsale.reservations")]
+        : [.. TrimOptions.Where(t => t != "none").Select(t => ParseTrim(t)!)];
+
     /// <summary>The default topics with those given by --topic put over them.</summary>
     public IReadOnlyList<TopicSpec> Topics
     {
@@ -72,6 +86,14 @@ internal sealed class MockSettings : CommandSettings
         {
             return ValidationResult.Error($"--topic wants NAME:PARTITIONS[:REPLICATION] (partitions 1..10000, replication 1..64), not '{badTopic}'.");
         }
+        if (TrimIntervalMs is < 100 or > 600_000)
+        {
+            return ValidationResult.Error($"--trim-interval-ms must be 100..600000, not {TrimIntervalMs}.");
+        }
+        if (TrimOptions.FirstOrDefault(t => t != "none" && ParseTrim(t) is null) is { } badTrim)
+        {
+            return ValidationResult.Error($"--trim-consumed wants GROUP@TOPIC or none, not '{badTrim}'.");
+        }
         // The control API has no authentication, so it must not be reachable from other machines.
         if (!Uri.TryCreate(ControlUrlOption, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp
             || uri.AbsolutePath != "/" || !(uri.IsLoopback && uri.Host != "0.0.0.0"))
@@ -94,6 +116,12 @@ internal sealed class MockSettings : CommandSettings
             return new TopicSpec(parts[0], partitions, 3);
         }
         return Number(parts[2], 64) is { } replication ? new TopicSpec(parts[0], partitions, replication) : null;
+    }
+
+    private static TrimSpec? ParseTrim(string text)
+    {
+        var at = text.LastIndexOf('@');
+        return at > 0 && at < text.Length - 1 ? new TrimSpec(text[..at], text[(at + 1)..]) : null;
     }
 
     private static int? Number(string text, int max)

@@ -110,6 +110,11 @@ internal static partial class Native
     [LibraryImport(Library, EntryPoint = "rd_kafka_mock_partition_set_leader", StringMarshalling = StringMarshalling.Utf8)]
     public static partial int MockPartitionSetLeader(MockClusterHandle mcluster, string topic, int partition, int brokerId);
 
+    // rd_kafka_resp_err_t rd_kafka_mock_partition_delete_records(rd_kafka_mock_cluster_t *mcluster, const char *topic,
+    //                                                            int32_t partition, int64_t before_offset);
+    [LibraryImport(Library, EntryPoint = "rd_kafka_mock_partition_delete_records", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int MockPartitionDeleteRecords(MockClusterHandle mcluster, string topic, int partition, long beforeOffset);
+
     // void rd_kafka_mock_group_initial_rebalance_delay_ms(rd_kafka_mock_cluster_t *mcluster, int32_t delay_ms);
     [LibraryImport(Library, EntryPoint = "rd_kafka_mock_group_initial_rebalance_delay_ms")]
     public static partial void MockGroupInitialRebalanceDelayMs(MockClusterHandle mcluster, int delayMs);
