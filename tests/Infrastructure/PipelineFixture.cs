@@ -151,6 +151,10 @@ public class PipelineFixture : IAsyncLifetime
             // Payment windows of a second or two, so a timeout takes seconds (the default minimum is 30 s).
             ["Campaigns__MinPaymentWindowSeconds"] = "1",
             ["Logging__LogLevel__Default"] = "Information",
+            // Admission control is about its own tests (RateLimitTests, BackpressureTests), which turn it on: the others
+            // send many requests per buyer, stop the Persister or take Kafka down, and expect the engine's answers then.
+            ["RateLimits__Enabled"] = "false",
+            ["Backpressure__Enabled"] = "false",
         };
         foreach (var (key, value) in extra)
         {

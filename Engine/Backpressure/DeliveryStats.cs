@@ -1,0 +1,43 @@
+using System.Diagnostics;
+
+namespace FlashSale.Engine.Backpressure;
+
+/// <summary>
+/// What the producers of this process (the durable acknowledgement and the relay) saw of Kafka: how long each confirmed
+/// record took from its produce to its delivery report, gathered per check interval, and the mean size of the records
+/// (to turn a consumer lag in records into bytes). Recording is lock-free: it sits on librdkafka's delivery thread.
+/// </summary>
+public sealed class DeliveryStats
+{
+    /// <summary>
+    /// The size assumed before any record was produced here: a full batch of <c>Reservations:MaxBatch</c> (64) orders of
+    /// about 160 bytes each, so an Ingress that just started judges a consumer lag by the largest records it could meet.
+    /// </summary>
+    public const double InitialRecordBytes = 64 * 160;
+
+    private long _count;
+    private long _sumTicks;
+    private double _meanRecordBytes = InitialRecordBytes;
+
+    /// <summary>Mean size of the record values produced here, weighted towards the latest (about the last hundred records).</summary>
+    public double MeanRecordBytes => Volatile.Read(ref _meanRecordBytes);
+
+    /// <summary>Kafka confirmed a record of <paramref name="bytes"/> produced at <paramref name="producedAt"/> (a Stopwatch timestamp).</summary>
+    public void Delivered(long producedAt, int bytes)
+    {
+        var ticks = Stopwatch.GetTimestamp() - producedAt;
+        Interlocked.Increment(ref _count);
+        Interlocked.Add(ref _sumTicks, ticks);
+        // A lost update between two delivery threads only skips one sample of a moving average.
+        var mean = Volatile.Read(ref _meanRecordBytes);
+        Volatile.Write(ref _meanRecordBytes, mean + ((bytes - mean) * 0.01));
+    }
+
+    /// <summary>The deliveries since the last call: how many and their mean latency (0 when none).</summary>
+    public (long Count, TimeSpan Mean) TakeWindow()
+    {
+        var count = Interlocked.Exchange(ref _count, 0);
+        var sum = Interlocked.Exchange(ref _sumTicks, 0);
+        return count == 0 ? (0, TimeSpan.Zero) : (count, Stopwatch.GetElapsedTime(0, sum / count));
+    }
+}
