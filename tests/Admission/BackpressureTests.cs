@@ -1,0 +1,165 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using Confluent.Kafka;
+using FlashSale.Engine.Backpressure;
+using FlashSale.Engine.Kafka;
+using FlashSale.Engine.Persistence;
+using FlashSale.Tests.Infrastructure;
+using FlashSale.Tests.Pipeline;
+using Microsoft.Extensions.Options;
+
+namespace FlashSale.Tests.Admission;
+
+/// <summary>An engine whose Ingress holds new reservations back once the Persisters' consumer lag passes 64 KB.</summary>
+public sealed class BackpressureFixture : PipelineFixture
+{
+    public const long LagThresholdBytes = 64 * 1024;
+
+    protected override IEnumerable<(string Key, string Value)> IngressSettings() =>
+    [
+        ("Backpressure__Enabled", "true"),
+        ("Backpressure__CheckIntervalMs", "200"),
+        ("Backpressure__ConsumerLagBytes", LagThresholdBytes.ToString(CultureInfo.InvariantCulture)),
+        // Only the trigger under test: the Kafka mock on a loaded machine may be slow to confirm, and that is not this test's cause.
+        ("Backpressure__DeliveryLatencyMs", "0"),
+        ("Backpressure__OutboxBacklog", "0"),
+    ];
+}
+
+/// <summary>
+/// Backpressure from the pipeline, with real processes: the Persister stops while buyers keep reserving; once its
+/// consumer lag, read from Kafka by the Ingress, passes the threshold, new reservations get 503 busy (replays still pass),
+/// long before the Kafka mock could drop a record; the Persister returns and the engine sells again by itself; every
+/// acknowledged order is persisted exactly once.
+/// </summary>
+[Collection(PipelineCollection.Name)]
+[Trait("Category", "Slow")]
+public sealed class BackpressureTests(BackpressureFixture engine) : IClassFixture<BackpressureFixture>
+{
+    private const long SkuId = 901;
+
+    [Fact]
+    public async Task AStoppedPersisterTurnsNewReservationsBusyAndTheEngineRecoversByItselfWhenItReturns()
+    {
+        var campaignId = await engine.StartSaleAsync((SkuId, 1_000_000, 1));
+        var path = $"/api/v1/campaigns/{campaignId}/skus/{SkuId}/reservations";
+        var acknowledged = new ConcurrentBag<Success>();
+        var buyer = 100_000L;
+
+        // With the Persister running, a few hundred reservations: all acknowledged, none busy.
+        var warm = await ReserveUntilAsync(path, acknowledged, () => Interlocked.Increment(ref buyer), stopAtBusy: true, count: 300);
+        Assert.Equal(0, warm.Busy);
+        Assert.Equal(300, acknowledged.Count);
+
+        await engine.Persister.KillAsync();
+        BusyAnswerSeen busy;
+        try
+        {
+            var run = await ReserveUntilAsync(path, acknowledged, () => Interlocked.Increment(ref buyer), stopAtBusy: true, count: 100_000);
+            Assert.True(run.Busy > 0, $"no 503 busy after {run.Sent} reservations with the Persister stopped");
+            busy = run.First!;
+            Assert.Equal("2", busy.RetryAfter);
+
+            // Busy: new reservations are refused, decide nothing, and a replay of an acknowledged order still passes.
+            using var client = engine.Client(engine.Tokens.Mint(busy.Buyer));
+            using var refused = await TestSale.SendReservationAsync(client, path, "new-while-busy");
+            await refused.AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "busy");
+            var owner = acknowledged.First();
+            using var ownerClient = engine.Client(engine.Tokens.Mint(owner.UserId));
+            using var replay = await TestSale.SendReservationAsync(ownerClient, path, $"b-{owner.UserId}");
+            Assert.Equal(HttpStatusCode.OK, replay.StatusCode);
+            Assert.Equal(owner.OrderNo.ToString(CultureInfo.InvariantCulture), (await replay.JsonAsync()).GetProperty("orderNo").GetString());
+
+            // The Ingress says why, and the lag it acted on is far from anything the mock drops (5 MB or 100,000 batches a partition).
+            using var metricsClient = engine.Client();
+            var scrape = await PrometheusScrape.FetchAsync(metricsClient);
+            Assert.Equal(1, scrape.Sum("flashsale_backpressure_active", ("trigger", BackpressureMonitor.ConsumerLag)));
+            Assert.True(scrape.Sum("flashsale_reservations_total", ("outcome", "busy")) >= 1, "busy answers are counted");
+            var lag = MeasureLag();
+            Assert.Equal(0, lag.Lost);
+            Assert.InRange(lag.MaxPartitionLag, 1, 10_000);
+            Assert.All(LowWatermarks(), low => Assert.Equal(0, low));
+        }
+        finally
+        {
+            await engine.Persister.StartAsync();
+        }
+
+        // Back by itself: once the Persister has caught up, new buyers are sold to again.
+        await Eventually.HoldsAsync(async () =>
+        {
+            var next = Interlocked.Increment(ref buyer);
+            using var client = engine.Client(engine.Tokens.Mint(next));
+            using var response = await TestSale.SendReservationAsync(client, path, $"b-{next}");
+            if (response.StatusCode == HttpStatusCode.Created)
+            {
+                acknowledged.Add(new Success(long.Parse((await response.JsonAsync()).GetProperty("orderNo").GetString()!, CultureInfo.InvariantCulture), next, SkuId, 1));
+                return true;
+            }
+            await response.AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "busy");
+            return false;
+        }, TimeSpan.FromSeconds(90));
+
+        var successes = acknowledged.ToList();
+        SaleTraffic.AssertExactlyOneRowEach(engine, successes, await engine.DrainAsync(campaignId, successes.Count));
+        // Nothing was decided for a busy answer: Redis holds exactly the acknowledged orders.
+        Assert.Equal(successes.Count, await engine.Db.HashLengthAsync(new Engine.Redis.SkuKeys(campaignId, SkuId).Ledger));
+    }
+
+    private sealed record BusyAnswerSeen(long Buyer, string? RetryAfter);
+
+    private sealed record Run(int Sent, int Busy, BusyAnswerSeen? First);
+
+    /// <summary>New buyers reserve, eight at a time, until <paramref name="count"/> are sent or (with <paramref name="stopAtBusy"/>) one is answered busy.</summary>
+    private async Task<Run> ReserveUntilAsync(string path, ConcurrentBag<Success> acknowledged, Func<long> nextBuyer, bool stopAtBusy, int count)
+    {
+        var sent = 0;
+        var busyCount = 0;
+        BusyAnswerSeen? first = null;
+        using var stop = new CancellationTokenSource();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);
+        await Parallel.ForEachAsync(Enumerable.Range(0, 8), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (_, _) =>
+        {
+            while (!stop.IsCancellationRequested && Interlocked.Increment(ref sent) <= count && DateTime.UtcNow < deadline)
+            {
+                var userId = nextBuyer();
+                using var client = engine.Client(engine.Tokens.Mint(userId));
+                using var response = await TestSale.SendReservationAsync(client, path, $"b-{userId}");
+                if (response.StatusCode == HttpStatusCode.Created)
+                {
+                    var orderNo = long.Parse((await response.JsonAsync()).GetProperty("orderNo").GetString()!, CultureInfo.InvariantCulture);
+                    acknowledged.Add(new Success(orderNo, userId, SkuId, 1));
+                    continue;
+                }
+                await response.AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "busy");
+                Interlocked.Increment(ref busyCount);
+                Interlocked.CompareExchange(ref first, new BusyAnswerSeen(userId, response.Headers.RetryAfter?.Delta?.TotalSeconds.ToString(CultureInfo.InvariantCulture)), null);
+                if (stopAtBusy)
+                {
+                    await stop.CancelAsync();
+                }
+            }
+        });
+        return new Run(Math.Min(sent, count), busyCount, first);
+    }
+
+    private ConsumerLag MeasureLag()
+    {
+        using var probe = new ConsumerLagProbe(
+            Options.Create(new KafkaOptions { BootstrapServers = engine.Kafka.BootstrapServers, ReservationsTopic = engine.Topic }),
+            Options.Create(new PersistenceOptions { ConsumerGroup = engine.ConsumerGroup }));
+        return probe.Measure();
+    }
+
+    private List<long> LowWatermarks()
+    {
+        using var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig
+        {
+            BootstrapServers = engine.Kafka.BootstrapServers,
+            GroupId = "test-watermarks-" + Guid.NewGuid().ToString("N")[..8],
+        }).Build();
+        return [.. Enumerable.Range(0, PipelineFixture.Partitions).Select(p =>
+            consumer.QueryWatermarkOffsets(new TopicPartition(engine.Topic, p), TimeSpan.FromSeconds(10)).Low.Value)];
+    }
+}
