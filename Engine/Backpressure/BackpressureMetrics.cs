@@ -19,7 +19,7 @@ internal static class BackpressureMetrics
         meter.CreateObservableGauge<long>("flashsale.backpressure.consumer_lag", () => monitor.LastConsumerLag is { } lag
             ? [new Measurement<long>(lag.MaxPartitionLag)] : [], "{record}",
             "The Persisters' consumer lag on the partition furthest behind, read from Kafka (committed vs end offsets).");
-        meter.CreateObservableGauge("flashsale.backpressure.consumer_lag_bytes", () => Observe(monitor.Lag), "By",
+        meter.CreateObservableGauge("flashsale.backpressure.consumer_lag.size", () => Observe(monitor.Lag), "By",
             "The consumer lag of the partition furthest behind in bytes: its records times the mean record size this Ingress produced.");
         meter.CreateObservableGauge("flashsale.backpressure.threshold", () => monitor.Triggers.Where(t => t.Threshold > 0).Select(t =>
             new Measurement<double>(t.Threshold, EngineTelemetry.Tag("trigger", t.Name))), null,

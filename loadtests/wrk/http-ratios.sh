@@ -8,7 +8,7 @@
 # Rate limits (issue 12): the created and sold-out campaigns switch the per-buyer and per-address limits off in their
 # definitions (one buyer sends every sold-out request); the "limits on" runs repeat both paths on campaigns whose limits
 # are on but too high to refuse anything, so the difference is the limiter's cost on the hot path. The Ingress-wide cap
-# on requests in flight (RateLimits:Concurrency, 512) applies to every run and never refuses wrk's 64 connections.
+# on requests in flight (RateLimits:Concurrency, 1000) applies to every run and never refuses wrk's 64 connections.
 # Each wrk run is preceded by an identical warm-up run. For the created path the engine's CPU (loadtests/cpu.sh)
 # is read before the measured run and again once the Persister holds every order, and divided by the 201s.
 # Needs the engine up (bash dev/up.sh; for figures to quote, from wiped stores: bash dev/down.sh --wipe first).
