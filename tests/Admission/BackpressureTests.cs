@@ -39,18 +39,29 @@ public sealed class BackpressureTests(BackpressureFixture engine) : IClassFixtur
 {
     private const long SkuId = 901;
 
+    /// <summary>A SKU of one unit, sold before the Persister stops: its sold-out answers must go on while the engine is busy.</summary>
+    private const long SoldOutSkuId = 902;
+
     [Fact]
     public async Task AStoppedPersisterTurnsNewReservationsBusyAndTheEngineRecoversByItselfWhenItReturns()
     {
-        var campaignId = await engine.StartSaleAsync((SkuId, 1_000_000, 1));
+        var campaignId = await engine.StartSaleAsync((SkuId, 1_000_000, 1), (SoldOutSkuId, 1, 1));
         var path = $"/api/v1/campaigns/{campaignId}/skus/{SkuId}/reservations";
+        var soldOutPath = $"/api/v1/campaigns/{campaignId}/skus/{SoldOutSkuId}/reservations";
         var acknowledged = new ConcurrentBag<Success>();
         var buyer = 100_000L;
+
+        using (var first = engine.Client(engine.Tokens.Mint(99_999)))
+        using (var sold = await TestSale.SendReservationAsync(first, soldOutPath, "the-only-unit"))
+        {
+            Assert.Equal(HttpStatusCode.Created, sold.StatusCode);
+            acknowledged.Add(new Success(long.Parse((await sold.JsonAsync()).GetProperty("orderNo").GetString()!, CultureInfo.InvariantCulture), 99_999, SoldOutSkuId, 1));
+        }
 
         // With the Persister running, a few hundred reservations: all acknowledged, none busy.
         var warm = await ReserveUntilAsync(path, acknowledged, () => Interlocked.Increment(ref buyer), stopAtBusy: true, count: 300);
         Assert.Equal(0, warm.Busy);
-        Assert.Equal(300, acknowledged.Count);
+        Assert.Equal(300, acknowledged.Count(s => s.SkuId == SkuId));
 
         await engine.Persister.KillAsync();
         BusyAnswerSeen busy;
@@ -65,11 +76,14 @@ public sealed class BackpressureTests(BackpressureFixture engine) : IClassFixtur
             using var client = engine.Client(engine.Tokens.Mint(busy.Buyer));
             using var refused = await TestSale.SendReservationAsync(client, path, "new-while-busy");
             await refused.AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "busy");
-            var owner = acknowledged.First();
+            var owner = acknowledged.First(s => s.SkuId == SkuId);
             using var ownerClient = engine.Client(engine.Tokens.Mint(owner.UserId));
             using var replay = await TestSale.SendReservationAsync(ownerClient, path, $"b-{owner.UserId}");
             Assert.Equal(HttpStatusCode.OK, replay.StatusCode);
             Assert.Equal(owner.OrderNo.ToString(CultureInfo.InvariantCulture), (await replay.JsonAsync()).GetProperty("orderNo").GetString());
+            // and a sold-out SKU is still answered sold-out (the request decides nothing new, so it reaches the script).
+            using var late = await TestSale.SendReservationAsync(client, soldOutPath, "too-late");
+            await late.AssertProblemAsync(HttpStatusCode.Conflict, "sold-out");
 
             // The Ingress says why, and the lag it acted on is far from anything the mock drops (5 MB or 100,000 batches a partition).
             using var metricsClient = engine.Client();
@@ -104,7 +118,7 @@ public sealed class BackpressureTests(BackpressureFixture engine) : IClassFixtur
         var successes = acknowledged.ToList();
         SaleTraffic.AssertExactlyOneRowEach(engine, successes, await engine.DrainAsync(campaignId, successes.Count));
         // Nothing was decided for a busy answer: Redis holds exactly the acknowledged orders.
-        Assert.Equal(successes.Count, await engine.Db.HashLengthAsync(new Engine.Redis.SkuKeys(campaignId, SkuId).Ledger));
+        Assert.Equal(successes.Count(s => s.SkuId == SkuId), await engine.Db.HashLengthAsync(new Engine.Redis.SkuKeys(campaignId, SkuId).Ledger));
     }
 
     private sealed record BusyAnswerSeen(long Buyer, string? RetryAfter);
