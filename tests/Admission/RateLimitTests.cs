@@ -99,6 +99,39 @@ public sealed class RateLimitTests(IngressFactory factory)
     }
 
     [Fact]
+    public async Task ACampaignsCapOnRequestsInFlightRefusesTheRestAtOnceAndDecidesNothingForThem()
+    {
+        // One request of this campaign in flight at a time, and no per-buyer limit: a burst of 50 at once must meet the cap.
+        var (campaignId, skuId) = await StartLimitedSaleAsync("""{"perBuyer":{"permitsPerSecond":0},"concurrency":1}""");
+        var path = $"/api/v1/campaigns/{campaignId}/skus/{skuId}/reservations";
+        var buyer = Random.Shared.NextInt64(3_000_000, 4_000_000);
+        using var client = factory.Buyer(buyer);
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 50).Select(async i =>
+        {
+            using var response = await TestSale.SendReservationAsync(client, path, $"c-{i}");
+            var detail = response.StatusCode == HttpStatusCode.TooManyRequests
+                ? (await response.AssertProblemAsync(HttpStatusCode.TooManyRequests, "rate-limited")).GetProperty("detail").GetString()
+                : null;
+            return (response.StatusCode, RetryAfter: response.Headers.RetryAfter?.Delta, Detail: detail);
+        }));
+
+        var created = answers.Count(a => a.StatusCode == HttpStatusCode.Created);
+        var limited = answers.Where(a => a.StatusCode == HttpStatusCode.TooManyRequests).ToList();
+        Assert.Equal(50, created + limited.Count);
+        Assert.NotEmpty(limited);
+        Assert.All(limited, a =>
+        {
+            Assert.Equal(TimeSpan.FromSeconds(1), a.RetryAfter);
+            Assert.Contains("in flight", a.Detail, StringComparison.Ordinal);
+        });
+        Assert.Equal(created, (long)await factory.Redis.GetDatabase().HashGetAsync(new SkuKeys(campaignId, skuId).Users, buyer));
+        // The cap is on requests in flight, not on a rate: once the burst is answered, the next request passes.
+        using var after = await TestSale.SendReservationAsync(client, path, "after");
+        Assert.Equal(HttpStatusCode.Created, after.StatusCode);
+    }
+
+    [Fact]
     public async Task ACampaignWithoutLimitsOfItsOwnIsNotLimitedWhenTheDeploymentsAreOff()
     {
         var sale = await TestSale.StartAsync(factory, stock: 1000, perUserLimit: 1000);
