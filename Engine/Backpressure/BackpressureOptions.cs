@@ -18,8 +18,10 @@ public sealed class BackpressureOptions
     public int CheckIntervalMs { get; set; } = 1_000;
 
     /// <summary>
-    /// Kafka delivery latency: the mean time from this Ingress producing a record to Kafka confirming it over the last
-    /// interval, or the age of the oldest record still unconfirmed if that is longer (a Kafka that answers nothing).
+    /// Kafka delivery latency: the mean time from this Ingress producing a record to Kafka confirming it (or the producer
+    /// giving up on it) over the last interval, or the age of the oldest record still unconfirmed if that is longer (a
+    /// Kafka that answers nothing). While busy nothing new is produced, so once the records in flight are done the
+    /// trigger clears and the next requests probe Kafka again: through an outage, about one probe per message timeout.
     /// Half of <c>Reservations:DurableAckTimeoutMs</c> by default: above it, 201s are turning into 503 not-yet-durable.
     /// </summary>
     [Range(0, 600_000)]

@@ -24,12 +24,20 @@ public sealed class DeliveryStats
     /// <summary>Mean size of the record values produced here, weighted towards the latest (about the last twenty records).</summary>
     public double MeanRecordBytes => Volatile.Read(ref _meanRecordBytes);
 
-    /// <summary>Kafka confirmed a record of <paramref name="bytes"/> produced at <paramref name="producedAt"/> (a Stopwatch timestamp).</summary>
-    public void Delivered(long producedAt, int bytes)
+    /// <summary>
+    /// Kafka confirmed a record of <paramref name="bytes"/> produced at <paramref name="producedAt"/> (a Stopwatch
+    /// timestamp), or the producer gave up on it (<paramref name="delivered"/> false): a record that never got through
+    /// took at least that long, so it counts in the latency too.
+    /// </summary>
+    public void Completed(long producedAt, int bytes, bool delivered = true)
     {
         var ticks = Stopwatch.GetTimestamp() - producedAt;
         Interlocked.Increment(ref _count);
         Interlocked.Add(ref _sumTicks, ticks);
+        if (!delivered)
+        {
+            return;
+        }
         // A lost update between two delivery threads only skips one sample of a moving average.
         var mean = Volatile.Read(ref _meanRecordBytes);
         Volatile.Write(ref _meanRecordBytes, mean + ((bytes - mean) * 0.05));

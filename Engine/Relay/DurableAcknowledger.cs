@@ -179,12 +179,13 @@ public sealed partial class DurableAcknowledger : IDisposable
     {
         if (!EventProducer.IsDurable(report))
         {
+            _stats?.Completed(settled.Delivery.ProducedAt, report.Message.Value.Length, delivered: false);
             LogNotProduced(_logger, settled.Entry.OrderNos[0], settled.Entry.OrderNos.Count, report.Error.IsError ? report.Error.Reason : "no offset");
             Complete(settled.Entry.OrderNos, settled.Delivery, durable: false);
             return;
         }
         settled.Delivery.Complete(true);
-        _stats?.Delivered(settled.Delivery.ProducedAt, report.Message.Value.Length);
+        _stats?.Completed(settled.Delivery.ProducedAt, report.Message.Value.Length);
         // Counted as the relay counts its deliveries: an outbox record is in Kafka, whoever sent it.
         _metrics.Delivered(settled.Entry.OrderNos.Count, createdAtMs);
         _settlements.Writer.TryWrite(settled);

@@ -330,12 +330,13 @@ internal sealed partial class OutboxRelay(
         if (!EventProducer.IsDurable(report))
         {
             // Still pending in Redis: release it locally so the next claim round sends it again.
+            deliveryStats?.Completed(producedAt, report.Message.Value.Length, delivered: false);
             LogDeliveryFailed(logger, pending.Entry.Id.ToString(), report.Error.IsError ? report.Error.Reason : "no offset");
             _inFlight.TryRemove((pending.Sku.Outbox, pending.Entry.Id), out _);
             return;
         }
         metrics.Delivered(pending.OrderNos!.Length, pending.CreatedAtMs);
-        deliveryStats?.Delivered(producedAt, report.Message.Value.Length);
+        deliveryStats?.Completed(producedAt, report.Message.Value.Length);
         _delivered.Writer.TryWrite(pending);
     }
 

@@ -27,6 +27,128 @@ public sealed class BackpressureFixture : PipelineFixture
     ];
 }
 
+/// <summary>An engine whose Ingress holds new reservations back once Kafka takes more than half a second to confirm a record.</summary>
+public sealed class DeliveryLatencyFixture : PipelineFixture
+{
+    protected override IEnumerable<(string Key, string Value)> IngressSettings() =>
+    [
+        ("Backpressure__Enabled", "true"),
+        ("Backpressure__CheckIntervalMs", "200"),
+        ("Backpressure__DeliveryLatencyMs", "500"),
+        ("Backpressure__ConsumerLagBytes", "0"),
+        ("Backpressure__OutboxBacklog", "0"),
+    ];
+}
+
+/// <summary>
+/// Kafka stops confirming (every broker down): the Ingress sees its records wait, answers new reservations 503 busy
+/// instead of deciding more that cannot be made durable, and sells again by itself once Kafka is back. The reservations
+/// decided meanwhile (answered 503 unavailable) stand; their buyers' retries return them, each persisted exactly once.
+/// </summary>
+[Collection(PipelineCollection.Name)]
+[Trait("Category", "Slow")]
+public sealed class DeliveryLatencyBackpressureTests(DeliveryLatencyFixture engine) : IClassFixture<DeliveryLatencyFixture>
+{
+    private const long SkuId = 911;
+
+    private enum Answer
+    {
+        Created,
+        Unavailable,
+        Busy,
+    }
+
+    [Fact]
+    public async Task KafkaThatStopsConfirmingTurnsNewReservationsBusyUntilItIsBack()
+    {
+        var campaignId = await engine.StartSaleAsync((SkuId, 100_000, 1));
+        var path = $"/api/v1/campaigns/{campaignId}/skus/{SkuId}/reservations";
+        var answers = new ConcurrentDictionary<long, Answer>();
+        var buyer = 200_000L;
+
+        async Task<Answer> ReserveAsync(long userId)
+        {
+            using var client = engine.Client(engine.Tokens.Mint(userId));
+            using var response = await TestSale.SendReservationAsync(client, path, $"b-{userId}");
+            if (response.StatusCode == HttpStatusCode.Created)
+            {
+                return Answer.Created;
+            }
+            var slug = (await response.JsonAsync()).GetProperty("type").GetString();
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            return slug switch
+            {
+                "https://flashsale.dev/problems/busy" => Answer.Busy,
+                "https://flashsale.dev/problems/unavailable" => Answer.Unavailable,
+                _ => throw new Xunit.Sdk.XunitException($"503 {slug}"),
+            };
+        }
+
+        Assert.Equal(Answer.Created, answers[++buyer] = await ReserveAsync(buyer));
+        var brokers = await engine.Kafka.BrokerIdsAsync();
+        foreach (var broker in brokers)
+        {
+            await engine.Kafka.BrokerDownAsync(broker);
+        }
+        try
+        {
+            // Kafka confirms nothing: the first reservations are decided and answered 503 unavailable after the durable-ack
+            // deadline; the records they left waiting push the latency over 500 ms, and new buyers get 503 busy.
+            await Eventually.HoldsAsync(async () =>
+            {
+                var tries = Enumerable.Range(0, 4).Select(_ => Interlocked.Increment(ref buyer)).ToList();
+                var results = await Task.WhenAll(tries.Select(ReserveAsync));
+                for (var i = 0; i < tries.Count; i++)
+                {
+                    answers[tries[i]] = results[i];
+                }
+                return results.Any(r => r == Answer.Busy);
+            }, TimeSpan.FromSeconds(60));
+            using var metricsClient = engine.Client();
+            var scrape = await PrometheusScrape.FetchAsync(metricsClient);
+            Assert.True(scrape.Series("flashsale_backpressure_delivery_latency_milliseconds").Single().Value > 500);
+        }
+        finally
+        {
+            foreach (var broker in brokers)
+            {
+                await engine.Kafka.BrokerUpAsync(broker);
+            }
+        }
+
+        // Back by itself once Kafka confirms again.
+        await Eventually.HoldsAsync(async () =>
+        {
+            var next = Interlocked.Increment(ref buyer);
+            return (answers[next] = await ReserveAsync(next)) == Answer.Created;
+        }, TimeSpan.FromSeconds(90));
+
+        // Busy answers decided nothing; the reservations answered 503 unavailable stand and come back on a retry.
+        var successes = new List<Success>();
+        foreach (var (userId, answer) in answers)
+        {
+            using var client = engine.Client(engine.Tokens.Mint(userId));
+            using var retry = await TestSale.SendReservationAsync(client, path, $"b-{userId}");
+            if (answer == Answer.Busy)
+            {
+                // Nothing was decided for it: the retry is a new reservation, or busy again; either way it is its first.
+                Assert.True(retry.StatusCode is HttpStatusCode.Created or HttpStatusCode.ServiceUnavailable, retry.StatusCode.ToString());
+            }
+            else
+            {
+                Assert.True(retry.StatusCode is HttpStatusCode.OK or HttpStatusCode.Created, $"{answer} then {retry.StatusCode}");
+            }
+            if (retry.StatusCode is HttpStatusCode.OK or HttpStatusCode.Created)
+            {
+                successes.Add(new Success(long.Parse((await retry.JsonAsync()).GetProperty("orderNo").GetString()!, CultureInfo.InvariantCulture), userId, SkuId, 1));
+            }
+        }
+        var decided = await engine.Db.HashLengthAsync(new Engine.Redis.SkuKeys(campaignId, SkuId).Ledger);
+        Assert.Equal(successes.Count, decided);
+        SaleTraffic.AssertExactlyOneRowEach(engine, successes, await engine.DrainAsync(campaignId, successes.Count));
+    }
+}
+
 /// <summary>
 /// Backpressure from the pipeline, with real processes: the Persister stops while buyers keep reserving; once its
 /// consumer lag, read from Kafka by the Ingress, passes the threshold, new reservations get 503 busy (replays still pass),
