@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using Confluent.Kafka;
 using FlashSale.Engine.Redis;
 using FlashSale.Engine.Relay;
 using Microsoft.Extensions.Hosting;
@@ -92,9 +91,9 @@ public sealed partial class BackpressureMonitor : BackgroundService
             {
                 Apply(Backlog, await OutboxEntriesAsync(_redis.GetDatabase()));
             }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                // Redis unreachable: reservations fail on their own; the backlog keeps its last state.
+                // Redis unreachable: reservations fail on their own; the backlog keeps its last state (and the loop lives on).
                 LogMeasureFailed(_logger, ex, OutboxBacklog);
             }
             try
@@ -122,9 +121,10 @@ public sealed partial class BackpressureMonitor : BackgroundService
                     LogRecordsLost(_logger, lag.Lost);
                 }
             }
-            catch (KafkaException ex)
+            catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                // Kafka unreachable: the delivery latency sees that; the lag keeps its last state.
+                // Kafka unreachable (or any other failure of a probe): the delivery latency sees an outage; the lag keeps
+                // its last state. The loop must outlive every failure: a dead monitor would keep a busy Ingress busy for ever.
                 LogMeasureFailed(_logger, ex, ConsumerLag);
             }
             try

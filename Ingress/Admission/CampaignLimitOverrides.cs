@@ -73,7 +73,7 @@ internal sealed partial class CampaignLimitRefresher(
         {
             overrides.Replace(await campaigns.ListRateLimitsAsync(time.GetUtcNow(), cancellationToken));
         }
-        catch (MySqlConnector.MySqlException ex)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // The limits read last stay in force; a campaign made meanwhile elsewhere has the deployment's until the next read.
             LogRefreshFailed(logger, ex);
