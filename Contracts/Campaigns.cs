@@ -32,7 +32,18 @@ public sealed record CampaignBody(
     DateTimeOffset StartsAt,
     DateTimeOffset EndsAt,
     int PaymentWindowSeconds,
-    IReadOnlyList<CampaignSkuBody> Skus);
+    IReadOnlyList<CampaignSkuBody> Skus,
+    CampaignRateLimitsBody? RateLimits = null);
+
+/// <summary>
+/// A campaign's own rate limits on its reservation endpoint, each replacing the deployment's <c>RateLimits:*</c> for
+/// this campaign's requests; a member left out keeps the deployment's. <c>concurrency</c> caps this campaign's
+/// reservations in flight at once per Ingress, inside the Ingress-wide limit (a campaign cannot raise what a machine holds).
+/// </summary>
+public sealed record CampaignRateLimitsBody(RateLimitBody? PerBuyer = null, RateLimitBody? PerAddress = null, int? Concurrency = null);
+
+/// <summary>A token bucket: <c>permitsPerSecond</c> refilled, up to <c>burst</c> at once; <c>permitsPerSecond</c> 0 turns the limit off.</summary>
+public sealed record RateLimitBody(int PermitsPerSecond, int Burst = 0);
 
 public sealed record CampaignSkuBody(
     long SkuId,
@@ -53,7 +64,8 @@ public sealed record CampaignView(
     DateTime StartsAt,
     DateTime EndsAt,
     int PaymentWindowSeconds,
-    IReadOnlyList<CampaignSkuView> Skus);
+    IReadOnlyList<CampaignSkuView> Skus,
+    CampaignRateLimitsBody? RateLimits = null);
 
 public sealed record SkuWarmupView(long SkuId, WarmupOutcome Outcome, int Available);
 

@@ -20,6 +20,13 @@ public static class ProblemTypes
     /// <summary>The SKU is fenced while its stock is rebuilt after Redis lost decisions: nothing was decided; retry.</summary>
     public const string Recovering = "recovering";
 
+    // Admission control
+    /// <summary>429: a rate limit (per buyer, per address, or requests in flight) refused the request; nothing was decided.</summary>
+    public const string RateLimited = "rate-limited";
+
+    /// <summary>503: the durable pipeline behind Redis is behind (backpressure); nothing was decided; retry after Retry-After.</summary>
+    public const string Busy = "busy";
+
     // Orders
     public const string InvalidCursor = "invalid-cursor";
     public const string OrderNotYetPersisted = "order-not-yet-persisted";

@@ -6,6 +6,7 @@ using FlashSale.Engine.Reconciliation;
 using FlashSale.Engine.Relay;
 using FlashSale.Engine.Reservations;
 using FlashSale.Engine.Storage;
+using FlashSale.Ingress.Admission;
 using FlashSale.Ingress.Campaigns;
 using FlashSale.Ingress.Infrastructure;
 using FlashSale.Ingress.Orders;
@@ -25,16 +26,22 @@ builder.AddIngressHttp();
 builder.AddIngressAuth();
 builder.AddIngressOperations();
 builder.AddPayments();
+builder.AddAdmissionControl();
 
 var app = builder.Build();
 
 await app.Services.MigrateCatalogAsync();
 await app.Services.MigrateShardsAsync();
 
+app.UseClientAddress();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseAuthentication();
 app.UseAuthorization();
+// Answers come in this order: 401/403 for the token (above), 403 admission-required (the waiting room, issue 12 part 3:
+// its middleware goes here, between the token and the limits), 429 rate-limited (the limits), then in the reservation
+// itself 503 busy (backpressure) and the decision.
+app.UseReservationRateLimits();
 
 app.MapIngressOperations();
 app.MapCampaignAdminApi();

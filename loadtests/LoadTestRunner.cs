@@ -40,7 +40,10 @@ public static class LoadTestRunner
         var tokens = BuyerTokens.FromEnvironment(out var usingDevelopmentKey);
         var payments = PaymentSigner.FromEnvironment(out var usingDevelopmentSecret);
         using var engine = new EngineClient(
-            options.Url, options.EffectiveConnections, options.Timeout, tokens, payments, rawReservations: !options.HttpClientForReservations);
+            options.Url, options.EffectiveConnections, options.Timeout, tokens, payments, rawReservations: !options.HttpClientForReservations)
+        {
+            CampaignRateLimits = options.CampaignRateLimits(),
+        };
         // The lag probe and the drain read orders over a pool of their own: they must neither wait for
         // the load's connections (all busy in the closed model) nor take them.
         using var observer = new EngineClient(options.Url, PipelineDrain.Parallelism, options.Timeout, tokens);

@@ -5,13 +5,17 @@ using System.Text.Json.Serialization;
 
 namespace FlashSale.Engine.Campaigns;
 
-/// <summary>A flash-sale campaign as an operator defines it: a time window and the SKUs on sale.</summary>
+/// <summary>
+/// A flash-sale campaign as an operator defines it: a time window and the SKUs on sale, and optionally rate limits of
+/// its own (null: the deployment's).
+/// </summary>
 public sealed record CampaignDefinition(
     string CampaignId,
     DateTimeOffset StartsAt,
     DateTimeOffset EndsAt,
     int PaymentWindowSeconds,
-    IReadOnlyList<CampaignSku> Skus)
+    IReadOnlyList<CampaignSku> Skus,
+    CampaignRateLimits? RateLimits = null)
 {
     /// <summary>
     /// A stable digest of the definition. Creating a campaign again is idempotent only when
@@ -30,6 +34,11 @@ public sealed record CampaignDefinition(
                 .Append(':').Append(sku.Price.ToString("0.00", CultureInfo.InvariantCulture))
                 .Append(':').Append(sku.Stock)
                 .Append(':').Append(sku.PerUserLimit);
+        }
+        // Only when present: a definition without rate limits keeps the fingerprint it had before they existed.
+        if (RateLimits is not null)
+        {
+            text.Append("|rate-limits:").Append(RateLimits.Canonical());
         }
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
     }

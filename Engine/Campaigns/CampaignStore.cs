@@ -27,8 +27,8 @@ public sealed class CampaignStore(CatalogDataSource catalog)
         // INSERT IGNORE waits on a concurrent uncommitted insert of the same id and then reports 0 rows,
         // so two identical requests racing each other both end in a consistent answer.
         var inserted = await connection.ExecuteAsync(new CommandDefinition("""
-            INSERT IGNORE INTO campaigns (campaign_id, starts_at, ends_at, payment_window_seconds, fingerprint)
-            VALUES (@CampaignId, @StartsAt, @EndsAt, @PaymentWindowSeconds, @Fingerprint)
+            INSERT IGNORE INTO campaigns (campaign_id, starts_at, ends_at, payment_window_seconds, fingerprint, rate_limits)
+            VALUES (@CampaignId, @StartsAt, @EndsAt, @PaymentWindowSeconds, @Fingerprint, @RateLimits)
             """,
             new
             {
@@ -37,6 +37,7 @@ public sealed class CampaignStore(CatalogDataSource catalog)
                 EndsAt = definition.EndsAt.UtcDateTime,
                 definition.PaymentWindowSeconds,
                 Fingerprint = fingerprint,
+                RateLimits = definition.RateLimits?.ToJson(),
             },
             transaction, cancellationToken: cancellationToken));
 
@@ -64,7 +65,7 @@ public sealed class CampaignStore(CatalogDataSource catalog)
         await using var connection = await catalog.OpenConnectionAsync(cancellationToken);
         var campaign = await connection.QuerySingleOrDefaultAsync<CampaignRow>(new CommandDefinition("""
             SELECT campaign_id AS CampaignId, starts_at AS StartsAt, ends_at AS EndsAt,
-                   payment_window_seconds AS PaymentWindowSeconds
+                   payment_window_seconds AS PaymentWindowSeconds, rate_limits AS RateLimits
             FROM campaigns WHERE campaign_id = @campaignId
             """, new { campaignId }, cancellationToken: cancellationToken));
         if (campaign is null)
@@ -81,7 +82,18 @@ public sealed class CampaignStore(CatalogDataSource catalog)
             new DateTimeOffset(DateTime.SpecifyKind(campaign.StartsAt, DateTimeKind.Utc)),
             new DateTimeOffset(DateTime.SpecifyKind(campaign.EndsAt, DateTimeKind.Utc)),
             campaign.PaymentWindowSeconds,
-            [.. skus]);
+            [.. skus],
+            CampaignRateLimits.FromJson(campaign.RateLimits));
+    }
+
+    /// <summary>The rate limits of the campaigns that have their own and end after <paramref name="endedAfter"/>.</summary>
+    public async Task<IReadOnlyDictionary<string, CampaignRateLimits>> ListRateLimitsAsync(DateTimeOffset endedAfter, CancellationToken cancellationToken)
+    {
+        await using var connection = await catalog.OpenConnectionAsync(cancellationToken);
+        var rows = await connection.QueryAsync<(string CampaignId, string RateLimits)>(new CommandDefinition(
+            "SELECT campaign_id, rate_limits FROM campaigns WHERE rate_limits IS NOT NULL AND ends_at >= @endedAfter",
+            new { endedAfter = endedAfter.UtcDateTime }, cancellationToken: cancellationToken));
+        return rows.ToDictionary(r => r.CampaignId, r => CampaignRateLimits.FromJson(r.RateLimits)!, StringComparer.Ordinal);
     }
 
     /// <summary>Ids of the campaigns that end after <paramref name="endedAfter"/> (running, scheduled, or ended since then).</summary>
@@ -93,5 +105,5 @@ public sealed class CampaignStore(CatalogDataSource catalog)
             new { endedAfter = endedAfter.UtcDateTime }, cancellationToken: cancellationToken))];
     }
 
-    private sealed record CampaignRow(string CampaignId, DateTime StartsAt, DateTime EndsAt, int PaymentWindowSeconds);
+    private sealed record CampaignRow(string CampaignId, DateTime StartsAt, DateTime EndsAt, int PaymentWindowSeconds, string? RateLimits);
 }

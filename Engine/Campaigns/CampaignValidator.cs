@@ -59,6 +59,7 @@ public static partial class CampaignValidator
         {
             errors["paymentWindowSeconds"] = [$"Between {minPaymentWindowSeconds} and {MaxPaymentWindowSeconds} seconds."];
         }
+        definition.RateLimits?.Validate(errors);
         if (definition.Skus is null || definition.Skus.Count == 0 || definition.Skus.Count > MaxSkus)
         {
             errors["skus"] = [$"Between 1 and {MaxSkus} SKUs."];
@@ -107,6 +108,8 @@ public static partial class CampaignValidator
         StartsAt = TruncateToMilliseconds(definition.StartsAt),
         EndsAt = TruncateToMilliseconds(definition.EndsAt),
         Skus = [.. definition.Skus.OrderBy(s => s.SkuId)],
+        // An empty rateLimits object changes nothing, and is stored (and fingerprinted) as none.
+        RateLimits = definition.RateLimits is { IsEmpty: true } ? null : definition.RateLimits,
     };
 
     private static DateTimeOffset TruncateToMilliseconds(DateTimeOffset value)

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Threading.Channels;
 using Confluent.Kafka;
+using FlashSale.Engine.Backpressure;
 using FlashSale.Engine.Kafka;
 using FlashSale.Engine.Redis;
 using Microsoft.Extensions.Logging;
@@ -24,6 +25,9 @@ public enum AckOutcome
 /// <summary>One produce of this process: its delivery completes with true once Kafka confirmed the record.</summary>
 public sealed class DurableDelivery(int generation)
 {
+    /// <summary>When it was produced (a Stopwatch timestamp): the backpressure's measure of a Kafka that does not answer.</summary>
+    internal long ProducedAt { get; } = Stopwatch.GetTimestamp();
+
     private readonly TaskCompletionSource<bool> _delivered = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>The producer generation it went through (<see cref="EventProducer.Generation"/>).</summary>
@@ -51,6 +55,7 @@ public sealed partial class DurableAcknowledger : IDisposable
     private readonly RelayMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger<DurableAcknowledger> _logger;
+    private readonly DeliveryStats? _stats;
 
     private readonly ConcurrentDictionary<long, DurableDelivery> _inFlight = new();
 
@@ -64,8 +69,10 @@ public sealed partial class DurableAcknowledger : IDisposable
         EventProducer events,
         RelayMetrics metrics,
         TimeProvider time,
-        ILogger<DurableAcknowledger> logger)
+        ILogger<DurableAcknowledger> logger,
+        DeliveryStats? stats = null)
     {
+        _stats = stats;
         _redis = redis;
         _scripts = scripts;
         _events = events;
@@ -172,11 +179,13 @@ public sealed partial class DurableAcknowledger : IDisposable
     {
         if (!EventProducer.IsDurable(report))
         {
+            _stats?.Completed(settled.Delivery.ProducedAt, report.Message.Value.Length, delivered: false);
             LogNotProduced(_logger, settled.Entry.OrderNos[0], settled.Entry.OrderNos.Count, report.Error.IsError ? report.Error.Reason : "no offset");
             Complete(settled.Entry.OrderNos, settled.Delivery, durable: false);
             return;
         }
         settled.Delivery.Complete(true);
+        _stats?.Completed(settled.Delivery.ProducedAt, report.Message.Value.Length);
         // Counted as the relay counts its deliveries: an outbox record is in Kafka, whoever sent it.
         _metrics.Delivered(settled.Entry.OrderNos.Count, createdAtMs);
         _settlements.Writer.TryWrite(settled);
@@ -217,6 +226,23 @@ public sealed partial class DurableAcknowledger : IDisposable
                 Forget(settlement.Entry.OrderNos, settlement.Delivery);
             }
         }
+    }
+
+    /// <summary>
+    /// How long the oldest record produced here has waited for Kafka's confirmation (zero when none waits). Walks the
+    /// orders in flight, so it is for a periodic check, not for every request.
+    /// </summary>
+    public TimeSpan OldestUnconfirmed()
+    {
+        var oldest = long.MaxValue;
+        foreach (var (_, delivery) in _inFlight)
+        {
+            if (!delivery.Delivered.IsCompleted && delivery.ProducedAt < oldest)
+            {
+                oldest = delivery.ProducedAt;
+            }
+        }
+        return oldest == long.MaxValue ? TimeSpan.Zero : Stopwatch.GetElapsedTime(oldest);
     }
 
     /// <summary>Stops settling once the host stops; what is left unsettled is durable, and the relay settles it later.</summary>

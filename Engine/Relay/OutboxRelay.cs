@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Threading.Channels;
 using Confluent.Kafka;
+using FlashSale.Engine.Backpressure;
 using FlashSale.Engine.Kafka;
 using FlashSale.Engine.Redis;
 using FlashSale.Engine.Telemetry;
@@ -35,7 +37,8 @@ internal sealed partial class OutboxRelay(
     RelayMetrics metrics,
     TimeProvider time,
     ILogger<OutboxRelay> logger,
-    DurableAcknowledger? acknowledger = null) : BackgroundService
+    DurableAcknowledger? acknowledger = null,
+    DeliveryStats? deliveryStats = null) : BackgroundService
 {
     private const string Group = RelayOptions.ConsumerGroup;
 
@@ -295,7 +298,8 @@ internal sealed partial class OutboxRelay(
         {
             try
             {
-                producer.Produce(topic, message, report => OnDelivery(pending, report));
+                var producedAt = Stopwatch.GetTimestamp();
+                producer.Produce(topic, message, report => OnDelivery(pending, report, producedAt));
                 return;
             }
             catch (ProduceException<string, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
@@ -318,7 +322,7 @@ internal sealed partial class OutboxRelay(
         }
     }
 
-    private void OnDelivery(Pending pending, DeliveryReport<string, byte[]> report)
+    private void OnDelivery(Pending pending, DeliveryReport<string, byte[]> report, long producedAt)
     {
         // A delivery "confirmed" without an offset (a DUPLICATE_SEQUENCE_NUMBER answer) is not taken on
         // trust: sending it again costs a duplicate, which the persister absorbs; trusting a broker that
@@ -326,11 +330,13 @@ internal sealed partial class OutboxRelay(
         if (!EventProducer.IsDurable(report))
         {
             // Still pending in Redis: release it locally so the next claim round sends it again.
+            deliveryStats?.Completed(producedAt, report.Message.Value.Length, delivered: false);
             LogDeliveryFailed(logger, pending.Entry.Id.ToString(), report.Error.IsError ? report.Error.Reason : "no offset");
             _inFlight.TryRemove((pending.Sku.Outbox, pending.Entry.Id), out _);
             return;
         }
         metrics.Delivered(pending.OrderNos!.Length, pending.CreatedAtMs);
+        deliveryStats?.Completed(producedAt, report.Message.Value.Length);
         _delivered.Writer.TryWrite(pending);
     }
 

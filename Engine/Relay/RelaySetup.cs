@@ -1,3 +1,4 @@
+using FlashSale.Engine.Backpressure;
 using FlashSale.Engine.Kafka;
 using FlashSale.Engine.Telemetry;
 using Microsoft.Extensions.Configuration;
@@ -40,6 +41,7 @@ public static class RelaySetup
     {
         builder.AddKafka();
         builder.Services.AddEngineMetrics<RelayMetrics>();
+        builder.Services.TryAddSingleton<DeliveryStats>();
         builder.Services.TryAddSingleton<EventProducer>();
     }
 

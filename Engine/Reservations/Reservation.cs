@@ -24,6 +24,9 @@ public enum ReservationStatus
     /// the same Idempotency-Key returns it once it is durable.
     /// </summary>
     NotYetDurable,
+
+    /// <summary>The durable path behind Redis is behind (backpressure): nothing was decided; retry after Retry-After.</summary>
+    Busy,
 }
 
 /// <summary>A unit (or several) of a SKU held for a buyer until they pay or the payment window closes.</summary>

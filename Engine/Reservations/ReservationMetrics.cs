@@ -17,6 +17,7 @@ public sealed class ReservationMetrics(IMeterFactory meterFactory)
     private static readonly KeyValuePair<string, object?> KeyConflict = EngineTelemetry.Tag("outcome", "key-conflict");
     private static readonly KeyValuePair<string, object?> Recovering = EngineTelemetry.Tag("outcome", "recovering");
     private static readonly KeyValuePair<string, object?> NotDurable = EngineTelemetry.Tag("outcome", "not-durable");
+    private static readonly KeyValuePair<string, object?> Busy = EngineTelemetry.Tag("outcome", "busy");
     private static readonly KeyValuePair<string, object?> Error = EngineTelemetry.Tag("outcome", "error");
 
     private readonly Counter<long> _reservations = meterFactory.Meter().CreateCounter<long>("flashsale.reservations", "{reservation}",
@@ -41,6 +42,7 @@ public sealed class ReservationMetrics(IMeterFactory meterFactory)
         ReservationStatus.SoldOut => SoldOut,
         ReservationStatus.Recovering => Recovering,
         ReservationStatus.NotYetDurable => NotDurable,
+        ReservationStatus.Busy => Busy,
         _ => Error,
     });
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using FlashSale.Engine.Backpressure;
 using FlashSale.Engine.Campaigns;
 using FlashSale.Engine.Fencing;
 using FlashSale.Engine.Kafka;
@@ -33,7 +34,8 @@ public sealed partial class ReservationService(
     ReservationMetrics metrics,
     IOptions<ReservationOptions> options,
     ILogger<ReservationService> logger,
-    DurableAcknowledger? acknowledger = null)
+    DurableAcknowledger? acknowledger = null,
+    BackpressureMonitor? backpressure = null)
 {
     // Null in Decided mode: the answer follows the decision, the relay moves the event later.
     private readonly DurableAcknowledger? _acknowledger = options.Value.Acknowledge == AcknowledgeMode.Durable ? acknowledger : null;
@@ -61,6 +63,14 @@ public sealed partial class ReservationService(
         {
             metrics.SoldOutFromMemory();
             return ReservationResult.SoldOut;
+        }
+
+        // Here, after the sold-out answer from memory and before anything is decided: while the pipeline is behind,
+        // only what decides nothing new goes on (a replay, a sold-out answer, an unknown SKU).
+        if (backpressure is { IsBusy: true } && !await DecidesNothingNewAsync(request))
+        {
+            metrics.Decided(ReservationStatus.Busy);
+            return new(ReservationStatus.Busy);
         }
 
         if (!gate.IsOpen)
@@ -117,6 +127,36 @@ public sealed partial class ReservationService(
         metrics.Decided(result.Status);
         activity?.SetTag("flashsale.outcome", result.Status.ToString());
         return result;
+    }
+
+    /// <summary>
+    /// True when the buyer's Idempotency-Key already owns an order of this SKU: the request is a replay and decides
+    /// nothing. One Redis read (the SKU's idempotency hash); for answers that are refused otherwise (a rate limit).
+    /// </summary>
+    public Task<bool> OwnsOrderAsync(string campaignId, long skuId, long userId, string idempotencyKey)
+        => redis.GetDatabase().HashExistsAsync(new SkuKeys(campaignId, skuId).Idempotency, SoldOutCache.IdempotencyField(userId, idempotencyKey));
+
+    /// <summary>
+    /// While the pipeline is behind: true when the request would decide nothing new, so it may go on to the script — a
+    /// replay (its key owns an order), a SKU without the units asked for (the script answers sold-out and renews the
+    /// sold-out cache), or a SKU Redis does not know (404). One pipelined round trip of two reads, paid only while busy;
+    /// if Redis does not answer, the request is refused busy like the others (nothing is decided either way).
+    /// </summary>
+    private async Task<bool> DecidesNothingNewAsync(ReservationRequest request)
+    {
+        var db = redis.GetDatabase();
+        var sku = new SkuKeys(request.CampaignId, request.SkuId);
+        var owned = db.HashExistsAsync(sku.Idempotency, SoldOutCache.IdempotencyField(request.UserId, request.IdempotencyKey));
+        var available = db.HashGetAsync(sku.Meta, MetaFields.Available);
+        try
+        {
+            await Task.WhenAll(owned, available);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            return false;
+        }
+        return owned.Result || available.Result.IsNull || (long)available.Result < request.Quantity;
     }
 
     /// <summary>A request decided in a call of its own: a SKU's first, or every one when batching is off.</summary>

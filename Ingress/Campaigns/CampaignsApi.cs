@@ -3,6 +3,7 @@ using System.Text.Json;
 using FlashSale.Contracts;
 using FlashSale.Engine.Campaigns;
 using FlashSale.Engine.Reconciliation;
+using FlashSale.Ingress.Admission;
 using FlashSale.Ingress.Infrastructure;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -31,7 +32,8 @@ internal static class CampaignsApi
     }
 
     public static async Task<Results<Created<CampaignView>, Ok<CampaignView>, ValidationProblem, ProblemHttpResult>> Create(
-        HttpRequest request, CampaignStore campaigns, StockService stock, IOptions<CampaignOptions> options, CancellationToken cancellationToken)
+        HttpRequest request, CampaignStore campaigns, StockService stock, CampaignLimitOverrides overrides, IOptions<CampaignOptions> options,
+        CancellationToken cancellationToken)
     {
         CampaignBody? body;
         try
@@ -53,6 +55,11 @@ internal static class CampaignsApi
 
         definition = CampaignValidator.Normalize(definition!);
         var outcome = await campaigns.CreateAsync(definition, cancellationToken);
+        if (outcome == CampaignCreateOutcome.Created && definition.RateLimits is not null)
+        {
+            // This Ingress applies them from the next request; the others when they next read the catalog.
+            overrides.Set(definition.CampaignId, definition.RateLimits);
+        }
         if (outcome == CampaignCreateOutcome.Conflict)
         {
             return Problems.Conflict(ProblemTypes.CampaignConflict, "Campaign exists",
@@ -127,14 +134,20 @@ internal static class CampaignsApi
     // A null SKU stays null: the validator reports the body as it came.
     private static CampaignDefinition ToDefinition(CampaignBody body) => new(
         body.CampaignId, body.StartsAt, body.EndsAt, body.PaymentWindowSeconds,
-        [.. (body.Skus ?? []).Select(s => s is null ? null! : new CampaignSku(s.SkuId, s.Price, s.Stock, s.PerUserLimit))]);
+        [.. (body.Skus ?? []).Select(s => s is null ? null! : new CampaignSku(s.SkuId, s.Price, s.Stock, s.PerUserLimit))],
+        body.RateLimits is { } limits ? new CampaignRateLimits(ToLimit(limits.PerBuyer), ToLimit(limits.PerAddress), limits.Concurrency) : null);
+
+    private static TokenBucketLimit? ToLimit(RateLimitBody? body) => body is null ? null : new(body.PermitsPerSecond, body.Burst);
+
+    private static RateLimitBody? ToBody(TokenBucketLimit? limit) => limit is null ? null : new(limit.PermitsPerSecond, limit.Burst);
 
     private static CampaignView ToView(CampaignDefinition campaign, IReadOnlyList<SkuStock> stock) => new(
         campaign.CampaignId,
         campaign.StartsAt.UtcDateTime,
         campaign.EndsAt.UtcDateTime,
         campaign.PaymentWindowSeconds,
-        [.. campaign.Skus.Zip(stock, (sku, s) => new CampaignSkuView(sku.SkuId, sku.Price, sku.Stock, sku.PerUserLimit, s.Available, s.State))]);
+        [.. campaign.Skus.Zip(stock, (sku, s) => new CampaignSkuView(sku.SkuId, sku.Price, sku.Stock, sku.PerUserLimit, s.Available, s.State))],
+        campaign.RateLimits is { } limits ? new CampaignRateLimitsBody(ToBody(limits.PerBuyer), ToBody(limits.PerAddress), limits.Concurrency) : null);
 
     private static SkuLedgerView ToView(SkuLedger ledger) => new(
         ledger.Total,

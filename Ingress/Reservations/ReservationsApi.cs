@@ -3,6 +3,7 @@ using System.Text.Json;
 using FlashSale.Contracts;
 using FlashSale.Engine.Campaigns;
 using FlashSale.Engine.Reservations;
+using FlashSale.Ingress.Admission;
 using FlashSale.Ingress.Infrastructure;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -23,10 +24,14 @@ internal static class ReservationsApi
         group.MapPost("/", Reserve)
             .WithName("Reserve")
             .Accepts<ReservationBody>("application/json")
+            // The rate limits (429 rate-limited, before the handler; see Admission/ReservationLimiter).
+            .WithMetadata(ReservationRateLimited.Instance)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            // busy (backpressure), recovering (a fenced SKU), unavailable (not yet durable, or a backend down).
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return group;
     }
@@ -37,7 +42,8 @@ internal static class ReservationsApi
         [FromHeader(Name = IdempotencyKeyHeader)] string? idempotencyKey,
         HttpRequest request,
         ClaimsPrincipal user,
-        ReservationService reservations)
+        ReservationService reservations,
+        BusyAnswer busy)
     {
         if (!IsValidIdempotencyKey(idempotencyKey))
         {
@@ -82,6 +88,7 @@ internal static class ReservationsApi
             ReservationStatus.SoldOut => Refusals.SoldOut,
             ReservationStatus.Recovering => Refusals.Recovering,
             ReservationStatus.NotYetDurable => Refusals.NotYetDurable,
+            ReservationStatus.Busy => busy.Problem,
             _ => throw new InvalidOperationException($"Unhandled reservation status {result.Status}."),
         };
     }

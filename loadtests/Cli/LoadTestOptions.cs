@@ -1,6 +1,9 @@
 using System.ComponentModel;
 using System.Globalization;
+using System.Text.Json;
+using FlashSale.Contracts;
 using FlashSale.Engine.Campaigns;
+using FlashSale.LoadTests.EngineApi;
 using FlashSale.LoadTests.Measurement;
 using FlashSale.LoadTests.Scenarios;
 using FlashSale.LoadTests.Scenarios.FullSale;
@@ -123,6 +126,20 @@ public class LoadTestOptions : CommandSettings
     [DefaultValue(DefaultDrainMax)]
     public int DrainMax { get; init; }
 
+    [CommandOption("--rate-limits <LIMITS>")]
+    [Description("The rate limits of the campaign the run creates: off (default: a sale test, not a limits test; the Ingress-wide cap on requests in flight "
+        + "still applies), deployment (the Ingress's RateLimits:*), or a JSON rateLimits object, e.g. '{\"perBuyer\":{\"permitsPerSecond\":10,\"burst\":20}}'.")]
+    [DefaultValue("off")]
+    public string RateLimits { get; init; } = "off";
+
+    /// <summary>The campaign's <c>rateLimits</c> from <see cref="RateLimits"/>; null: the deployment's.</summary>
+    public CampaignRateLimitsBody? CampaignRateLimits() => RateLimits switch
+    {
+        "off" => new CampaignRateLimitsBody(new RateLimitBody(0), new RateLimitBody(0)),
+        "deployment" => null,
+        _ => JsonSerializer.Deserialize(RateLimits, LoadTestJson.Default.CampaignRateLimitsBody),
+    };
+
     public bool IsOpenModel => Rate is not null;
 
     public int Concurrency => ConcurrencyOption ?? DefaultConcurrency;
@@ -144,6 +161,17 @@ public class LoadTestOptions : CommandSettings
         if (!Url.IsAbsoluteUri || Url.Scheme is not ("http" or "https"))
         {
             return ValidationResult.Error($"--url '{Url}' is not an absolute http(s) URL.");
+        }
+        if (RateLimits is not ("off" or "deployment"))
+        {
+            try
+            {
+                _ = CampaignRateLimits();
+            }
+            catch (JsonException ex)
+            {
+                return ValidationResult.Error($"--rate-limits is off, deployment or a JSON rateLimits object: {ex.Message}");
+            }
         }
         return Check(
             (Buyers is null or > 0, "--buyers must be a positive whole number."),

@@ -88,11 +88,14 @@ public sealed class EngineClient : IDisposable
         }
     }
 
+    /// <summary>The rate limits every campaign this client creates carries (<c>--rate-limits</c>); null: the deployment's.</summary>
+    public CampaignRateLimitsBody? CampaignRateLimits { get; init; }
+
     public async Task CreateCampaignAsync(
         string campaignId, DateTime startsAt, DateTime endsAt, int paymentWindowSeconds, IReadOnlyList<CampaignSkuBody> skus,
         CancellationToken cancellationToken)
     {
-        var body = new CampaignBody(campaignId, startsAt, endsAt, paymentWindowSeconds, skus);
+        var body = new CampaignBody(campaignId, startsAt, endsAt, paymentWindowSeconds, skus, CampaignRateLimits);
         using var request = new HttpRequestMessage(HttpMethod.Post, ApiRoutes.AdminCampaigns)
         {
             Content = JsonContent.Create(body, LoadTestJson.Default.CampaignBody),
@@ -229,6 +232,15 @@ public sealed class EngineClient : IDisposable
                 return new ReserveResult(Outcome.NotFound);
         }
         var slug = ProblemSlug(body);
+        // Refusals of admission control: nothing was decided, so neither is an unknown outcome.
+        if (status == 429 && slug == ProblemTypes.RateLimited)
+        {
+            return new ReserveResult(Outcome.RateLimited);
+        }
+        if (status == 503 && slug == ProblemTypes.Busy)
+        {
+            return new ReserveResult(Outcome.Busy);
+        }
         if (status == 409)
         {
             switch (slug)

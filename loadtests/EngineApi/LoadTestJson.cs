@@ -6,6 +6,7 @@ namespace FlashSale.LoadTests.EngineApi;
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(CampaignBody))]
+[JsonSerializable(typeof(CampaignRateLimitsBody))]
 [JsonSerializable(typeof(SkuStockView))]
 [JsonSerializable(typeof(OrderResponse))]
 [JsonSerializable(typeof(OrderListResponse))]

@@ -12,6 +12,12 @@ public enum Outcome
     NotStarted,
     Ended,
     NotFound,
+
+    /// <summary>429 rate-limited: a limit refused the request; nothing was decided.</summary>
+    RateLimited,
+
+    /// <summary>503 busy: the pipeline behind Redis is behind (backpressure); nothing was decided.</summary>
+    Busy,
     OtherClientError,
     ServerError,
     Timeout,
@@ -34,6 +40,8 @@ public static class Outcomes
         Outcome.NotStarted => "not-started",
         Outcome.Ended => "ended",
         Outcome.NotFound => "not-found",
+        Outcome.RateLimited => "rate-limited",
+        Outcome.Busy => "busy",
         Outcome.OtherClientError => "other-4xx",
         Outcome.ServerError => "5xx",
         Outcome.Timeout => "timeout",
@@ -45,9 +53,9 @@ public static class Outcomes
     /// <summary>The engine made (or may have made) a reservation we did not see: only a replay of the same key can tell.</summary>
     public static bool IsUnknown(this Outcome outcome) => outcome is Outcome.ServerError or Outcome.Timeout or Outcome.TransportError;
 
-    /// <summary>The engine answered as designed: a reservation, or a refusal the sale expects.</summary>
+    /// <summary>The engine answered as designed: a reservation, or a refusal the sale expects (admission control's included).</summary>
     public static bool IsExpected(this Outcome outcome)
-        => outcome is Outcome.Created or Outcome.Replayed or Outcome.SoldOut or Outcome.PurchaseLimit;
+        => outcome is Outcome.Created or Outcome.Replayed or Outcome.SoldOut or Outcome.PurchaseLimit or Outcome.RateLimited or Outcome.Busy;
 }
 
 /// <summary>An attempt's outcome; <see cref="OrderNo"/> for 200/201, <see cref="Detail"/> for what the outcome does not say.</summary>

@@ -419,7 +419,7 @@ public static class Report
 
     internal static TextTable ThroughputTable(RunSummary run)
     {
-        var table = new TextTable("second", "sent", "answered", "created", "replayed", "sold-out", "purchase-limit", "other", "p50 ms", "p99 ms", "max ms");
+        var table = new TextTable("second", "sent", "answered", "created", "replayed", "sold-out", "purchase-limit", "rate-limited, busy", "other", "p50 ms", "p99 ms", "max ms");
         var samples = run.Stats.Samples;
         // Long runs fold several seconds into one row so the table stays readable.
         var perRow = Math.Max(1, (int)Math.Ceiling(samples.Count / (double)MaxThroughputRows));
@@ -438,6 +438,8 @@ public static class Report
             var replayed = byOutcome[(int)Outcome.Replayed];
             var soldOut = byOutcome[(int)Outcome.SoldOut];
             var limit = byOutcome[(int)Outcome.PurchaseLimit];
+            // Admission control's refusals: nothing decided, the buyer retries later.
+            var admission = byOutcome[(int)Outcome.RateLimited] + byOutcome[(int)Outcome.Busy];
             var completed = group.Sum(s => s.Completed);
             var from = group[0].Elapsed - group[0].Length;
             // Per-second percentiles of a folded row would need the merged histogram; the worst second's is shown instead.
@@ -449,7 +451,8 @@ public static class Report
                 Invariant($"{replayed:N0}"),
                 Invariant($"{soldOut:N0}"),
                 Invariant($"{limit:N0}"),
-                Invariant($"{completed - created - replayed - soldOut - limit:N0}"),
+                Invariant($"{admission:N0}"),
+                Invariant($"{completed - created - replayed - soldOut - limit - admission:N0}"),
                 Ms(group.Max(s => s.Latency.P50)),
                 Ms(group.Max(s => s.Latency.P99)),
                 Ms(group.Max(s => s.Latency.Max)));

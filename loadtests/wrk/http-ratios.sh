@@ -5,6 +5,10 @@
 #             their own token and a new Idempotency-Key, so every answer is a 201 (any other answer is counted)
 #   sold-out  a SKU with stock 1, sold; a buyer who owns no order sends the same key: every answer a 409
 #   constant  again; the ratios use the mean of the two constant runs
+# Rate limits (issue 12): the created and sold-out campaigns switch the per-buyer and per-address limits off in their
+# definitions (one buyer sends every sold-out request); the "limits on" runs repeat both paths on campaigns whose limits
+# are on but too high to refuse anything, so the difference is the limiter's cost on the hot path. The Ingress-wide cap
+# on requests in flight (RateLimits:Concurrency, 1000) applies to every run and never refuses wrk's 64 connections.
 # Each wrk run is preceded by an identical warm-up run. For the created path the engine's CPU (loadtests/cpu.sh)
 # is read before the measured run and again once the Persister holds every order, and divided by the 201s.
 # Needs the engine up (bash dev/up.sh; for figures to quote, from wiped stores: bash dev/down.sh --wipe first).
@@ -44,12 +48,16 @@ admin_post() {
   [[ "$status" == 2* ]] || die "POST $1: $status $(cat "$WRK_OUT/admin.json")"
 }
 
-# new_campaign ID STOCK PER_USER_LIMIT: created and warmed, open from a minute ago for a day, a payment window of
-# a day, so that no payment-window scan cancels its orders (and takes CPU) during the runs.
+limits_off='{"perBuyer":{"permitsPerSecond":0},"perAddress":{"permitsPerSecond":0}}'
+limits_high='{"perBuyer":{"permitsPerSecond":1000000,"burst":1000000},"perAddress":{"permitsPerSecond":1000000,"burst":1000000}}'
+
+# new_campaign ID STOCK PER_USER_LIMIT [RATE_LIMITS]: created and warmed, open from a minute ago for a day, a payment
+# window of a day, so that no payment-window scan cancels its orders (and takes CPU) during the runs; rate limits off
+# unless given.
 new_campaign() {
   admin_post /api/v1/admin/campaigns "{\"campaignId\":\"$1\",\"startsAt\":\"$(date -u -d '-1 min' +%Y-%m-%dT%H:%M:%SZ)\",
     \"endsAt\":\"$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)\",\"paymentWindowSeconds\":86400,
-    \"skus\":[{\"skuId\":1,\"price\":\"9.99\",\"stock\":$2,\"perUserLimit\":$3}]}"
+    \"skus\":[{\"skuId\":1,\"price\":\"9.99\",\"stock\":$2,\"perUserLimit\":$3}],\"rateLimits\":${4:-$limits_off}}"
   admin_post "/api/v1/admin/campaigns/$1/warmup"
 }
 
@@ -59,13 +67,28 @@ soldout_campaign="wrk-so-$suffix"
 # Stock that cannot run out and a limit no buyer reaches: 1,000 units each over two runs at any rate this machine holds.
 new_campaign "$created_campaign" 100000000 1000
 new_campaign "$soldout_campaign" 1 1
+limited_campaign="wrk-rl-$suffix"
+limited_soldout_campaign="wrk-rl-so-$suffix"
+new_campaign "$limited_campaign" 100000000 1000 "$limits_high"
+new_campaign "$limited_soldout_campaign" 1 1 "$limits_high"
+cp "$WRK_OUT/tokens-created.txt" "$WRK_OUT/tokens-created-limited.txt"
+cp "$WRK_OUT/tokens-sold-out.txt" "$WRK_OUT/tokens-sold-out-limited.txt"
+
+# sell_out CAMPAIGN: sells the SKU's one unit and checks that a buyer without an order is answered sold-out.
+sell_out() {
+  local path="/api/v1/campaigns/$1/skus/1/reservations" first late
+  first=$(curl -sS -o /dev/null -w '%{http_code}' -X POST "$FLASHSALE_INGRESS_URL$path" -H "Authorization: $(harness tokens --buyers 1 --first 1)" \
+    -H 'Idempotency-Key: wrk-owner' -H 'Content-Type: application/json' -d '{"quantity":1}')
+  [ "$first" = 201 ] || die "selling the sold-out SKU's one unit of $1 answered $first"
+  late=$(curl -sS -X POST "$FLASHSALE_INGRESS_URL$path" -H "Authorization: $(cat "$WRK_OUT/tokens-sold-out.txt")" \
+    -H 'Idempotency-Key: wrk-late' -H 'Content-Type: application/json' -d '{"quantity":1}')
+  grep -q '/sold-out"' <<<"$late" || die "the sold-out SKU of $1 answered: $late"
+}
+sell_out "$soldout_campaign"
+sell_out "$limited_soldout_campaign"
 soldout_path="/api/v1/campaigns/$soldout_campaign/skus/1/reservations"
-first=$(curl -sS -o /dev/null -w '%{http_code}' -X POST "$FLASHSALE_INGRESS_URL$soldout_path" -H "Authorization: $(harness tokens --buyers 1 --first 1)" \
-  -H 'Idempotency-Key: wrk-owner' -H 'Content-Type: application/json' -d '{"quantity":1}')
-[ "$first" = 201 ] || die "selling the sold-out SKU's one unit answered $first"
-late=$(curl -sS -X POST "$FLASHSALE_INGRESS_URL$soldout_path" -H "Authorization: $(cat "$WRK_OUT/tokens-sold-out.txt")" \
-  -H 'Idempotency-Key: wrk-late' -H 'Content-Type: application/json' -d '{"quantity":1}')
-grep -q '/sold-out"' <<<"$late" || die "the sold-out SKU answered: $late"
+limited_path="/api/v1/campaigns/$limited_campaign/skus/1/reservations"
+limited_soldout_path="/api/v1/campaigns/$limited_soldout_campaign/skus/1/reservations"
 
 start_constant_endpoint
 trap stop_constant_endpoint EXIT
@@ -89,6 +112,14 @@ wait_drained "$rows_before" "$created" 180 >"$WRK_OUT/drained-rows" || die "the 
 cpu_snapshot >"$WRK_OUT/cpu-created.after"
 cpu_created=$(cpu_per_op "$WRK_OUT/cpu-created.before" "$WRK_OUT/cpu-created.after" "$created")
 
+log "created, limits on: $limited_campaign, per-buyer and per-address limits too high to refuse"
+wrk_warmup created-limited "$FLASHSALE_INGRESS_URL" "$limited_path"
+wait_drained "$(inserted_rows)" "" 120 >/dev/null || die "the warm-up's orders did not drain"
+rows_before=$(inserted_rows)
+wrk_run created-limited "$FLASHSALE_INGRESS_URL" "$limited_path"
+crl=("$R_RPS" "$R_P50" "$R_P99" "$R_NON2XX" "$R_SOCKET_ERRORS")
+wait_drained "$rows_before" "$(( R_REQUESTS - R_NON2XX ))" 180 >/dev/null || die "the limited created path's orders did not drain; see $WRK_OUT"
+
 log "sold-out: $soldout_campaign, stock 1 sold; a buyer without an order sends one Idempotency-Key"
 wrk_warmup sold-out "$FLASHSALE_INGRESS_URL" "$soldout_path" wrk-late
 cpu_snapshot >"$WRK_OUT/cpu-sold-out.before"
@@ -97,6 +128,14 @@ cpu_snapshot >"$WRK_OUT/cpu-sold-out.after"
 so=("$R_RPS" "$R_P50" "$R_P99" "$R_NON2XX" "$R_SOCKET_ERRORS")
 sold_out_answers=$R_REQUESTS
 cpu_sold_out=$(cpu_per_op "$WRK_OUT/cpu-sold-out.before" "$WRK_OUT/cpu-sold-out.after" "$sold_out_answers")
+
+log "sold-out, limits on: $limited_soldout_campaign"
+wrk_warmup sold-out-limited "$FLASHSALE_INGRESS_URL" "$limited_soldout_path" wrk-late
+cpu_snapshot >"$WRK_OUT/cpu-sold-out-limited.before"
+wrk_run sold-out-limited "$FLASHSALE_INGRESS_URL" "$limited_soldout_path" wrk-late
+cpu_snapshot >"$WRK_OUT/cpu-sold-out-limited.after"
+sol=("$R_RPS" "$R_P50" "$R_P99" "$R_NON2XX" "$R_SOCKET_ERRORS")
+cpu_sold_out_limited=$(cpu_per_op "$WRK_OUT/cpu-sold-out-limited.before" "$WRK_OUT/cpu-sold-out-limited.after" "$R_REQUESTS")
 
 log "constant again"
 wrk_measure constant-2 "$CONSTANT_URL" "$constant_path"
@@ -109,15 +148,19 @@ constant=$(awk -v a="${c1[0]}" -v b="${c2[0]}" 'BEGIN { printf "%.1f", (a + b) /
   row() { printf '%-20s %10.0f %8s %8s %12s %10s %8s %18s\n' "$1" "$2" "$3" "$4" "$(ratio "$2" "$constant")" "$5" "$6" "$7"; }
   row "constant (before)" "${c1[@]}" "-"
   row "created (201)" "${cr[@]}" "$cpu_created"
+  row "created, limits on" "${crl[@]}" "-"
   row "sold-out (409)" "${so[@]}" "$cpu_sold_out"
+  row "sold-out, limits on" "${sol[@]}" "$cpu_sold_out_limited"
   row "constant (after)" "${c2[@]}" "-"
   echo
   echo "wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d$WRK_DURATION after an identical warm-up; ÷ constant uses the mean of the two constant runs ($constant req/s)."
   echo "created: valid only with non-2xx 0; engine CPU per 201 from before the run until the Persister held all $created orders."
   echo "sold-out: every answer is a 409 (non-2xx = all); engine CPU per answer during the run."
+  echo "limits on: the same paths on campaigns whose per-buyer and per-address limits are on and never refuse (a 429 would show as non-2xx beyond the run's requests)."
   echo "Campaigns: $created_campaign (created), $soldout_campaign (sold-out); constant endpoint $CONSTANT_URL."
   echo "Load average now $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) processors; commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')."
   echo "Engine CPU per process, created path:"
   cpu_report "$WRK_OUT/cpu-created.before" "$WRK_OUT/cpu-created.after" "$created" "created"
 } | tee "$WRK_OUT/summary.txt"
 [ "${cr[3]}" = 0 ] || { echo "warning: the created path had ${cr[3]} non-2xx answers: its figures are not valid" >&2; exit 1; }
+[ "${crl[3]}" = 0 ] || { echo "warning: the created path with limits on had ${crl[3]} non-2xx answers (rate-limited?): its figures are not valid" >&2; exit 1; }

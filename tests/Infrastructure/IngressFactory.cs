@@ -46,6 +46,13 @@ public class IngressFactory : WebApplicationFactory<Program>, IAsyncLifetime
         builder.UseSetting("Relay:Enabled", "false");
         // and answer as the decision is made: no Kafka in process (durable acknowledgement is tested with processes).
         builder.UseSetting("Reservations:Acknowledge", "Decided");
+        // Tests send many requests per buyer, all from one address: the deployment's limits are off here, and a test
+        // about limits gives its campaign limits of its own (which stay in force: RateLimits:Enabled is left true).
+        builder.UseSetting("RateLimits:PerBuyer:PermitsPerSecond", "0");
+        builder.UseSetting("RateLimits:PerBuyer:Burst", "0");
+        builder.UseSetting("RateLimits:Concurrency", "0");
+        // No relay in process: nobody drains the outboxes, so their backlog would read as a pipeline behind.
+        builder.UseSetting("Backpressure:Enabled", "false");
         // The Persister's writer, for tests that put reservations into the shards without running a Persister (ShardOrders).
         builder.ConfigureServices(services => services.AddEngineMetrics<PersistenceMetrics>().AddSingleton<OrderBatchWriter>());
     }

@@ -151,6 +151,13 @@ public class PipelineFixture : IAsyncLifetime
             // Payment windows of a second or two, so a timeout takes seconds (the default minimum is 30 s).
             ["Campaigns__MinPaymentWindowSeconds"] = "1",
             ["Logging__LogLevel__Default"] = "Information",
+            // Admission control is about its own tests (BackpressureTests, a harness run), which turn it on: the others
+            // send many requests per buyer, stop the Persister or take Kafka down, and expect the engine's answers then.
+            // The deployment's rate limits are off; a campaign's own (the harness's --rate-limits) still apply.
+            ["RateLimits__PerBuyer__PermitsPerSecond"] = "0",
+            ["RateLimits__PerBuyer__Burst"] = "0",
+            ["RateLimits__Concurrency"] = "0",
+            ["Backpressure__Enabled"] = "false",
         };
         foreach (var (key, value) in extra)
         {

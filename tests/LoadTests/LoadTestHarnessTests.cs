@@ -90,6 +90,27 @@ public sealed class LoadTestHarnessTests(PipelineFixture engine) : IClassFixture
         Assert.Contains("## Sale lifecycle", markdown, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A campaign with a tight limit of its own (--rate-limits) and few buyers: most requests are refused 429, and the
+    /// harness counts them as refusals, not as errors or unknown outcomes; every invariant still holds.
+    /// </summary>
+    [Fact]
+    public async Task RateLimitedAnswersAreCountedAsRefusals()
+    {
+        var markdown = await RunAsync("hot-sku", "--stock", "60", "--buyers", "5", "--rate", "150", "--duration", "2s",
+            "--rate-limits", """{"perBuyer":{"permitsPerSecond":1,"burst":2}}""");
+        AssertPassed(markdown, [.. CommonInvariants, .. SingleSkuInvariants]);
+
+        var outcomes = TableRows(markdown, "## Outcomes and latency");
+        var all = Number(outcomes.Single(r => r[0] == "all")[1]);
+        var limited = Number(outcomes.Single(r => r[0] == "rate-limited")[1]);
+        var created = Number(outcomes.Single(r => r[0] == "created")[1]);
+        // Five buyers, a burst of 2 and one token a second each: at most 5 × (2 + 3) requests get past the limit.
+        Assert.InRange(created, 1, 5);
+        Assert.True(limited >= all - 25, $"{limited} of {all} rate-limited");
+        Assert.DoesNotContain(outcomes, r => r[0] is "5xx" or "other-4xx" or "unexpected");
+    }
+
     /// <summary>The same run through .NET's HttpClient, which the harness keeps beside its own HTTP/1.1 client.</summary>
     [Fact]
     public async Task HotSkuThroughHttpClientPassesEveryInvariant()
