@@ -26,13 +26,17 @@ public enum WarmupOutcome
     AlreadyLive,
 }
 
-/// <summary>The admin's body: the definition itself. Prices may be JSON strings or numbers.</summary>
+/// <summary>
+/// The admin's body: the definition itself. Prices may be JSON strings or numbers. <c>admission</c> is optional
+/// (<c>open</c> when omitted); <c>{"mode":"queue","admitFactor":1.5,"tokenSeconds":60}</c> puts every SKU behind a waiting room.
+/// </summary>
 public sealed record CampaignBody(
     string CampaignId,
     DateTimeOffset StartsAt,
     DateTimeOffset EndsAt,
     int PaymentWindowSeconds,
-    IReadOnlyList<CampaignSkuBody> Skus);
+    IReadOnlyList<CampaignSkuBody> Skus,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] AdmissionBody? Admission = null);
 
 public sealed record CampaignSkuBody(
     long SkuId,
@@ -53,7 +57,8 @@ public sealed record CampaignView(
     DateTime StartsAt,
     DateTime EndsAt,
     int PaymentWindowSeconds,
-    IReadOnlyList<CampaignSkuView> Skus);
+    IReadOnlyList<CampaignSkuView> Skus,
+    AdmissionView Admission);
 
 public sealed record SkuWarmupView(long SkuId, WarmupOutcome Outcome, int Available);
 

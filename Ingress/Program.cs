@@ -1,4 +1,5 @@
 using FlashSale.Engine;
+using FlashSale.Engine.Admission;
 using FlashSale.Engine.Campaigns;
 using FlashSale.Engine.Lifecycle;
 using FlashSale.Engine.Orders;
@@ -6,6 +7,7 @@ using FlashSale.Engine.Reconciliation;
 using FlashSale.Engine.Relay;
 using FlashSale.Engine.Reservations;
 using FlashSale.Engine.Storage;
+using FlashSale.Ingress.Admission;
 using FlashSale.Ingress.Campaigns;
 using FlashSale.Ingress.Infrastructure;
 using FlashSale.Ingress.Orders;
@@ -17,6 +19,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddFlashSaleTokens();
 builder.AddCampaigns();
 builder.AddReservations();
+builder.AddAdmission();
 builder.AddRelay();
 builder.AddOrderQueries();
 builder.AddLifecycle();
@@ -35,11 +38,14 @@ app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseAuthentication();
 app.UseAuthorization();
+// The waiting room's door (403 admission-required) comes after the bearer token's answers and before any rate limiter.
+app.UseAdmission();
 
 app.MapIngressOperations();
 app.MapCampaignAdminApi();
 app.MapCampaignsApi();
 app.MapReservationsApi();
+app.MapQueueApi();
 app.MapOrdersApi();
 app.MapPaymentsApi();
 app.MapPaymentsAdminApi();

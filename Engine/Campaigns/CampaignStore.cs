@@ -27,8 +27,9 @@ public sealed class CampaignStore(CatalogDataSource catalog)
         // INSERT IGNORE waits on a concurrent uncommitted insert of the same id and then reports 0 rows,
         // so two identical requests racing each other both end in a consistent answer.
         var inserted = await connection.ExecuteAsync(new CommandDefinition("""
-            INSERT IGNORE INTO campaigns (campaign_id, starts_at, ends_at, payment_window_seconds, fingerprint)
-            VALUES (@CampaignId, @StartsAt, @EndsAt, @PaymentWindowSeconds, @Fingerprint)
+            INSERT IGNORE INTO campaigns (campaign_id, starts_at, ends_at, payment_window_seconds, fingerprint,
+                                          admission_mode, admit_factor, admission_token_seconds)
+            VALUES (@CampaignId, @StartsAt, @EndsAt, @PaymentWindowSeconds, @Fingerprint, @AdmissionMode, @AdmitFactor, @TokenSeconds)
             """,
             new
             {
@@ -37,6 +38,9 @@ public sealed class CampaignStore(CatalogDataSource catalog)
                 EndsAt = definition.EndsAt.UtcDateTime,
                 definition.PaymentWindowSeconds,
                 Fingerprint = fingerprint,
+                AdmissionMode = definition.EffectiveAdmission.Mode,
+                definition.EffectiveAdmission.AdmitFactor,
+                definition.EffectiveAdmission.TokenSeconds,
             },
             transaction, cancellationToken: cancellationToken));
 
@@ -64,7 +68,8 @@ public sealed class CampaignStore(CatalogDataSource catalog)
         await using var connection = await catalog.OpenConnectionAsync(cancellationToken);
         var campaign = await connection.QuerySingleOrDefaultAsync<CampaignRow>(new CommandDefinition("""
             SELECT campaign_id AS CampaignId, starts_at AS StartsAt, ends_at AS EndsAt,
-                   payment_window_seconds AS PaymentWindowSeconds
+                   payment_window_seconds AS PaymentWindowSeconds, admission_mode AS AdmissionMode,
+                   admit_factor AS AdmitFactor, admission_token_seconds AS TokenSeconds
             FROM campaigns WHERE campaign_id = @campaignId
             """, new { campaignId }, cancellationToken: cancellationToken));
         if (campaign is null)
@@ -81,7 +86,8 @@ public sealed class CampaignStore(CatalogDataSource catalog)
             new DateTimeOffset(DateTime.SpecifyKind(campaign.StartsAt, DateTimeKind.Utc)),
             new DateTimeOffset(DateTime.SpecifyKind(campaign.EndsAt, DateTimeKind.Utc)),
             campaign.PaymentWindowSeconds,
-            [.. skus]);
+            [.. skus],
+            campaign.AdmissionMode == AdmissionModes.Queue ? new AdmissionSettings(AdmissionModes.Queue, campaign.AdmitFactor, campaign.TokenSeconds) : null);
     }
 
     /// <summary>Ids of the campaigns that end after <paramref name="endedAfter"/> (running, scheduled, or ended since then).</summary>
@@ -93,5 +99,6 @@ public sealed class CampaignStore(CatalogDataSource catalog)
             new { endedAfter = endedAfter.UtcDateTime }, cancellationToken: cancellationToken))];
     }
 
-    private sealed record CampaignRow(string CampaignId, DateTime StartsAt, DateTime EndsAt, int PaymentWindowSeconds);
+    private sealed record CampaignRow(
+        string CampaignId, DateTime StartsAt, DateTime EndsAt, int PaymentWindowSeconds, string AdmissionMode, decimal AdmitFactor, int TokenSeconds);
 }

@@ -127,14 +127,19 @@ internal static class CampaignsApi
     // A null SKU stays null: the validator reports the body as it came.
     private static CampaignDefinition ToDefinition(CampaignBody body) => new(
         body.CampaignId, body.StartsAt, body.EndsAt, body.PaymentWindowSeconds,
-        [.. (body.Skus ?? []).Select(s => s is null ? null! : new CampaignSku(s.SkuId, s.Price, s.Stock, s.PerUserLimit))]);
+        [.. (body.Skus ?? []).Select(s => s is null ? null! : new CampaignSku(s.SkuId, s.Price, s.Stock, s.PerUserLimit))],
+        body.Admission is null ? null : new AdmissionSettings(
+            body.Admission.Mode ?? "",
+            body.Admission.AdmitFactor ?? AdmissionSettings.DefaultAdmitFactor,
+            body.Admission.TokenSeconds ?? AdmissionSettings.DefaultTokenSeconds));
 
     private static CampaignView ToView(CampaignDefinition campaign, IReadOnlyList<SkuStock> stock) => new(
         campaign.CampaignId,
         campaign.StartsAt.UtcDateTime,
         campaign.EndsAt.UtcDateTime,
         campaign.PaymentWindowSeconds,
-        [.. campaign.Skus.Zip(stock, (sku, s) => new CampaignSkuView(sku.SkuId, sku.Price, sku.Stock, sku.PerUserLimit, s.Available, s.State))]);
+        [.. campaign.Skus.Zip(stock, (sku, s) => new CampaignSkuView(sku.SkuId, sku.Price, sku.Stock, sku.PerUserLimit, s.Available, s.State))],
+        new AdmissionView(campaign.EffectiveAdmission.Mode, campaign.EffectiveAdmission.AdmitFactor, campaign.EffectiveAdmission.TokenSeconds));
 
     private static SkuLedgerView ToView(SkuLedger ledger) => new(
         ledger.Total,

@@ -3,6 +3,7 @@ using System.Text.Json;
 using FlashSale.Contracts;
 using FlashSale.Engine.Campaigns;
 using FlashSale.Engine.Reservations;
+using FlashSale.Ingress.Admission;
 using FlashSale.Ingress.Infrastructure;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -23,7 +24,9 @@ internal static class ReservationsApi
         group.MapPost("/", Reserve)
             .WithName("Reserve")
             .Accepts<ReservationBody>("application/json")
+            .RequireAdmission()
             .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
