@@ -7,6 +7,8 @@ namespace FlashSale.LoadTests.EngineApi;
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(CampaignBody))]
 [JsonSerializable(typeof(SkuStockView))]
+[JsonSerializable(typeof(QueueTicketResponse))]
+[JsonSerializable(typeof(QueueStatusResponse))]
 [JsonSerializable(typeof(OrderResponse))]
 [JsonSerializable(typeof(OrderListResponse))]
 [JsonSerializable(typeof(SkuLedgerView))]

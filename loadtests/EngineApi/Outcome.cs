@@ -12,6 +12,9 @@ public enum Outcome
     NotStarted,
     Ended,
     NotFound,
+
+    /// <summary>403 admission-required: a waiting room's SKU and no valid admission token (nothing decided).</summary>
+    AdmissionRequired,
     OtherClientError,
     ServerError,
     Timeout,
@@ -34,6 +37,7 @@ public static class Outcomes
         Outcome.NotStarted => "not-started",
         Outcome.Ended => "ended",
         Outcome.NotFound => "not-found",
+        Outcome.AdmissionRequired => "admission-required",
         Outcome.OtherClientError => "other-4xx",
         Outcome.ServerError => "5xx",
         Outcome.Timeout => "timeout",

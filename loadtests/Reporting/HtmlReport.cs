@@ -363,6 +363,7 @@ public static class HtmlReport
         Outcome.NotStarted => "#8250df",
         Outcome.Ended => "#6e5494",
         Outcome.NotFound => "#bf8700",
+        Outcome.AdmissionRequired => "#0969da",
         Outcome.OtherClientError => "#e85aad",
         Outcome.ServerError => "#cf222e",
         Outcome.Timeout => "#82071e",
