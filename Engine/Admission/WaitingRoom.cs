@@ -38,6 +38,7 @@ public sealed class WaitingRoom(
 
     private readonly TimeSpan _viewMaxAge = TimeSpan.FromMilliseconds(options.Value.ViewMaxAgeMs);
     private readonly ConcurrentDictionary<(string, long), View> _views = new();
+    private readonly ConcurrentDictionary<(string, long), Lazy<Task<View?>>> _reads = new();
     private readonly Channel<(SkuKeys Sku, long Sequence)> _used = Channel.CreateUnbounded<(SkuKeys, long)>(new UnboundedChannelOptions { SingleReader = true });
 
     public int PollIntervalSeconds => options.Value.PollIntervalSeconds;
@@ -125,8 +126,6 @@ public sealed class WaitingRoom(
         }
         return await ReadAsync(sku, key);
     }
-
-    private readonly ConcurrentDictionary<(string, long), Lazy<Task<View?>>> _reads = new();
 
     /// <summary>One read per SKU at a time: every poll arriving meanwhile waits for the same one.</summary>
     private async Task<View?> ReadAsync(SkuKeys sku, (string, long) key)

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using FlashSale.Contracts;
@@ -100,19 +101,30 @@ public sealed class WaitingRoomSaleTests(IngressFactory factory)
             Assert.Equal(Stock, await sale.Db.HashLengthAsync(sale.Keys.Ledger));
 
             // Everyone still waiting learns it at once: every other ticket is SoldOut within two seconds of the last unit's 201.
+            // Judged by when each poll was sent, so a slow sweep over 1,900 tickets on a loaded machine cannot fail it: a poll
+            // sent more than two seconds after the sell-out must say SoldOut, and every ticket must say so in the end.
             var others = byPosition.Where((_, i) => !(i < 60 || (i >= 150 && i < 210 && secondWave[i].Bought))).ToArray();
-            var learned = new TimeSpan[others.Length];
+            Assert.Equal(Crowd - Stock, others.Length);
+            var lateAnswers = new ConcurrentBag<string>();
             await Parallel.ForEachAsync(Enumerable.Range(0, others.Length), new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (i, cancellationToken) =>
             {
-                while (await sale.StateAsync(others[i].Buyer, others[i].Id) != QueueStates.SoldOut)
+                while (true)
                 {
-                    Assert.True(soldOutAt[0].Elapsed < SoldOutWithin + TimeSpan.FromSeconds(30), $"ticket #{others[i].Position} never showed SoldOut");
+                    var sentAt = soldOutAt[0].Elapsed;
+                    var state = await sale.StateAsync(others[i].Buyer, others[i].Id);
+                    if (state == QueueStates.SoldOut)
+                    {
+                        return;
+                    }
+                    if (sentAt > SoldOutWithin)
+                    {
+                        lateAnswers.Add($"#{others[i].Position} was {state} {sentAt.TotalMilliseconds:0} ms after the sell-out");
+                    }
+                    Assert.True(sentAt < TimeSpan.FromSeconds(30), $"ticket #{others[i].Position} never showed SoldOut");
                     await Task.Delay(50, cancellationToken);
                 }
-                learned[i] = soldOutAt[0].Elapsed;
             });
-            Assert.Equal(Crowd - Stock, others.Length);
-            Assert.True(learned.Max() <= SoldOutWithin, $"the last ticket showed SoldOut {learned.Max().TotalMilliseconds:0} ms after the sell-out");
+            Assert.Empty(lateAnswers);
 
             // A cancel returns one unit: the next ticket in line (#211) is admitted, not the ones whose admission the sell-out withdrew.
             await ShardOrders.PersistAsync(factory, sale);
