@@ -120,11 +120,38 @@ public sealed class WaitingRoom(
     private async ValueTask<View?> ViewAsync(SkuKeys sku)
     {
         var key = (sku.CampaignId, sku.SkuId);
-        if (_views.TryGetValue(key, out var view) && time.GetElapsedTime(view.ReadAt) <= (view.Snapshot.Queue ? _viewMaxAge : OpenViewMaxAge))
+        if (_views.TryGetValue(key, out var view))
         {
-            return view;
+            if (view.Snapshot.Queue)
+            {
+                if (time.GetElapsedTime(view.ReadAt) <= _viewMaxAge)
+                {
+                    return view;
+                }
+            }
+            else
+            {
+                // An open SKU's reservations never wait for this: its view is read again in the background, the old one serving meanwhile.
+                if (time.GetElapsedTime(view.ReadAt) > OpenViewMaxAge)
+                {
+                    _ = RefreshAsync(sku, key);
+                }
+                return view;
+            }
         }
         return await ReadAsync(sku, key);
+    }
+
+    private async Task RefreshAsync(SkuKeys sku, (string, long) key)
+    {
+        try
+        {
+            await ReadAsync(sku, key);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            // The view it would have replaced serves until the next request tries again.
+        }
     }
 
     /// <summary>One read per SKU at a time: every poll arriving meanwhile waits for the same one.</summary>
