@@ -93,7 +93,7 @@ public sealed class WaitingRoom(
     /// </summary>
     public async ValueTask<AdmissionDecision> CheckAsync(string campaignId, long skuId, long userId, string? token)
     {
-        var view = await ViewAsync(new SkuKeys(campaignId, skuId));
+        var view = await ViewAsync(new SkuKeys(campaignId, skuId), staleOnFailure: true);
         if (view is not { Snapshot.Queue: true })
         {
             return AdmissionDecision.NotRequired;
@@ -117,7 +117,11 @@ public sealed class WaitingRoom(
     public void Used(string campaignId, long skuId, long sequence) => _used.Writer.TryWrite((new SkuKeys(campaignId, skuId), sequence));
 
     /// <summary>The SKU's view, read again when it is older than allowed; null when Redis does not hold the SKU (never cached).</summary>
-    private async ValueTask<View?> ViewAsync(SkuKeys sku)
+    /// <param name="staleOnFailure">
+    /// When Redis does not answer, go on with the view held (the door: the decision that follows answers the outage itself,
+    /// as it would without a waiting room) instead of failing.
+    /// </param>
+    private async ValueTask<View?> ViewAsync(SkuKeys sku, bool staleOnFailure = false)
     {
         var key = (sku.CampaignId, sku.SkuId);
         if (_views.TryGetValue(key, out var view))
@@ -127,6 +131,17 @@ public sealed class WaitingRoom(
                 if (time.GetElapsedTime(view.ReadAt) <= _viewMaxAge)
                 {
                     return view;
+                }
+                if (staleOnFailure)
+                {
+                    try
+                    {
+                        return await ReadAsync(sku, key);
+                    }
+                    catch (Exception ex) when (ex is RedisException or TimeoutException)
+                    {
+                        return view;
+                    }
                 }
             }
             else
