@@ -50,7 +50,8 @@ public sealed class WaitingRoomSaleTests(IngressFactory factory)
             Ticket At(long position) => byPosition[position - 1];
 
             // The first wave: exactly floor(1.5 x 100) = 150 tickets, the first 150 in join order, and nobody more while none is used.
-            await Eventually.HoldsAsync(async () => await sale.StateAsync(At(150).Buyer, At(150).Id) == QueueStates.Admitted, TimeSpan.FromSeconds(30));
+            await WithRoomOnFailureAsync(sale, () => Eventually.HoldsAsync(
+                async () => await sale.StateAsync(At(150).Buyer, At(150).Id) == QueueStates.Admitted, startsIn + TimeSpan.FromSeconds(30)));
             var firstWave = await StatesAsync(sale, byPosition[..170]);
             Assert.All(firstWave[..150], s => Assert.Equal(QueueStates.Admitted, s.State));
             Assert.Equal(Enumerable.Range(1, 20).Select(p => (QueueStates.Waiting, (long?)p)), firstWave[150..].Select(s => (s.State, s.Position)));
@@ -204,6 +205,26 @@ public sealed class WaitingRoomSaleTests(IngressFactory factory)
     }
 
     private sealed record Room(long Admitted, long Lapsed, long Used, long Outstanding, long Available);
+
+    /// <summary>A failed wait says where the room stood: its watermarks and waves, the SKU's stock and fence, who held the admitting lease.</summary>
+    private static async Task WithRoomOnFailureAsync(TestSale sale, Func<Task> wait)
+    {
+        try
+        {
+            await wait();
+        }
+        catch (Exception ex) when (ex is Xunit.Sdk.XunitException)
+        {
+            var db = sale.Db;
+            var queue = await db.HashGetAllAsync(sale.Keys.Queue);
+            var meta = await db.HashGetAsync(sale.Keys.Meta, ["available", "starts", "fenced", "admit", "admit_ttl"]);
+            var waves = await db.ListRangeAsync(sale.Keys.QueueWaves);
+            var lease = await db.StringGetAsync("fs:admission:lease");
+            throw new Xunit.Sdk.XunitException(
+                $"{ex.Message}; room {string.Join(",", queue.Select(e => $"{e.Name}={e.Value}"))}; waves [{string.Join(" ", waves)}]; "
+                + $"meta available={meta[0]} starts={meta[1]} fenced={meta[2]} admit={meta[3]}/{meta[4]}; lease {lease}; now {DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}");
+        }
+    }
 
     /// <summary>The room's watermarks as Redis holds them; outstanding = admitted − lapsed − used above lapsed.</summary>
     private static async Task<Room> RoomAsync(TestSale sale)
