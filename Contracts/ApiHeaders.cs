@@ -9,6 +9,12 @@ public static class ApiHeaders
     /// <summary>Set to <c>true</c> on a 200 that returns an earlier reservation of the same key.</summary>
     public const string IdempotentReplayed = "Idempotent-Replayed";
 
+    /// <summary>
+    /// In a waiting-room campaign, the admission token a reservation needs: the <c>admissionToken</c> of the buyer's
+    /// ticket once it is <c>Admitted</c> (<see cref="ApiRoutes.QueueTicket"/>). Opaque to clients.
+    /// </summary>
+    public const string AdmissionToken = "Admission-Token";
+
     /// <summary>A payment callback's Unix time in seconds; see <see cref="PaymentSignature"/>.</summary>
     public const string Timestamp = "X-Timestamp";
 

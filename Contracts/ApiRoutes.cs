@@ -12,6 +12,12 @@ public static class ApiRoutes
     public const string Sku = Campaigns + "/{campaignId}/skus/{skuId:long}";
     public const string Reservations = Sku + "/reservations";
 
+    /// <summary>A waiting-room SKU's queue: POST joins it (202 with a ticket).</summary>
+    public const string Queue = Sku + "/queue";
+
+    /// <summary>One ticket of the queue: GET polls its state (the buyer's own tickets only).</summary>
+    public const string QueueTicket = Queue + "/{ticket}";
+
     public const string Orders = "/api/v1/orders";
     public const string Order = Orders + "/{orderNo}";
     public const string OrderCancel = Order + "/cancel";
@@ -28,6 +34,10 @@ public static class ApiRoutes
     public static string SkuPath(string campaignId, long skuId) => string.Create(CultureInfo.InvariantCulture, $"/api/v1/campaigns/{campaignId}/skus/{skuId}");
 
     public static string ReservationsPath(string campaignId, long skuId) => SkuPath(campaignId, skuId) + "/reservations";
+
+    public static string QueuePath(string campaignId, long skuId) => SkuPath(campaignId, skuId) + "/queue";
+
+    public static string QueueTicketPath(string campaignId, long skuId, string ticket) => QueuePath(campaignId, skuId) + "/" + Uri.EscapeDataString(ticket);
 
     public static string OrderPath(string orderNo) => Orders + "/" + orderNo;
 

@@ -26,14 +26,18 @@ public enum WarmupOutcome
     AlreadyLive,
 }
 
-/// <summary>The admin's body: the definition itself. Prices may be JSON strings or numbers.</summary>
+/// <summary>
+/// The admin's body: the definition itself. Prices may be JSON strings or numbers. <c>admission</c> is optional
+/// (<c>open</c> when omitted); <c>{"mode":"queue","admitFactor":1.5,"tokenSeconds":60}</c> puts every SKU behind a waiting room.
+/// </summary>
 public sealed record CampaignBody(
     string CampaignId,
     DateTimeOffset StartsAt,
     DateTimeOffset EndsAt,
     int PaymentWindowSeconds,
     IReadOnlyList<CampaignSkuBody> Skus,
-    CampaignRateLimitsBody? RateLimits = null);
+    CampaignRateLimitsBody? RateLimits = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] AdmissionBody? Admission = null);
 
 /// <summary>
 /// A campaign's own rate limits on its reservation endpoint, each replacing the deployment's <c>RateLimits:*</c> for
@@ -65,6 +69,7 @@ public sealed record CampaignView(
     DateTime EndsAt,
     int PaymentWindowSeconds,
     IReadOnlyList<CampaignSkuView> Skus,
+    AdmissionView Admission,
     CampaignRateLimitsBody? RateLimits = null);
 
 public sealed record SkuWarmupView(long SkuId, WarmupOutcome Outcome, int Available);

@@ -17,6 +17,12 @@ public static class ProblemTypes
     public const string PurchaseLimit = "purchase-limit";
     public const string SoldOut = "sold-out";
 
+    /// <summary>
+    /// A waiting-room SKU refused a reservation without a valid <see cref="ApiHeaders.AdmissionToken"/> (missing, malformed,
+    /// expired, withdrawn at sell-out, or another buyer's): nothing was decided. Join the queue and wait for admission.
+    /// </summary>
+    public const string AdmissionRequired = "admission-required";
+
     /// <summary>The SKU is fenced while its stock is rebuilt after Redis lost decisions: nothing was decided; retry.</summary>
     public const string Recovering = "recovering";
 

@@ -1,4 +1,5 @@
 using FlashSale.Engine;
+using FlashSale.Engine.Admission;
 using FlashSale.Engine.Campaigns;
 using FlashSale.Engine.Lifecycle;
 using FlashSale.Engine.Orders;
@@ -18,6 +19,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddFlashSaleTokens();
 builder.AddCampaigns();
 builder.AddReservations();
+builder.AddAdmission();
 builder.AddRelay();
 builder.AddOrderQueries();
 builder.AddLifecycle();
@@ -38,15 +40,16 @@ app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseAuthentication();
 app.UseAuthorization();
-// Answers come in this order: 401/403 for the token (above), 403 admission-required (the waiting room, issue 12 part 3:
-// its middleware goes here, between the token and the limits), 429 rate-limited (the limits), then in the reservation
-// itself 503 busy (backpressure) and the decision.
+// Answers come in this order: 401/403 for the token (above), 403 admission-required (the waiting room's door), 429
+// rate-limited (the limits), then in the reservation itself 503 busy (backpressure) and the decision.
+app.UseAdmission();
 app.UseReservationRateLimits();
 
 app.MapIngressOperations();
 app.MapCampaignAdminApi();
 app.MapCampaignsApi();
 app.MapReservationsApi();
+app.MapQueueApi();
 app.MapOrdersApi();
 app.MapPaymentsApi();
 app.MapPaymentsAdminApi();

@@ -111,7 +111,7 @@ public static class LoadTestRunner
             ? new ResourceSampler(
                 IngressProcess.Locate(options.Url, options.IngressPid, RunDirectory()), ParseRedis(options.Redis), stats, sampleEvery)
             : null;
-        var model = NewModel(options);
+        var model = scenario.Model ?? NewModel(options);
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Running {scenario.Name}, {model.Description}, for {string.Join(" + ", waves.Select(w => $"{w.TotalSeconds:0.###} s"))} against {options.Url} (seed {options.Seed})."));
 

@@ -27,6 +27,8 @@ app.Configure(config =>
         .WithExample(ReplayStormScenario.ScenarioName, "--rate", "1000", "--duration", "10s");
     config.AddCommand<FullSaleCommand>(FullSaleScenario.ScenarioName).WithDescription(FullSaleCommand.Description)
         .WithExample(FullSaleScenario.ScenarioName, "--stock", "500", "--rate", "500", "--duration", "10s");
+    config.AddCommand<WaitingRoomCommand>(WaitingRoomScenario.ScenarioName).WithDescription(WaitingRoomCommand.Description)
+        .WithExample(WaitingRoomScenario.ScenarioName, "--stock", "100", "--duration", "20s");
     config.AddCommand<ClientOverheadCommand>(ClientOverheadCommand.Name).WithDescription(ClientOverheadCommand.Description)
         .WithExample(ClientOverheadCommand.Name, "--concurrency", "64", "--duration", "10s");
     config.AddCommand<TokensCommand>(TokensCommand.Name).WithDescription(TokensCommand.Description)

@@ -6,8 +6,9 @@ using System.Text.Json.Serialization;
 namespace FlashSale.Engine.Campaigns;
 
 /// <summary>
-/// A flash-sale campaign as an operator defines it: a time window and the SKUs on sale, and optionally rate limits of
-/// its own (null: the deployment's).
+/// A flash-sale campaign as an operator defines it: a time window, the SKUs on sale, optionally rate limits of its own
+/// (null: the deployment's), and how buyers are admitted to them (<see cref="AdmissionSettings"/>; null or open: anyone
+/// may reserve).
 /// </summary>
 public sealed record CampaignDefinition(
     string CampaignId,
@@ -15,8 +16,13 @@ public sealed record CampaignDefinition(
     DateTimeOffset EndsAt,
     int PaymentWindowSeconds,
     IReadOnlyList<CampaignSku> Skus,
-    CampaignRateLimits? RateLimits = null)
+    CampaignRateLimits? RateLimits = null,
+    AdmissionSettings? Admission = null)
 {
+    /// <summary>The admission in force: <see cref="AdmissionSettings.Open"/> when the definition names none.</summary>
+    [JsonIgnore]
+    public AdmissionSettings EffectiveAdmission => Admission ?? AdmissionSettings.Open;
+
     /// <summary>
     /// A stable digest of the definition. Creating a campaign again is idempotent only when
     /// the digests match; the order of SKUs and the spelling of a price do not matter.
@@ -40,6 +46,13 @@ public sealed record CampaignDefinition(
         {
             text.Append("|rate-limits:").Append(RateLimits.Canonical());
         }
+        // Only a waiting room adds to the digest, so an open campaign stored before admission existed keeps its fingerprint
+        // and the same definition sent again is still recognised.
+        if (EffectiveAdmission.IsQueue)
+        {
+            text.Append("|admission:queue:").Append(EffectiveAdmission.AdmitFactorMilli)
+                .Append(':').Append(EffectiveAdmission.TokenSeconds);
+        }
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
     }
 
@@ -54,4 +67,25 @@ public sealed record CampaignSku(
 {
     /// <summary>The price in minor units (cents): Redis scripts only do integer arithmetic.</summary>
     public long PriceMinor => Money.ToMinor(Price);
+}
+
+/// <summary>
+/// How buyers reach a campaign's SKUs. <c>open</c>: anyone with a buyer token may reserve. <c>queue</c>: a waiting room;
+/// buyers join a queue per SKU and are admitted in join order, in waves that keep the admitted-but-unused tokens at
+/// most <see cref="AdmitFactor"/> × the units still available; a reservation then needs the buyer's admission token,
+/// valid for <see cref="TokenSeconds"/>.
+/// </summary>
+public sealed record AdmissionSettings(string Mode, decimal AdmitFactor = AdmissionSettings.DefaultAdmitFactor, int TokenSeconds = AdmissionSettings.DefaultTokenSeconds)
+{
+    public const decimal DefaultAdmitFactor = 1.5m;
+    public const int DefaultTokenSeconds = 60;
+
+    public static AdmissionSettings Open { get; } = new(AdmissionModes.Open);
+
+    [JsonIgnore]
+    public bool IsQueue => Mode == AdmissionModes.Queue;
+
+    /// <summary>The factor in thousandths, as Redis keeps it (scripts do integer arithmetic only).</summary>
+    [JsonIgnore]
+    public int AdmitFactorMilli => (int)decimal.Round(AdmitFactor * 1000m, MidpointRounding.ToZero);
 }

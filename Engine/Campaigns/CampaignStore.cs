@@ -27,8 +27,10 @@ public sealed class CampaignStore(CatalogDataSource catalog)
         // INSERT IGNORE waits on a concurrent uncommitted insert of the same id and then reports 0 rows,
         // so two identical requests racing each other both end in a consistent answer.
         var inserted = await connection.ExecuteAsync(new CommandDefinition("""
-            INSERT IGNORE INTO campaigns (campaign_id, starts_at, ends_at, payment_window_seconds, fingerprint, rate_limits)
-            VALUES (@CampaignId, @StartsAt, @EndsAt, @PaymentWindowSeconds, @Fingerprint, @RateLimits)
+            INSERT IGNORE INTO campaigns (campaign_id, starts_at, ends_at, payment_window_seconds, fingerprint, rate_limits,
+                                          admission_mode, admit_factor, admission_token_seconds)
+            VALUES (@CampaignId, @StartsAt, @EndsAt, @PaymentWindowSeconds, @Fingerprint, @RateLimits,
+                    @AdmissionMode, @AdmitFactor, @TokenSeconds)
             """,
             new
             {
@@ -38,6 +40,9 @@ public sealed class CampaignStore(CatalogDataSource catalog)
                 definition.PaymentWindowSeconds,
                 Fingerprint = fingerprint,
                 RateLimits = definition.RateLimits?.ToJson(),
+                AdmissionMode = definition.EffectiveAdmission.Mode,
+                definition.EffectiveAdmission.AdmitFactor,
+                definition.EffectiveAdmission.TokenSeconds,
             },
             transaction, cancellationToken: cancellationToken));
 
@@ -65,7 +70,8 @@ public sealed class CampaignStore(CatalogDataSource catalog)
         await using var connection = await catalog.OpenConnectionAsync(cancellationToken);
         var campaign = await connection.QuerySingleOrDefaultAsync<CampaignRow>(new CommandDefinition("""
             SELECT campaign_id AS CampaignId, starts_at AS StartsAt, ends_at AS EndsAt,
-                   payment_window_seconds AS PaymentWindowSeconds, rate_limits AS RateLimits
+                   payment_window_seconds AS PaymentWindowSeconds, rate_limits AS RateLimits, admission_mode AS AdmissionMode,
+                   admit_factor AS AdmitFactor, admission_token_seconds AS TokenSeconds
             FROM campaigns WHERE campaign_id = @campaignId
             """, new { campaignId }, cancellationToken: cancellationToken));
         if (campaign is null)
@@ -83,7 +89,8 @@ public sealed class CampaignStore(CatalogDataSource catalog)
             new DateTimeOffset(DateTime.SpecifyKind(campaign.EndsAt, DateTimeKind.Utc)),
             campaign.PaymentWindowSeconds,
             [.. skus],
-            CampaignRateLimits.FromJson(campaign.RateLimits));
+            CampaignRateLimits.FromJson(campaign.RateLimits),
+            campaign.AdmissionMode == AdmissionModes.Queue ? new AdmissionSettings(AdmissionModes.Queue, campaign.AdmitFactor, campaign.TokenSeconds) : null);
     }
 
     /// <summary>The rate limits of the campaigns that have their own and end after <paramref name="endedAfter"/>.</summary>
@@ -105,5 +112,7 @@ public sealed class CampaignStore(CatalogDataSource catalog)
             new { endedAfter = endedAfter.UtcDateTime }, cancellationToken: cancellationToken))];
     }
 
-    private sealed record CampaignRow(string CampaignId, DateTime StartsAt, DateTime EndsAt, int PaymentWindowSeconds, string? RateLimits);
+    private sealed record CampaignRow(
+        string CampaignId, DateTime StartsAt, DateTime EndsAt, int PaymentWindowSeconds, string? RateLimits,
+        string AdmissionMode, decimal AdmitFactor, int TokenSeconds);
 }

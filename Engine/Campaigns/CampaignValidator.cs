@@ -15,6 +15,12 @@ public static partial class CampaignValidator
     public static readonly DateTimeOffset EarliestInstant = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
     public static readonly DateTimeOffset LatestInstant = new(2100, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
+    /// <summary>A waiting room admits at least as many buyers as there are units (below 1, the last units could wait for ever).</summary>
+    public const decimal MinAdmitFactor = 1m;
+    public const decimal MaxAdmitFactor = 100m;
+    public const int MinTokenSeconds = 5;
+    public const int MaxTokenSeconds = 3600;
+
     /// <summary>A flash sale lasts hours; years leave room for a standing demo or catalog campaign, not for a typo.</summary>
     public const int MaxDurationYears = 5;
 
@@ -60,6 +66,7 @@ public static partial class CampaignValidator
             errors["paymentWindowSeconds"] = [$"Between {minPaymentWindowSeconds} and {MaxPaymentWindowSeconds} seconds."];
         }
         definition.RateLimits?.Validate(errors);
+        ValidateAdmission(definition.Admission, errors);
         if (definition.Skus is null || definition.Skus.Count == 0 || definition.Skus.Count > MaxSkus)
         {
             errors["skus"] = [$"Between 1 and {MaxSkus} SKUs."];
@@ -102,7 +109,31 @@ public static partial class CampaignValidator
         return errors;
     }
 
-    /// <summary>Instants are kept to the millisecond, in UTC, so that a re-sent definition compares equal.</summary>
+    private static void ValidateAdmission(AdmissionSettings? admission, Dictionary<string, string[]> errors)
+    {
+        if (admission is null)
+        {
+            return;
+        }
+        if (admission.Mode is not (AdmissionModes.Open or AdmissionModes.Queue))
+        {
+            errors["admission.mode"] = [$"mode is \"{AdmissionModes.Open}\" (anyone may reserve) or \"{AdmissionModes.Queue}\" (a waiting room)."];
+            return;
+        }
+        if (admission.AdmitFactor < MinAdmitFactor || admission.AdmitFactor > MaxAdmitFactor || decimal.Round(admission.AdmitFactor, 3) != admission.AdmitFactor)
+        {
+            errors["admission.admitFactor"] = [$"admitFactor is between {MinAdmitFactor:0.0} and {MaxAdmitFactor:0.0}, with at most three decimals: admitted-but-unused tokens never exceed it times the units still available."];
+        }
+        if (admission.TokenSeconds is < MinTokenSeconds or > MaxTokenSeconds)
+        {
+            errors["admission.tokenSeconds"] = [$"tokenSeconds is between {MinTokenSeconds} and {MaxTokenSeconds}: how long an admitted buyer may reserve."];
+        }
+    }
+
+    /// <summary>
+    /// Instants are kept to the millisecond, in UTC, so that a re-sent definition compares equal; an open admission is
+    /// stored as no admission at all (its factor and token lifetime mean nothing).
+    /// </summary>
     public static CampaignDefinition Normalize(CampaignDefinition definition) => definition with
     {
         StartsAt = TruncateToMilliseconds(definition.StartsAt),
@@ -110,6 +141,7 @@ public static partial class CampaignValidator
         Skus = [.. definition.Skus.OrderBy(s => s.SkuId)],
         // An empty rateLimits object changes nothing, and is stored (and fingerprinted) as none.
         RateLimits = definition.RateLimits is { IsEmpty: true } ? null : definition.RateLimits,
+        Admission = definition.Admission is { IsQueue: true } queue ? queue : null,
     };
 
     private static DateTimeOffset TruncateToMilliseconds(DateTimeOffset value)

@@ -31,6 +31,12 @@ public sealed class StockService(IConnectionMultiplexer redis, SkuScripts script
         var db = redis.GetDatabase();
         // Registered before the stock exists, so the relay never misses an outbox that has entries.
         await db.SetAddAsync(RedisKeyspace.LiveSkus, [.. campaign.Skus.Select(s => (RedisValue)new SkuKeys(campaign.CampaignId, s.SkuId).Member)]);
+        var admission = campaign.EffectiveAdmission;
+        if (admission.IsQueue)
+        {
+            // Before the stock, like the live set: the admitting loop looks at a SKU as soon as it can be sold.
+            await db.SetAddAsync(RedisKeyspace.QueueSkus, [.. campaign.Skus.Select(s => (RedisValue)new SkuKeys(campaign.CampaignId, s.SkuId).Member)]);
+        }
         var results = new List<SkuWarmup>(campaign.Skus.Count);
         foreach (var batch in campaign.Skus.Chunk(BatchSize))
         {
@@ -39,7 +45,8 @@ public sealed class StockService(IConnectionMultiplexer redis, SkuScripts script
                 db,
                 new SkuKeys(campaign.CampaignId, sku.SkuId),
                 new SkuLoad(sku.Stock, campaign.StartsAt.ToUnixTimeMilliseconds(), campaign.EndsAt.ToUnixTimeMilliseconds(),
-                    sku.PerUserLimit, sku.PriceMinor, campaign.PaymentWindowSeconds),
+                    sku.PerUserLimit, sku.PriceMinor, campaign.PaymentWindowSeconds,
+                    admission.IsQueue ? admission.AdmitFactorMilli : 0, admission.IsQueue ? admission.TokenSeconds : 0),
                 force)));
             for (var i = 0; i < batch.Length; i++)
             {

@@ -16,10 +16,13 @@ public static class RedisKeyspace
     public static readonly RedisKey LiveSkus = "fs:live-skus";
 
     /// <summary>The SKUs in <see cref="LiveSkus"/>; a member that does not parse is left out.</summary>
-    public static async Task<List<SkuKeys>> LiveSkusAsync(IDatabaseAsync db)
+    public static Task<List<SkuKeys>> LiveSkusAsync(IDatabaseAsync db) => SkusAsync(db, LiveSkus);
+
+    /// <summary>The SKUs of a set of <c>campaignId:skuId</c> members (<see cref="LiveSkus"/>, <see cref="QueueSkus"/>); a member that does not parse is left out.</summary>
+    public static async Task<List<SkuKeys>> SkusAsync(IDatabaseAsync db, RedisKey set)
     {
         var skus = new List<SkuKeys>();
-        foreach (var member in await db.SetMembersAsync(LiveSkus))
+        foreach (var member in await db.SetMembersAsync(set))
         {
             if (SkuKeys.TryParseMember(member.ToString(), out var sku))
             {
@@ -28,6 +31,15 @@ public static class RedisKeyspace
         }
         return skus;
     }
+
+    /// <summary>
+    /// Set of <c>campaignId:skuId</c> of the SKUs warmed in queue mode (a waiting room), which the admitting loop walks.
+    /// Outside any hash tag, like <see cref="LiveSkus"/>: written beside the SKU's scripts, never inside them.
+    /// </summary>
+    public static readonly RedisKey QueueSkus = "fs:queue-skus";
+
+    /// <summary>String: the Ingress that holds it runs the waiting rooms' admitting loop (SET NX PX).</summary>
+    public static readonly RedisKey AdmissionLease = "fs:admission:lease";
 
     /// <summary>String: the Persister that holds it runs the reconciler's round (SET NX PX).</summary>
     public static readonly RedisKey ReconcilerLease = "fs:reconciler:lease";
@@ -120,6 +132,25 @@ public readonly record struct SkuKeys(string CampaignId, long SkuId)
     /// <summary>Hash: order number → when the reconciler last put its lost event back on the outbox (ms).</summary>
     public RedisKey Republished => $"fs:{Tag}:republished";
 
+    /// <summary>
+    /// Hash: the SKU's waiting room (<see cref="QueueFields"/>): <c>joined</c> (tickets handed out, the last ticket's
+    /// sequence), <c>admitted</c> (tickets up to this sequence were admitted), <c>lapsed</c> (tickets up to this one no
+    /// longer hold a valid admission: expired, or withdrawn when the SKU sold out).
+    /// </summary>
+    public RedisKey Queue => $"fs:{Tag}:queue";
+
+    /// <summary>Hash: userId → the sequence of the buyer's ticket.</summary>
+    public RedisKey QueueTickets => $"fs:{Tag}:queue:tickets";
+
+    /// <summary>
+    /// List: the admission waves whose tokens may still be valid, oldest first, each <c>lastSequence:admittedAtMs</c>
+    /// (Redis time); a wave leaves it, raising <c>lapsed</c>, once its tokens expired.
+    /// </summary>
+    public RedisKey QueueWaves => $"fs:{Tag}:queue:waves";
+
+    /// <summary>Sorted set: sequences (member and score) of admitted tickets whose token made an order, above <c>lapsed</c>.</summary>
+    public RedisKey QueueUsed => $"fs:{Tag}:queue:used";
+
     /// <summary><c>campaignId:skuId</c>: the SKU in <see cref="RedisKeyspace.LiveSkus"/> and on the stock channel.</summary>
     public string Member => $"{CampaignId}:{SkuId.ToString(CultureInfo.InvariantCulture)}";
 
@@ -136,5 +167,13 @@ public readonly record struct SkuKeys(string CampaignId, long SkuId)
     }
 
     /// <summary>Every key of the SKU, for tests and for tearing a campaign down.</summary>
-    public RedisKey[] All() => [Meta, Idempotency, Users, Ledger, Outbox, Pending, Republished];
+    public RedisKey[] All() => [Meta, Idempotency, Users, Ledger, Outbox, Pending, Republished, Queue, QueueTickets, QueueWaves, QueueUsed];
+}
+
+/// <summary>The fields of a SKU's waiting-room hash (<see cref="SkuKeys.Queue"/>).</summary>
+public static class QueueFields
+{
+    public const string Joined = "joined";
+    public const string Admitted = "admitted";
+    public const string Lapsed = "lapsed";
 }

@@ -53,4 +53,10 @@ public enum ScriptCode
     /// its ledger moved while they were being counted): nothing was written; count them (count.lua) and call again.
     /// </summary>
     NotCounted = -9,
+
+    /// <summary>The SKU is open (its campaign has no waiting room): there is no queue to join or admit from.</summary>
+    NoQueue = -10,
+
+    /// <summary>The campaign has ended: nobody joins its queue any more.</summary>
+    CampaignEnded = -11,
 }

@@ -135,7 +135,11 @@ internal static class CampaignsApi
     private static CampaignDefinition ToDefinition(CampaignBody body) => new(
         body.CampaignId, body.StartsAt, body.EndsAt, body.PaymentWindowSeconds,
         [.. (body.Skus ?? []).Select(s => s is null ? null! : new CampaignSku(s.SkuId, s.Price, s.Stock, s.PerUserLimit))],
-        body.RateLimits is { } limits ? new CampaignRateLimits(ToLimit(limits.PerBuyer), ToLimit(limits.PerAddress), limits.Concurrency) : null);
+        body.RateLimits is { } limits ? new CampaignRateLimits(ToLimit(limits.PerBuyer), ToLimit(limits.PerAddress), limits.Concurrency) : null,
+        body.Admission is null ? null : new AdmissionSettings(
+            body.Admission.Mode ?? "",
+            body.Admission.AdmitFactor ?? AdmissionSettings.DefaultAdmitFactor,
+            body.Admission.TokenSeconds ?? AdmissionSettings.DefaultTokenSeconds));
 
     private static TokenBucketLimit? ToLimit(RateLimitBody? body) => body is null ? null : new(body.PermitsPerSecond, body.Burst);
 
@@ -147,6 +151,7 @@ internal static class CampaignsApi
         campaign.EndsAt.UtcDateTime,
         campaign.PaymentWindowSeconds,
         [.. campaign.Skus.Zip(stock, (sku, s) => new CampaignSkuView(sku.SkuId, sku.Price, sku.Stock, sku.PerUserLimit, s.Available, s.State))],
+        new AdmissionView(campaign.EffectiveAdmission.Mode, campaign.EffectiveAdmission.AdmitFactor, campaign.EffectiveAdmission.TokenSeconds),
         campaign.RateLimits is { } limits ? new CampaignRateLimitsBody(ToBody(limits.PerBuyer), ToBody(limits.PerAddress), limits.Concurrency) : null);
 
     private static SkuLedgerView ToView(SkuLedger ledger) => new(

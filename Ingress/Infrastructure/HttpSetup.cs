@@ -17,6 +17,8 @@ namespace FlashSale.Ingress.Infrastructure;
     AllowDuplicateProperties = false)]
 [JsonSerializable(typeof(ReservationBody))]
 [JsonSerializable(typeof(ReservationResponse))]
+[JsonSerializable(typeof(QueueTicketResponse))]
+[JsonSerializable(typeof(QueueStatusResponse))]
 [JsonSerializable(typeof(CampaignBody))]
 [JsonSerializable(typeof(CampaignView))]
 [JsonSerializable(typeof(WarmupResponse))]

@@ -24,9 +24,11 @@ internal static class ReservationsApi
         group.MapPost("/", Reserve)
             .WithName("Reserve")
             .Accepts<ReservationBody>("application/json")
+            .RequireAdmission()
             // The rate limits (429 rate-limited, before the handler; see Admission/ReservationLimiter).
             .WithMetadata(ReservationRateLimited.Instance)
             .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity)

@@ -278,6 +278,32 @@ public sealed class FullSaleOptions : LoadTestOptions
             $"--payment-window must be between {CampaignValidator.MinPaymentWindowSeconds} s and {CampaignValidator.MaxPaymentWindowSeconds} s (what the admin API accepts)."));
 }
 
+public sealed class WaitingRoomOptions : LoadTestOptions
+{
+    [CommandOption("--admit-factor <F>")]
+    [Description("The waiting room's admitFactor: admitted-but-unused tokens never exceed it times the units still available (1-100).")]
+    [DefaultValue("1.5")]
+    public decimal AdmitFactor { get; init; }
+
+    [CommandOption("--token-seconds <N>")]
+    [Description("How long an admission token is valid (5-3600 s).")]
+    [DefaultValue(WaitingRoomScenario.DefaultTokenSeconds)]
+    public int TokenSeconds { get; init; }
+
+    [CommandOption("--lead <D>")]
+    [Description("How long before the sale starts the campaign is created: the crowd's tokens are minted and everyone joins meanwhile.")]
+    [TypeConverter(typeof(DurationConverter))]
+    [DefaultValue("10s")]
+    public TimeSpan Lead { get; init; }
+
+    public override ValidationResult Validate() => base.Validate() is { Successful: false } failed ? failed : Check(
+        (Rate is null, "waiting-room drives its own traffic (join, poll, reserve when admitted): --rate does not apply; --concurrency bounds the joins in flight."),
+        (!Baseline, "waiting-room has no constant-endpoint baseline."),
+        (AdmitFactor is >= CampaignValidator.MinAdmitFactor and <= CampaignValidator.MaxAdmitFactor, "--admit-factor must be between 1 and 100."),
+        (TokenSeconds is >= CampaignValidator.MinTokenSeconds and <= CampaignValidator.MaxTokenSeconds, "--token-seconds must be between 5 and 3600."),
+        (Lead > TimeSpan.Zero, "--lead must be positive."));
+}
+
 /// <summary>Durations like <c>500ms</c>, <c>30s</c>, <c>2m</c>, <c>1h</c>, a bare number of seconds, or <c>hh:mm:ss</c>.</summary>
 public sealed class DurationConverter : TypeConverter
 {

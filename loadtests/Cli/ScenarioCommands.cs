@@ -58,3 +58,13 @@ public sealed class FullSaleCommand : ScenarioCommand<FullSaleOptions>
         options.PayShare, options.CancelShare, options.DuplicateShare, options.PaymentWindowSeconds,
         options.ThinkTime, options.SecondWave, options.SettleTimeout, options.Seed));
 }
+
+public sealed class WaitingRoomCommand : ScenarioCommand<WaitingRoomOptions>
+{
+    public const string Description = "A sale behind a waiting room: a crowd (--buyers, default 20x the stock of 100) joins before the start, polls, "
+        + "reserves when admitted; reports time to admission and how long the last waiting buyer took to learn it was sold out.";
+
+    protected override IScenario Create(WaitingRoomOptions options) => new WaitingRoomScenario(
+        options.Stock ?? WaitingRoomScenario.DefaultStock, options.Buyers, options.AdmitFactor, options.TokenSeconds, options.Lead,
+        options.Concurrency, options.Duration, options.Seed);
+}

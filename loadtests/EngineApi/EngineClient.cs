@@ -93,9 +93,9 @@ public sealed class EngineClient : IDisposable
 
     public async Task CreateCampaignAsync(
         string campaignId, DateTime startsAt, DateTime endsAt, int paymentWindowSeconds, IReadOnlyList<CampaignSkuBody> skus,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, AdmissionBody? admission = null)
     {
-        var body = new CampaignBody(campaignId, startsAt, endsAt, paymentWindowSeconds, skus, CampaignRateLimits);
+        var body = new CampaignBody(campaignId, startsAt, endsAt, paymentWindowSeconds, skus, CampaignRateLimits, admission);
         using var request = new HttpRequestMessage(HttpMethod.Post, ApiRoutes.AdminCampaigns)
         {
             Content = JsonContent.Create(body, LoadTestJson.Default.CampaignBody),
@@ -120,6 +120,55 @@ public sealed class EngineClient : IDisposable
         return await response.Content.ReadFromJsonAsync(LoadTestJson.Default.SkuStockView, cancellationToken)
             ?? throw new SetupException($"GET SKU {skuId} of {campaignId} returned an empty body.");
     }
+
+    /// <summary>A buyer joins a waiting room: the ticket (202), or null and why (status and problem type, timeout, transport error).</summary>
+    public async Task<(QueueTicketResponse? Ticket, string? Failure)> JoinQueueAsync(string campaignId, long skuId, long buyerId, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(ApiRoutes.QueuePath(campaignId, skuId), UriKind.Relative));
+        request.Headers.TryAddWithoutValidation("Authorization", _tokens.For(buyerId));
+        var (status, body, _, failure) = await SendQueueAsync(request, cancellationToken);
+        return status == 202
+            ? (JsonSerializer.Deserialize(body, LoadTestJson.Default.QueueTicketResponse), null)
+            : (null, failure ?? Describe(status, body));
+    }
+
+    /// <summary>A buyer polls their ticket: its state and the Retry-After the Ingress asks for, or null and why.</summary>
+    public async Task<(QueueStatusResponse? Status, TimeSpan? RetryAfter, string? Failure)> PollTicketAsync(
+        string campaignId, long skuId, long buyerId, string ticket, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(ApiRoutes.QueueTicketPath(campaignId, skuId, ticket), UriKind.Relative));
+        request.Headers.TryAddWithoutValidation("Authorization", _tokens.For(buyerId));
+        var (status, body, retryAfter, failure) = await SendQueueAsync(request, cancellationToken);
+        return status == 200
+            ? (JsonSerializer.Deserialize(body, LoadTestJson.Default.QueueStatusResponse), retryAfter, null)
+            : (null, retryAfter, failure ?? Describe(status, body));
+    }
+
+    private async Task<(int Status, byte[] Body, TimeSpan? RetryAfter, string? Failure)> SendQueueAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timer.CancelAfter(_reservationTimeout);
+        try
+        {
+            using var response = await _http.SendAsync(request, timer.Token);
+            return ((int)response.StatusCode, await response.Content.ReadAsByteArrayAsync(timer.Token), response.Headers.RetryAfter?.Delta, null);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return (0, [], null, Answer.Timeout);
+        }
+        catch (HttpRequestException ex)
+        {
+            return (0, [], null, ex.HttpRequestError.ToString());
+        }
+        catch (IOException ex)
+        {
+            return (0, [], null, ex.GetType().Name);
+        }
+    }
+
+    private static string Describe(int status, ReadOnlySpan<byte> body)
+        => ProblemSlug(body) is { } slug ? Invariant($"{status} {slug}") : status.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>
     /// One reservation attempt, within --timeout. Never throws for what the server or network did:
@@ -154,6 +203,10 @@ public sealed class EngineClient : IDisposable
         request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
         request.Headers.TryAddWithoutValidation("Authorization", _tokens.For(reservation.BuyerId));
         request.Headers.TryAddWithoutValidation(ApiHeaders.IdempotencyKey, reservation.IdempotencyKey);
+        if (reservation.AdmissionToken is not null)
+        {
+            request.Headers.TryAddWithoutValidation(ApiHeaders.AdmissionToken, reservation.AdmissionToken);
+        }
 
         // The hot path of every run, so it costs the client as little as HttpClient allows: a reused timeout
         // source instead of a new one (and its timer) per request, and the body read into a pooled buffer and
@@ -240,6 +293,10 @@ public sealed class EngineClient : IDisposable
         if (status == 503 && slug == ProblemTypes.Busy)
         {
             return new ReserveResult(Outcome.Busy);
+        }
+        if (status == 403 && slug == ProblemTypes.AdmissionRequired)
+        {
+            return new ReserveResult(Outcome.AdmissionRequired);
         }
         if (status == 409)
         {

@@ -8,6 +8,8 @@ namespace FlashSale.LoadTests.EngineApi;
 [JsonSerializable(typeof(CampaignBody))]
 [JsonSerializable(typeof(CampaignRateLimitsBody))]
 [JsonSerializable(typeof(SkuStockView))]
+[JsonSerializable(typeof(QueueTicketResponse))]
+[JsonSerializable(typeof(QueueStatusResponse))]
 [JsonSerializable(typeof(OrderResponse))]
 [JsonSerializable(typeof(OrderListResponse))]
 [JsonSerializable(typeof(SkuLedgerView))]

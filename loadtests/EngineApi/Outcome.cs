@@ -18,6 +18,9 @@ public enum Outcome
 
     /// <summary>503 busy: the pipeline behind Redis is behind (backpressure); nothing was decided.</summary>
     Busy,
+
+    /// <summary>403 admission-required: a waiting room's SKU and no valid admission token (nothing decided).</summary>
+    AdmissionRequired,
     OtherClientError,
     ServerError,
     Timeout,
@@ -42,6 +45,7 @@ public static class Outcomes
         Outcome.NotFound => "not-found",
         Outcome.RateLimited => "rate-limited",
         Outcome.Busy => "busy",
+        Outcome.AdmissionRequired => "admission-required",
         Outcome.OtherClientError => "other-4xx",
         Outcome.ServerError => "5xx",
         Outcome.Timeout => "timeout",

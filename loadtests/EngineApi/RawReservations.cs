@@ -25,6 +25,7 @@ public sealed class RawReservations : IDisposable
     private static readonly TimeSpan MaxIdle = TimeSpan.FromSeconds(30);
 
     private static readonly byte[] KeyHeader = Encoding.ASCII.GetBytes("\r\n" + ApiHeaders.IdempotencyKey + ": ");
+    private static readonly byte[] AdmissionHeader = Encoding.ASCII.GetBytes("\r\n" + ApiHeaders.AdmissionToken + ": ");
 
     private static readonly byte[] QuantityOne = "{\"quantity\":1}"u8.ToArray();
 
@@ -132,7 +133,8 @@ public sealed class RawReservations : IDisposable
         var authorization = _authorization.GetOrAdd(reservation.BuyerId, static (id, tokens) => Encoding.ASCII.GetBytes(tokens.For(id)), _tokens);
         var body = reservation.Quantity == 1 ? QuantityOne : Encoding.ASCII.GetBytes(Invariant($"{{\"quantity\":{reservation.Quantity}}}"));
         var key = reservation.IdempotencyKey;
-        var size = head.Length + authorization.Length + 64 + key.Length + 32 + body.Length;
+        var admission = reservation.AdmissionToken;
+        var size = head.Length + authorization.Length + 64 + key.Length + 32 + body.Length + (admission is null ? 0 : AdmissionHeader.Length + admission.Length);
         var span = connection.SendBuffer(size);
         var at = 0;
         head.CopyTo(span);
@@ -142,6 +144,12 @@ public sealed class RawReservations : IDisposable
         at += Append(span[at..], KeyHeader);
         // Keys are visible ASCII by the API's rule, which the scenarios keep.
         at += Encoding.ASCII.GetBytes(key, span[at..]);
+        if (admission is not null)
+        {
+            // A waiting room's token: base64url and dots, as the Ingress minted it.
+            at += Append(span[at..], AdmissionHeader);
+            at += Encoding.ASCII.GetBytes(admission, span[at..]);
+        }
         at += Append(span[at..], "\r\nContent-Length: "u8);
         Utf8Formatter.TryFormat(body.Length, span[at..], out var written);
         at += written;

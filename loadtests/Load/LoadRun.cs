@@ -32,6 +32,9 @@ public sealed class LoadRun(
 
     public LoadStats Stats => stats;
 
+    /// <summary>The load's client, for a scenario that drives its own traffic (<see cref="IScenario.Model"/>).</summary>
+    public EngineClient Engine => engine;
+
     public FollowUpQueue FollowUps { get; } = new();
 
     /// <summary>Cancelled on Ctrl+C or when the harness failed: models stop sending.</summary>
@@ -63,12 +66,27 @@ public sealed class LoadRun(
     /// </summary>
     public async Task ExecuteReservationAsync(long index, long startTimestamp)
     {
+        var sequence = _sequenceBase + index;
+        InterlockedMax(ref _issued, sequence + 1);
+        ReserveRequest request;
+        try
+        {
+            request = scenario.Next(sequence);
+        }
+        catch (Exception ex)
+        {
+            await FailAsync(ex);
+            return;
+        }
+        await ExecuteReservationAsync(request, startTimestamp);
+    }
+
+    /// <summary>Sends a reservation the scenario made itself (its own <see cref="IScenario.Model"/>), measured like the rest.</summary>
+    public async Task ExecuteReservationAsync(ReserveRequest request, long startTimestamp)
+    {
         Interlocked.Increment(ref _active);
         try
         {
-            var sequence = _sequenceBase + index;
-            InterlockedMax(ref _issued, sequence + 1);
-            var request = scenario.Next(sequence);
             stats.RecordSent();
             // Never cancelled once sent, not even on Ctrl+C: cutting a request would turn an outcome
             // the engine did decide into an unknown one. The client timeout bounds it instead.

@@ -365,6 +365,7 @@ public static class HtmlReport
         Outcome.NotFound => "#bf8700",
         Outcome.RateLimited => "#0969da",
         Outcome.Busy => "#9a6700",
+        Outcome.AdmissionRequired => "#8250df",
         Outcome.OtherClientError => "#e85aad",
         Outcome.ServerError => "#cf222e",
         Outcome.Timeout => "#82071e",

@@ -68,6 +68,13 @@ public interface IScenario
     /// <summary>Tables (and charts) of the scenario's own, placed in the report after the outcome table.</summary>
     IReadOnlyList<ReportSection> Sections => [];
 
+    /// <summary>
+    /// A scenario that drives its own traffic (the waiting room: buyers join, poll and reserve when admitted) instead of
+    /// --rate or --concurrency; it sends its reservations through <see cref="Load.LoadRun.ExecuteReservationAsync(ReserveRequest, long)"/>
+    /// so they are measured and checked like any other. Null: the options' model.
+    /// </summary>
+    Load.ILoadModel? Model => null;
+
     private static readonly IReadOnlyDictionary<long, long> EmptyUnits = new Dictionary<long, long>();
 }
 
@@ -95,5 +102,5 @@ public sealed record SkuUnderTest(long SkuId, int Stock);
 
 public sealed record SaleUnderTest(string CampaignId, IReadOnlyList<SkuUnderTest> Skus);
 
-/// <summary>One reservation attempt: who buys what, under which Idempotency-Key.</summary>
-public sealed record ReserveRequest(string CampaignId, long SkuId, long BuyerId, string IdempotencyKey, int Quantity);
+/// <summary>One reservation attempt: who buys what, under which Idempotency-Key (and, in a waiting room, with which admission token).</summary>
+public sealed record ReserveRequest(string CampaignId, long SkuId, long BuyerId, string IdempotencyKey, int Quantity, string? AdmissionToken = null);

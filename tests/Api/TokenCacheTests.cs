@@ -99,6 +99,8 @@ public sealed class FakeClockIngressFactory : IngressFactory
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         base.ConfigureWebHost(builder);
+        // A host whose clock stands still would hold the waiting rooms' admitting lease between its (fake) ticks.
+        builder.UseSetting("Admission:AdmitterEnabled", "false");
         builder.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Clock));
     }
 

@@ -26,4 +26,19 @@ public sealed class OperationsTests(IngressFactory factory)
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.True(document.GetProperty("paths").TryGetProperty("/api/v1/campaigns/{campaignId}/skus/{skuId}/reservations", out _));
     }
+
+    [Fact]
+    public async Task OpenApiDocumentDescribesTheWaitingRoom()
+    {
+        using var client = factory.CreateClient();
+
+        var paths = (await (await client.GetAsync("/openapi/v1.json")).JsonAsync()).GetProperty("paths");
+
+        var reserve = paths.GetProperty("/api/v1/campaigns/{campaignId}/skus/{skuId}/reservations").GetProperty("post").GetProperty("responses");
+        Assert.True(reserve.TryGetProperty("403", out _));
+        var join = paths.GetProperty("/api/v1/campaigns/{campaignId}/skus/{skuId}/queue").GetProperty("post").GetProperty("responses");
+        Assert.True(join.TryGetProperty("202", out _));
+        var poll = paths.GetProperty("/api/v1/campaigns/{campaignId}/skus/{skuId}/queue/{ticket}").GetProperty("get").GetProperty("responses");
+        Assert.True(poll.GetProperty("200").GetProperty("content").TryGetProperty("application/json", out _));
+    }
 }

@@ -23,6 +23,9 @@ public class IngressFactory : WebApplicationFactory<Program>, IAsyncLifetime
     /// <summary>Test-only payment provider secret.</summary>
     public const string PaymentSecret = "TEST-ONLY-payment-secret-0123456789";
 
+    /// <summary>Test-only key of admission tokens and queue tickets.</summary>
+    public const string AdmissionKey = "TEST-ONLY-admission-token-key-0123456789";
+
     public IConnectionMultiplexer Redis => Services.GetRequiredService<IConnectionMultiplexer>();
 
     public TokenIssuer Tokens => Services.GetRequiredService<TokenIssuer>();
@@ -40,6 +43,7 @@ public class IngressFactory : WebApplicationFactory<Program>, IAsyncLifetime
         builder.UseSetting("Auth:Audience", "flashsale");
         builder.UseSetting("Engine:NodeId", "1");
         builder.UseSetting("Payments:CallbackSecret", PaymentSecret);
+        builder.UseSetting("Admission:SigningKey", AdmissionKey);
         builder.UseSetting("Shards:ConnectionStrings:0", TestEnvironment.MySql(Shard0Database));
         builder.UseSetting("Shards:ConnectionStrings:1", TestEnvironment.MySql(Shard1Database));
         // These tests look at the outbox itself; the pipeline tests run the relay in real processes.

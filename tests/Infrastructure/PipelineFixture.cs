@@ -138,6 +138,7 @@ public class PipelineFixture : IAsyncLifetime
             ["Shards__ConnectionStrings__1"] = TestEnvironment.MySql(ShardDatabase(1)),
             ["Auth__SigningKey"] = TestEnvironment.SigningKey,
             ["Payments__CallbackSecret"] = IngressFactory.PaymentSecret,
+            ["Admission__SigningKey"] = IngressFactory.AdmissionKey,
             ["Kafka__BootstrapServers"] = Kafka.BootstrapServers,
             ["Kafka__ReservationsTopic"] = Topic,
             ["Persister__ConsumerGroup"] = ConsumerGroup,

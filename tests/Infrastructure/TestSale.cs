@@ -28,6 +28,8 @@ public sealed class TestSale
 
     public string ReservationsPath => $"/api/v1/campaigns/{CampaignId}/skus/{SkuId}/reservations";
 
+    public string QueuePath => $"/api/v1/campaigns/{CampaignId}/skus/{SkuId}/queue";
+
     public static string NewCampaignId() => "t-" + Guid.NewGuid().ToString("N")[..16];
 
     public static async Task<TestSale> StartAsync(
@@ -38,7 +40,8 @@ public sealed class TestSale
         TimeSpan? endsIn = null,
         bool warm = true,
         string price = "199.00",
-        int paymentWindowSeconds = 900)
+        int paymentWindowSeconds = 900,
+        string? admission = null)
     {
         var sale = new TestSale(factory, NewCampaignId(), Random.Shared.NextInt64(1, 1_000_000));
         var now = DateTimeOffset.UtcNow;
@@ -49,7 +52,7 @@ public sealed class TestSale
               "startsAt": "{{Iso(now + (startsIn ?? TimeSpan.FromMinutes(-1)))}}",
               "endsAt": "{{Iso(now + (endsIn ?? TimeSpan.FromHours(1)))}}",
               "paymentWindowSeconds": {{paymentWindowSeconds}},
-              "skus": [ { "skuId": {{sale.SkuId}}, "price": "{{price}}", "stock": {{stock}}, "perUserLimit": {{perUserLimit}} } ]
+              "skus": [ { "skuId": {{sale.SkuId}}, "price": "{{price}}", "stock": {{stock}}, "perUserLimit": {{perUserLimit}} } ]{{(admission is null ? "" : ",\n  \"admission\": " + admission)}}
             }
             """));
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);

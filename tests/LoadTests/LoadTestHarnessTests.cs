@@ -111,6 +111,22 @@ public sealed class LoadTestHarnessTests(PipelineFixture engine) : IClassFixture
         Assert.DoesNotContain(outcomes, r => r[0] is "5xx" or "other-4xx" or "unexpected");
     }
 
+    /// <summary>A small crowd (20x a stock of 15) joins a waiting room before the start, polls, and buys when admitted.</summary>
+    [Fact]
+    public async Task WaitingRoomAdmitsInJoinOrderAndTellsEveryWaitingBuyerItSoldOut()
+    {
+        var markdown = await RunAsync("waiting-room", "--stock", "15", "--lead", "6s", "--duration", "15s");
+        AssertPassed(markdown,
+        [
+            .. CommonInvariants, .. SingleSkuInvariants,
+            "the stock sold exactly", "admitted in join order", "every waiting buyer learned the sale was over",
+        ]);
+        Assert.Contains("## Waiting room", markdown, StringComparison.Ordinal);
+        var rows = TableRows(markdown, "## Waiting room");
+        Assert.Equal(300 - Number(rows.Single(r => r[0] == "from the start to admission")[1]),
+            Number(rows.Single(r => r[0] == "from the sell-out to learning it (never admitted)")[1]));
+    }
+
     /// <summary>The same run through .NET's HttpClient, which the harness keeps beside its own HTTP/1.1 client.</summary>
     [Fact]
     public async Task HotSkuThroughHttpClientPassesEveryInvariant()

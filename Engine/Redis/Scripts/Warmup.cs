@@ -2,8 +2,13 @@ using StackExchange.Redis;
 
 namespace FlashSale.Engine.Redis;
 
-/// <summary>What warm-up writes for one SKU.</summary>
-public readonly record struct SkuLoad(int Total, long StartsMs, long EndsMs, int PerUserLimit, long PriceMinor, int PaymentWindowSeconds);
+/// <summary>
+/// What warm-up writes for one SKU. <paramref name="AdmitFactorMilli"/> &gt; 0 puts it behind a waiting room (the campaign's
+/// admit factor in thousandths, tokens valid <paramref name="AdmissionTokenSeconds"/>); 0 leaves it open.
+/// </summary>
+public readonly record struct SkuLoad(
+    int Total, long StartsMs, long EndsMs, int PerUserLimit, long PriceMinor, int PaymentWindowSeconds,
+    int AdmitFactorMilli = 0, int AdmissionTokenSeconds = 0);
 
 /// <param name="Loaded">False: the SKU was live already and nothing was written.</param>
 public readonly record struct WarmupReply(bool Loaded, int Available);
@@ -21,7 +26,7 @@ public sealed partial class SkuScripts
         var reply = await WithCountsAsync(db, sku, async () => (RedisResult[])(await Warmup.EvaluateAsync(db, metrics, [sku.Meta, sku.Ledger],
         [
             load.Total, load.StartsMs, load.EndsMs, load.PerUserLimit, load.PriceMinor, load.PaymentWindowSeconds,
-            force ? "1" : "0", sku.Member,
+            force ? "1" : "0", sku.Member, load.AdmitFactorMilli, load.AdmissionTokenSeconds,
         ]))!)
             ?? throw new ScriptException($"The ledger of {sku.Member} kept changing while its units were counted; load it again once it is quiet.");
         return Code(reply) switch

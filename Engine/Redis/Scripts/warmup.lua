@@ -1,6 +1,6 @@
 -- Loads one SKU's definition and stock. KEYS: 1 meta, 2 ledger.
 -- ARGV: 1 total, 2 startsMs, 3 endsMs, 4 perUserLimit, 5 priceMinor, 6 paymentWindowSeconds, 7 force ("1"),
---       8 "campaignId:skuId"
+--       8 "campaignId:skuId", 9 admit factor in thousandths (0: open, no waiting room), 10 admission token seconds
 -- Reply (C#: SkuScripts.WarmupAsync): { DONE, available } loaded; { ALREADY_DONE, available } refused
 --        because the SKU is already live; { NOT_COUNTED, 0 } nothing written: the ledger holds entries but the
 --        SKU has no exact running counts (loaded before they existed), count.lua must set them first.
@@ -25,6 +25,13 @@ redis.call('HSET', KEYS[1],
   'total', ARGV[1], 'available', available,
   'starts', ARGV[2], 'ends', ARGV[3], 'limit', ARGV[4],
   'price', ARGV[5], 'window', ARGV[6])
+-- The waiting room is part of the definition and written with the stock, in the same script: an Ingress never sees a
+-- queue-mode SKU loaded without its admission (it would let buyers in without a token).
+if tonumber(ARGV[9]) > 0 then
+  redis.call('HSET', KEYS[1], 'admit', ARGV[9], 'admit_ttl', ARGV[10])
+else
+  redis.call('HDEL', KEYS[1], 'admit', 'admit_ttl')
+end
 -- A SKU loaded for the first time starts its decision epoch (see reserve-many.lua); a reload keeps it.
 if redis.call('HEXISTS', KEYS[1], 'epoch') == 0 then
   redis.call('HSET', KEYS[1], 'epoch', now_ms())
