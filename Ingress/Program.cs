@@ -1,5 +1,6 @@
 using FlashSale.Engine;
 using FlashSale.Engine.Campaigns;
+using FlashSale.Engine.Live;
 using FlashSale.Engine.Lifecycle;
 using FlashSale.Engine.Orders;
 using FlashSale.Engine.Reconciliation;
@@ -7,6 +8,7 @@ using FlashSale.Engine.Relay;
 using FlashSale.Engine.Reservations;
 using FlashSale.Engine.Storage;
 using FlashSale.Ingress.Campaigns;
+using FlashSale.Ingress.Console;
 using FlashSale.Ingress.Infrastructure;
 using FlashSale.Ingress.Orders;
 using FlashSale.Ingress.Payments;
@@ -25,6 +27,7 @@ builder.AddIngressHttp();
 builder.AddIngressAuth();
 builder.AddIngressOperations();
 builder.AddPayments();
+builder.AddLiveView();
 
 var app = builder.Build();
 
@@ -33,6 +36,7 @@ await app.Services.MigrateShardsAsync();
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseConsolePage();
 app.UseAuthentication();
 app.UseAuthorization();
 
@@ -43,6 +47,7 @@ app.MapReservationsApi();
 app.MapOrdersApi();
 app.MapPaymentsApi();
 app.MapPaymentsAdminApi();
+app.MapConsole();
 
 await app.RunAsync();
 
