@@ -8,7 +8,8 @@ namespace FlashSale.Engine.Live;
 /// <summary>
 /// This process's reservations by outcome and their latency since the last <see cref="Take"/>, listened to from the metrics
 /// the Ingress records anyway: the <c>outcome</c> tag of <c>flashsale.reservations</c> (so an outcome added there later shows
-/// up here by itself) and ASP.NET Core's <c>http.server.request.duration</c> of the reservation route. A listener callback is a
+/// up here by itself) and ASP.NET Core's <c>http.server.request.duration</c> of the reservation route. Only this host's meters
+/// (those of its <see cref="IMeterFactory"/>) are heard, so hosts sharing a process (tests) do not count each other's requests. A listener callback is a
 /// dictionary lookup and an interlocked add per request; nothing is allocated once every outcome has been seen.
 /// </summary>
 public sealed class LiveCounters : IDisposable
@@ -21,12 +22,13 @@ public sealed class LiveCounters : IDisposable
     private readonly long[] _latency = new long[LatencyBuckets.Count];
     private readonly MeterListener _listener = new();
 
-    public LiveCounters()
+    public LiveCounters(IMeterFactory meterFactory)
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if ((instrument.Meter.Name == EngineTelemetry.Name && instrument.Name == ReservationsInstrument)
-                || (instrument.Meter.Name == RequestDurationMeter && instrument.Name == RequestDurationInstrument))
+            if (ReferenceEquals(instrument.Meter.Scope, meterFactory)
+                && ((instrument.Meter.Name == EngineTelemetry.Name && instrument.Name == ReservationsInstrument)
+                    || (instrument.Meter.Name == RequestDurationMeter && instrument.Name == RequestDurationInstrument)))
             {
                 listener.EnableMeasurementEvents(instrument);
             }

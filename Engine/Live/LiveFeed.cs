@@ -26,11 +26,11 @@ namespace FlashSale.Engine.Live;
 public sealed partial class LiveFeed(
     IConnectionMultiplexer redis,
     CampaignStore campaigns,
-    KafkaCatchUp kafka,
     IOptions<ReconcilerOptions> reconciler,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
-    ILogger<LiveFeed> logger)
+    ILogger<LiveFeed> logger,
+    KafkaCatchUp? kafka = null)
 {
     /// <summary>The SKUs one update shows at most (two Redis commands each a second); the rest are left out and the update says so.</summary>
     public const int MaxSkus = 500;
@@ -231,6 +231,10 @@ public sealed partial class LiveFeed(
     /// <summary>The Kafka backlog: a fresh figure when the query answers quickly, else the last one while it goes on.</summary>
     private async Task<long?> KafkaLag()
     {
+        if (kafka is null)
+        {
+            return null;
+        }
         if (_kafkaLag is null || _kafkaLag.IsCompleted)
         {
             if (_kafkaLag is { IsCompletedSuccessfully: true } done)
@@ -284,6 +288,8 @@ public sealed partial class LiveFeed(
             }
             list.Add(definition);
         }
+        // The latest to start first: when there are more SKUs than the view shows, the ones left out are the oldest campaigns'.
+        list.Sort((a, b) => b.StartsAt.CompareTo(a.StartsAt));
         _shown = list;
         _campaignsReadAt = time.GetTimestamp();
         return Capped(list);

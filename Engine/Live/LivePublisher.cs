@@ -47,7 +47,7 @@ public sealed partial class LivePublisher(
     {
         var intoSecond = TimeSpan.FromMilliseconds(now.ToUnixTimeMilliseconds() % 1_000);
         var wait = offset - intoSecond;
-        return wait > TimeSpan.FromMilliseconds(1) ? wait : wait + TimeSpan.FromSeconds(1);
+        return wait > TimeSpan.Zero ? wait : wait + TimeSpan.FromSeconds(1);
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Live counts of second {Second} not added: Redis did not answer")]

@@ -17,10 +17,14 @@ public static class LiveSetup
     {
         builder.AddEngineCore();
         builder.AddReconciliation();
-        builder.AddKafka();
-        // The Persisters' consumer group, whose committed offsets give the Kafka → MySQL backlog.
-        builder.Services.AddOptions<PersistenceOptions>().BindConfiguration(PersistenceOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.TryAddSingleton<KafkaCatchUp>();
+        // The Persisters' consumer group, whose committed offsets give the Kafka → MySQL backlog; an Ingress without Kafka
+        // (relay off, decided acknowledgement) shows none.
+        if (!string.IsNullOrWhiteSpace(builder.Configuration[$"{KafkaOptions.Section}:{nameof(KafkaOptions.BootstrapServers)}"]))
+        {
+            builder.AddKafka();
+            builder.Services.AddOptions<PersistenceOptions>().BindConfiguration(PersistenceOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+            builder.Services.TryAddSingleton<KafkaCatchUp>();
+        }
         builder.Services.TryAddSingleton<LiveCounters>();
         builder.Services.AddHostedService<LivePublisher>();
         builder.Services.TryAddSingleton<LiveFeed>();

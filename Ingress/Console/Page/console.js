@@ -292,7 +292,7 @@
   function renderCampaigns() {
     const live = new Map((state.live ? state.live.campaigns : []).map((c) => [c.campaignId, c]));
     const listed = new Map(state.campaigns.map((c) => [c.campaignId, c]));
-    // Live campaigns first (the reconciler's, in start order), then the rest of the list.
+    // Live campaigns first (the latest to start first), then the rest of the list.
     const ids = [...live.keys(), ...state.campaigns.map((c) => c.campaignId).filter((id) => !live.has(id))];
     for (const id of [...blocks.keys()]) if (!ids.includes(id)) blocks.delete(id);
     const entries = ids.map((id) => {
