@@ -14,11 +14,12 @@ public sealed class ConsoleFixture : PipelineFixture
     public const string DemoCampaign = "demo-2026";
 
     private IPlaywright? _playwright;
+    private string? _adminToken;
 
     public IBrowser Browser { get; private set; } = null!;
 
     /// <summary>An admin token of this deployment, as <c>dev/up.sh</c> prints one.</summary>
-    public string AdminToken => Tokens.Mint(1, admin: true);
+    public string AdminToken => _adminToken ??= Tokens.Mint(1, admin: true);
 
     public override async Task InitializeAsync()
     {
