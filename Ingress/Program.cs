@@ -1,7 +1,7 @@
 using FlashSale.Engine;
 using FlashSale.Engine.Campaigns;
-using FlashSale.Engine.Live;
 using FlashSale.Engine.Lifecycle;
+using FlashSale.Engine.Live;
 using FlashSale.Engine.Orders;
 using FlashSale.Engine.Reconciliation;
 using FlashSale.Engine.Relay;
