@@ -46,7 +46,8 @@ public sealed partial class LiveFeed(
         [MetaFields.Total, MetaFields.Available, MetaFields.Reserved, MetaFields.Sold, MetaFields.Starts, MetaFields.Ends, MetaFields.Fenced];
 
     private readonly Lock _lock = new();
-    private TaskCompletionSource<LiveUpdate> _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // The next update, and with it the one after: a watcher that was slow to take one still gets every update after it.
+    private TaskCompletionSource<Published> _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private LiveUpdate? _latest;
     private int _watchers;
     private bool _running;
@@ -66,7 +67,7 @@ public sealed partial class LiveFeed(
     public async IAsyncEnumerable<LiveUpdate> WatchAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
-        Task<LiveUpdate> next;
+        Task<Published> next;
         LiveUpdate? latest;
         lock (_lock)
         {
@@ -88,20 +89,17 @@ public sealed partial class LiveFeed(
             }
             while (true)
             {
-                LiveUpdate update;
+                Published published;
                 try
                 {
-                    update = await next.WaitAsync(stop.Token);
+                    published = await next.WaitAsync(stop.Token);
                 }
                 catch (OperationCanceledException)
                 {
                     yield break;
                 }
-                lock (_lock)
-                {
-                    next = _next.Task;
-                }
-                yield return update;
+                next = published.Following;
+                yield return published.Update;
             }
         }
         finally
@@ -129,13 +127,25 @@ public sealed partial class LiveFeed(
                         return;
                     }
                 }
-                var update = await BuildAsync(stopping);
+                LiveUpdate update;
+                try
+                {
+                    update = await BuildAsync(stopping);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // Whatever went wrong, the consoles hear of it and the loop goes on: a dead loop would leave them waiting.
+                    LogFailed(logger, ex);
+                    var now = time.GetUtcNow();
+                    update = new LiveUpdate(now.UtcDateTime, now.ToUnixTimeSeconds() - 1, new Dictionary<string, long>(), 0, LatencyWindowSeconds,
+                        0, null, null, 0, null, null, 0, false, "The live view could not be built: " + ex.GetType().Name, []);
+                }
                 lock (_lock)
                 {
                     _latest = update;
                     var done = _next;
-                    _next = new TaskCompletionSource<LiveUpdate>(TaskCreationOptions.RunContinuationsAsynchronously);
-                    done.SetResult(update);
+                    _next = new TaskCompletionSource<Published>(TaskCreationOptions.RunContinuationsAsynchronously);
+                    done.SetResult(new Published(update, _next.Task));
                 }
             }
         }
@@ -146,8 +156,8 @@ public sealed partial class LiveFeed(
         {
             lock (_lock)
             {
-                // Stopped by the host (or a bug): a watcher arriving later starts the loop again.
-                _running = _running && _watchers > 0 && !stopping.IsCancellationRequested;
+                // The loop ends only when nobody watches (set above) or the host stops: a watcher arriving later starts it again.
+                _running = false;
             }
         }
     }
@@ -358,6 +368,8 @@ public sealed partial class LiveFeed(
             f.OrderNo == 0 ? null : f.OrderNo.ToString(CultureInfo.InvariantCulture), f.Units))]);
 
     private static double? Round(double? ms) => ms is { } value ? Math.Round(value, 2) : null;
+
+    private sealed record Published(LiveUpdate Update, Task<Published> Following);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Live view: a backing service did not answer; the update says so")]
     private static partial void LogFailed(ILogger logger, Exception exception);
