@@ -26,6 +26,13 @@ public static class ApiRoutes
     public const string AdminCampaign = AdminCampaigns + "/{campaignId}";
     public const string CampaignWarmup = AdminCampaign + "/warmup";
     public const string SkuLedger = AdminCampaign + "/skus/{skuId:long}/ledger";
+    public const string CampaignReconcile = AdminCampaign + "/reconcile";
+
+    /// <summary>The operator console's live stream (server-sent events, one update a second).</summary>
+    public const string AdminLive = "/api/v1/admin/live";
+
+    /// <summary>The operator console's page (static files served by the Ingress; not part of the JSON API).</summary>
+    public const string ConsolePage = "/console";
 
     public const string Payments = "/api/v1/payments";
     public const string PaymentCallbacks = Payments + "/callbacks";
@@ -53,6 +60,9 @@ public static class ApiRoutes
 
     public static string CampaignWarmupPath(string campaignId, bool force = false)
         => AdminCampaignPath(campaignId) + "/warmup" + (force ? "?force=true" : "");
+
+    public static string CampaignReconcilePath(string campaignId, bool repair = false)
+        => AdminCampaignPath(campaignId) + "/reconcile" + (repair ? "?repair=true" : "");
 
     public static string SkuLedgerPath(string campaignId, long skuId) => string.Create(CultureInfo.InvariantCulture, $"{AdminCampaigns}/{campaignId}/skus/{skuId}/ledger");
 

@@ -2,6 +2,7 @@ using FlashSale.Engine;
 using FlashSale.Engine.Admission;
 using FlashSale.Engine.Campaigns;
 using FlashSale.Engine.Lifecycle;
+using FlashSale.Engine.Live;
 using FlashSale.Engine.Orders;
 using FlashSale.Engine.Reconciliation;
 using FlashSale.Engine.Relay;
@@ -9,6 +10,7 @@ using FlashSale.Engine.Reservations;
 using FlashSale.Engine.Storage;
 using FlashSale.Ingress.Admission;
 using FlashSale.Ingress.Campaigns;
+using FlashSale.Ingress.Console;
 using FlashSale.Ingress.Infrastructure;
 using FlashSale.Ingress.Orders;
 using FlashSale.Ingress.Payments;
@@ -29,6 +31,7 @@ builder.AddIngressAuth();
 builder.AddIngressOperations();
 builder.AddPayments();
 builder.AddAdmissionControl();
+builder.AddLiveView();
 
 var app = builder.Build();
 
@@ -38,6 +41,7 @@ await app.Services.MigrateShardsAsync();
 app.UseClientAddress();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseConsolePage();
 app.UseAuthentication();
 app.UseAuthorization();
 // Answers come in this order: 401/403 for the token (above), 403 admission-required (the waiting room's door), 429
@@ -53,6 +57,7 @@ app.MapQueueApi();
 app.MapOrdersApi();
 app.MapPaymentsApi();
 app.MapPaymentsAdminApi();
+app.MapConsole();
 
 await app.RunAsync();
 

@@ -30,6 +30,14 @@ export MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_USE_MSBUILD_SERVER=0
 started_here=0
 if ! redis-cli -p "$FLASHSALE_REDIS_PORT" ping >/dev/null 2>&1; then started_here=1; fi
 bash dev/services.sh up
+# The console's browser tests drive Debian's Chromium (Playwright's own browser download is not reachable from CI).
+if [ "$fast" = 0 ] && [ ! -x /usr/bin/chromium ]; then
+  log "Installing chromium (apt) for the console's browser tests"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+fi
 cleanup() {
   dotnet build-server shutdown >/dev/null 2>&1 || true
   if [ "$started_here" = 1 ] && [ "${CI:-}" = "true" ]; then

@@ -80,6 +80,9 @@ FlashSale is up.
   Logs            .run/ingress.log, .run/persister.log, .run/kafka-mock.log
   Demo campaign   demo-2026: SKU 1001 (100 units, 1 per buyer), SKU 1002 (1000 units, 2 per buyer)
 
+Operator console (dev admin token in the fragment, which the browser never sends to a server):
+  $FLASHSALE_INGRESS_URL/console#token=$admin_token
+
 Dev-only tokens (12 h):
   ADMIN_TOKEN=$admin_token
   BUYER_TOKEN=$buyer_token

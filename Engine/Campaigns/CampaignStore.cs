@@ -11,6 +11,9 @@ public enum CampaignCreateOutcome
     Conflict,
 }
 
+/// <summary>A campaign of the list: its window and how many SKUs it has.</summary>
+public sealed record CampaignSummary(string CampaignId, DateTimeOffset StartsAt, DateTimeOffset EndsAt, int PaymentWindowSeconds, int SkuCount);
+
 /// <summary>Campaign definitions in the catalog database. Definitions never change once created.</summary>
 public sealed class CampaignStore(CatalogDataSource catalog)
 {
@@ -111,6 +114,23 @@ public sealed class CampaignStore(CatalogDataSource catalog)
             "SELECT campaign_id FROM campaigns WHERE ends_at >= @endedAfter ORDER BY starts_at",
             new { endedAfter = endedAfter.UtcDateTime }, cancellationToken: cancellationToken))];
     }
+
+    /// <summary>The campaigns, the latest to start first, with how many SKUs each has.</summary>
+    public async Task<IReadOnlyList<CampaignSummary>> ListAsync(int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await catalog.OpenConnectionAsync(cancellationToken);
+        var rows = await connection.QueryAsync<SummaryRow>(new CommandDefinition("""
+            SELECT c.campaign_id AS CampaignId, c.starts_at AS StartsAt, c.ends_at AS EndsAt,
+                   c.payment_window_seconds AS PaymentWindowSeconds,
+                   (SELECT COUNT(*) FROM campaign_skus s WHERE s.campaign_id = c.campaign_id) AS SkuCount
+            FROM campaigns c ORDER BY c.starts_at DESC, c.campaign_id LIMIT @limit
+            """, new { limit }, cancellationToken: cancellationToken));
+        return [.. rows.Select(r => new CampaignSummary(r.CampaignId, Utc(r.StartsAt), Utc(r.EndsAt), r.PaymentWindowSeconds, (int)r.SkuCount))];
+    }
+
+    private static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
+
+    private sealed record SummaryRow(string CampaignId, DateTime StartsAt, DateTime EndsAt, int PaymentWindowSeconds, long SkuCount);
 
     private sealed record CampaignRow(
         string CampaignId, DateTime StartsAt, DateTime EndsAt, int PaymentWindowSeconds, string? RateLimits,

@@ -35,6 +35,33 @@ public sealed class KafkaCatchUp(IOptions<KafkaOptions> kafka, IOptions<Persiste
         })];
     }, cancellationToken);
 
+    /// <summary>
+    /// Messages in the topic the Persisters' group has not committed yet, over every partition: the Kafka → MySQL backlog of the
+    /// whole deployment, however many Persisters share the partitions. A partition the group never committed counts from its start.
+    /// </summary>
+    public Task<long> LagAsync(CancellationToken cancellationToken) => Task.Run(() =>
+    {
+        var reader = Reader();
+        using var admin = new DependentAdminClientBuilder(reader.Handle).Build();
+        var topic = kafka.Value.ReservationsTopic;
+        var metadata = admin.GetMetadata(topic, RequestTimeout).Topics.Single(t => t.Topic == topic);
+        if (metadata.Error.IsError)
+        {
+            throw new KafkaException(metadata.Error);
+        }
+        var partitions = metadata.Partitions.Select(p => new TopicPartition(topic, p.PartitionId)).ToList();
+        var committed = reader.Committed(partitions, RequestTimeout).ToDictionary(c => c.TopicPartition, c => c.Offset);
+        long lag = 0;
+        foreach (var partition in partitions)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var marks = reader.QueryWatermarkOffsets(partition, RequestTimeout);
+            var from = committed.TryGetValue(partition, out var offset) && offset.Value >= 0 ? offset.Value : marks.Low.Value;
+            lag += Math.Max(0, marks.High.Value - from);
+        }
+        return lag;
+    }, cancellationToken);
+
     /// <summary>Waits until the group has committed at least <paramref name="ends"/> on every partition.</summary>
     /// <exception cref="TimeoutException">Not caught up within <paramref name="timeout"/>.</exception>
     public async Task WaitCommittedAsync(IReadOnlyList<TopicPartitionOffset> ends, TimeSpan timeout, CancellationToken cancellationToken)

@@ -113,6 +113,7 @@ internal sealed partial class ReconcilerService(
         var started = time.GetTimestamp();
         var campaigns = await reconciler.ActiveCampaignsAsync(stoppingToken);
         long skus = 0, drift = 0;
+        var ledgers = new List<SkuLedger>();
         foreach (var campaign in campaigns)
         {
             IReadOnlyList<SkuReconciliation> results;
@@ -131,6 +132,7 @@ internal sealed partial class ReconcilerService(
             {
                 skus++;
                 drift += sku.After.Drift;
+                ledgers.Add(sku.After);
                 if (sku.Before.Drift > 0 || sku.Repairs.Count > 0)
                 {
                     LogSku(logger, sku.Before.CampaignId, sku.Before.SkuId, sku.Before.Drift,
@@ -140,6 +142,9 @@ internal sealed partial class ReconcilerService(
         }
         var elapsed = time.GetElapsedTime(started);
         metrics.Run(elapsed, drift);
+        // A few missed rounds and the report is gone: the console then says no reconciler reported, not an old "no drift".
+        var reportTtl = TimeSpan.FromMilliseconds(Math.Max(options.Value.IntervalMs * 3L, 60_000));
+        await ReconcilerReport.Of(time.GetUtcNow(), [.. campaigns.Select(c => c.CampaignId)], ledgers).WriteAsync(redis.GetDatabase(), reportTtl);
         LogRound(logger, skus, campaigns.Count, drift, (long)elapsed.TotalMilliseconds);
     }
 

@@ -51,6 +51,16 @@ public static class RedisKeyspace
     /// </summary>
     public static readonly RedisKey FencedIdentity = "fs:fenced-identity";
 
+    /// <summary>
+    /// Hash: the whole deployment's live counts of one Unix second, for the operator console: <c>o:&lt;outcome&gt;</c> reservations
+    /// by outcome, <c>l:&lt;bucket&gt;</c> reservation latencies by bucket (<c>LatencyBuckets</c>), <c>n</c> the Ingress processes that
+    /// added to it. Each Ingress adds its own once a second (live-add.lua); the key expires after a minute or two.
+    /// </summary>
+    public static RedisKey LiveSecond(long unixSecond) => "fs:live:" + unixSecond.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>String (JSON): the reconciler's last round as its leaseholder saw it (<c>ReconcilerReport</c>), for the console.</summary>
+    public static readonly RedisKey ReconcilerReport = "fs:reconciler:report";
+
     public const string StockReturnedChannelName = "fs:stock-returned";
 
     /// <summary>

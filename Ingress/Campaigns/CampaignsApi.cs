@@ -18,9 +18,11 @@ internal static class CampaignsApi
             .WithTags("Campaign admin")
             .RequireAuthorization(AuthSetup.AdminPolicy);
         group.MapPost("/", Create).Accepts<CampaignBody>("application/json");
+        group.MapGet("/", List);
         group.MapGet("/{campaignId}", Get);
         group.MapPost("/{campaignId}/warmup", Warmup);
         group.MapGet("/{campaignId}/skus/{skuId:long}/ledger", Ledger);
+        group.MapPost("/{campaignId}/reconcile", Reconcile);
         return group;
     }
 
@@ -100,6 +102,37 @@ internal static class CampaignsApi
                 + "Use ?force=true to reload: stock becomes total minus the units already reserved.");
         }
         return TypedResults.Ok(new WarmupResponse(campaignId, [.. results.Select(r => new SkuWarmupView(r.SkuId, r.Outcome, r.Available))]));
+    }
+
+    /// <summary>The campaigns, the latest to start first (at most <c>limit</c>, 1-1000, default 200).</summary>
+    public static async Task<Results<Ok<IReadOnlyList<CampaignSummaryView>>, ProblemHttpResult>> List(
+        int? limit, CampaignStore campaigns, CancellationToken cancellationToken)
+    {
+        if (limit is < 1 or > 1_000)
+        {
+            return Problems.BadRequest(ProblemTypes.InvalidLimit, "limit must be between 1 and 1000.");
+        }
+        var list = await campaigns.ListAsync(limit ?? 200, cancellationToken);
+        return TypedResults.Ok<IReadOnlyList<CampaignSummaryView>>([.. list.Select(c => new CampaignSummaryView(
+            c.CampaignId, c.StartsAt.UtcDateTime, c.EndsAt.UtcDateTime, c.PaymentWindowSeconds, c.SkuCount))]);
+    }
+
+    /// <summary>
+    /// Checks every SKU of the campaign against MySQL, as <c>warmup reconcile</c> does (the same <see cref="Reconciler"/>), and
+    /// with <c>?repair=true</c> repairs the drift and checks again. The answer is 200 whether or not drift remains: <c>drift</c> says.
+    /// </summary>
+    public static async Task<Results<Ok<ReconcileResponse>, ProblemHttpResult>> Reconcile(
+        string campaignId, bool? repair, CampaignStore campaigns, Reconciler reconciler, CancellationToken cancellationToken)
+    {
+        var campaign = await FindAsync(campaignId, campaigns, cancellationToken);
+        if (campaign is null)
+        {
+            return UnknownCampaign(campaignId);
+        }
+        var repairing = repair ?? false;
+        var results = await reconciler.ReconcileAsync(campaign, repairing, cancellationToken: cancellationToken);
+        return TypedResults.Ok(new ReconcileResponse(campaign.CampaignId, repairing, results.Sum(r => r.After.Drift),
+            [.. results.Select(r => new SkuReconcileView(r.After.SkuId, ToView(r.Before), r.Repairs, ToView(r.After)))]));
     }
 
     /// <summary>The SKU's ledger, computed now from Redis and MySQL (read-only: repairs are the reconciler's).</summary>
