@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using FlashSale.Engine.Live;
 using FlashSale.Engine.Telemetry;
 
 namespace FlashSale.Engine.Admission;
@@ -20,7 +21,7 @@ public sealed class AdmissionMetrics(IMeterFactory meterFactory)
     private readonly Counter<long> _used = meterFactory.Meter().CreateCounter<long>("flashsale.admission.used", "{token}",
         "Admission tokens counted as used (their reservation was created), which frees their slot for the next ticket.");
 
-    private readonly Counter<long> _refused = meterFactory.Meter().CreateCounter<long>("flashsale.admission.refused", "{request}",
+    private readonly Counter<long> _refused = meterFactory.Meter().CreateCounter<long>(LiveCounters.AdmissionRefusedInstrument, "{request}",
         "Reservations refused 403 admission-required, by reason: missing, invalid (malformed or another buyer's), expired, lapsed (withdrawn at a sell-out).");
 
     public void Joined() => _joined.Add(1);

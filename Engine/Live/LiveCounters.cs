@@ -15,8 +15,20 @@ namespace FlashSale.Engine.Live;
 public sealed class LiveCounters : IDisposable
 {
     public const string ReservationsInstrument = "flashsale.reservations";
+    public const string RateLimitRefusedInstrument = "flashsale.rate_limit.refused";
+    public const string AdmissionRefusedInstrument = "flashsale.admission.refused";
     public const string RequestDurationMeter = "Microsoft.AspNetCore.Hosting";
     public const string RequestDurationInstrument = "http.server.request.duration";
+
+    /// <summary>
+    /// Requests refused before the engine decides (they are not in <see cref="ReservationsInstrument"/>), counted as
+    /// outcomes of their own: the instrument's name and the outcome the console shows.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string> RefusalInstruments = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        [RateLimitRefusedInstrument] = "rate-limited",
+        [AdmissionRefusedInstrument] = "admission-required",
+    };
 
     private readonly ConcurrentDictionary<string, StrongBox<long>> _outcomes = new(StringComparer.Ordinal);
     private readonly long[] _latency = new long[LatencyBuckets.Count];
@@ -27,7 +39,8 @@ public sealed class LiveCounters : IDisposable
         _listener.InstrumentPublished = (instrument, listener) =>
         {
             if (ReferenceEquals(instrument.Meter.Scope, meterFactory)
-                && ((instrument.Meter.Name == EngineTelemetry.Name && instrument.Name == ReservationsInstrument)
+                && ((instrument.Meter.Name == EngineTelemetry.Name
+                        && (instrument.Name == ReservationsInstrument || RefusalInstruments.ContainsKey(instrument.Name)))
                     || (instrument.Meter.Name == RequestDurationMeter && instrument.Name == RequestDurationInstrument)))
             {
                 listener.EnableMeasurementEvents(instrument);
@@ -61,15 +74,25 @@ public sealed class LiveCounters : IDisposable
 
     private void OnCount(Instrument instrument, long measurement, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? state)
     {
+        if (RefusalInstruments.TryGetValue(instrument.Name, out var refusal))
+        {
+            Add(refusal, measurement);
+            return;
+        }
         foreach (var tag in tags)
         {
             if (tag.Key == "outcome" && tag.Value is string outcome)
             {
-                var box = _outcomes.GetOrAdd(outcome, static _ => new StrongBox<long>());
-                Interlocked.Add(ref box.Value, measurement);
+                Add(outcome, measurement);
                 return;
             }
         }
+    }
+
+    private void Add(string outcome, long count)
+    {
+        var box = _outcomes.GetOrAdd(outcome, static _ => new StrongBox<long>());
+        Interlocked.Add(ref box.Value, count);
     }
 
     private void OnDuration(Instrument instrument, double seconds, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? state)

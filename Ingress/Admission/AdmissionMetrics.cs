@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using FlashSale.Engine.Live;
 using FlashSale.Engine.Telemetry;
 
 namespace FlashSale.Ingress.Admission;
@@ -11,7 +12,7 @@ public sealed class AdmissionMetrics(IMeterFactory meterFactory)
     private static readonly KeyValuePair<string, object?> CampaignConcurrency = EngineTelemetry.Tag("limit", ReservationLimiter.CampaignConcurrency);
     private static readonly KeyValuePair<string, object?> Concurrency = EngineTelemetry.Tag("limit", ReservationLimiter.Concurrency);
 
-    private readonly Counter<long> _refused = meterFactory.Meter().CreateCounter<long>("flashsale.rate_limit.refused", "{request}",
+    private readonly Counter<long> _refused = meterFactory.Meter().CreateCounter<long>(LiveCounters.RateLimitRefusedInstrument, "{request}",
         "Reservation requests refused 429 rate-limited, by the limit that refused them (buyer, address, campaign-concurrency, concurrency).");
 
     private readonly Counter<long> _replays = meterFactory.Meter().CreateCounter<long>("flashsale.rate_limit.replays", "{request}",

@@ -32,6 +32,22 @@ public sealed class LiveViewTests
     }
 
     [Fact]
+    public void RequestsRefusedBeforeTheEngineAreOutcomesOfTheirOwn()
+    {
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var meters = services.GetRequiredService<IMeterFactory>();
+        using var counters = new LiveCounters(meters);
+        var meter = meters.Create(EngineTelemetry.Name);
+        meter.CreateCounter<long>(LiveCounters.RateLimitRefusedInstrument).Add(4, new KeyValuePair<string, object?>("limit", "buyer"));
+        meter.CreateCounter<long>(LiveCounters.AdmissionRefusedInstrument).Add(2, new KeyValuePair<string, object?>("reason", "missing"));
+
+        var taken = counters.Take().ToDictionary(c => c.Key, c => c.Value);
+
+        Assert.Equal(4, taken["o:rate-limited"]);
+        Assert.Equal(2, taken["o:admission-required"]);
+    }
+
+    [Fact]
     public void ReservationLatencyIsBucketedFromTheRequestDurationOfTheReservationRouteOnly()
     {
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
