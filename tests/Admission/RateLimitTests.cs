@@ -18,19 +18,8 @@ public sealed class RateLimitTests(IngressFactory factory)
 
     private async Task<(string CampaignId, long SkuId)> StartLimitedSaleAsync(string rateLimits)
     {
-        var campaignId = TestSale.NewCampaignId();
-        var skuId = Random.Shared.NextInt64(1, 1_000_000);
-        var now = DateTimeOffset.UtcNow;
-        using var admin = factory.Admin();
-        using var created = await admin.PostAsync("/api/v1/admin/campaigns", TestSale.Json($$"""
-            {"campaignId":"{{campaignId}}","startsAt":"{{TestSale.Iso(now.AddMinutes(-1))}}","endsAt":"{{TestSale.Iso(now.AddHours(1))}}",
-             "paymentWindowSeconds":900,"skus":[{"skuId":{{skuId}},"price":"5.00","stock":10000,"perUserLimit":1000}],
-             "rateLimits":{{rateLimits}}}
-            """));
-        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-        using var warmed = await admin.PostAsync($"/api/v1/admin/campaigns/{campaignId}/warmup", null);
-        Assert.Equal(HttpStatusCode.OK, warmed.StatusCode);
-        return (campaignId, skuId);
+        var sale = await TestSale.StartAsync(factory, stock: 10_000, perUserLimit: 1_000, price: "5.00", rateLimits: rateLimits);
+        return (sale.CampaignId, sale.SkuId);
     }
 
     [Fact]

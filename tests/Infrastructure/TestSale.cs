@@ -41,7 +41,8 @@ public sealed class TestSale
         bool warm = true,
         string price = "199.00",
         int paymentWindowSeconds = 900,
-        string? admission = null)
+        string? admission = null,
+        string? rateLimits = null)
     {
         var sale = new TestSale(factory, NewCampaignId(), Random.Shared.NextInt64(1, 1_000_000));
         var now = DateTimeOffset.UtcNow;
@@ -52,7 +53,7 @@ public sealed class TestSale
               "startsAt": "{{Iso(now + (startsIn ?? TimeSpan.FromMinutes(-1)))}}",
               "endsAt": "{{Iso(now + (endsIn ?? TimeSpan.FromHours(1)))}}",
               "paymentWindowSeconds": {{paymentWindowSeconds}},
-              "skus": [ { "skuId": {{sale.SkuId}}, "price": "{{price}}", "stock": {{stock}}, "perUserLimit": {{perUserLimit}} } ]{{(admission is null ? "" : ",\n  \"admission\": " + admission)}}
+              "skus": [ { "skuId": {{sale.SkuId}}, "price": "{{price}}", "stock": {{stock}}, "perUserLimit": {{perUserLimit}} } ]{{(admission is null ? "" : ",\n  \"admission\": " + admission)}}{{(rateLimits is null ? "" : ",\n  \"rateLimits\": " + rateLimits)}}
             }
             """));
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);

@@ -52,7 +52,8 @@ public static class SaleTraffic
                 }
                 else if (response.StatusCode != HttpStatusCode.ServiceUnavailable || retryUnavailable)
                 {
-                    Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+                    Assert.True(response.StatusCode == HttpStatusCode.Conflict,
+                        $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync(CancellationToken.None)}");
                 }
             }
         });
