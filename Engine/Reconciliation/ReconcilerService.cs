@@ -19,7 +19,7 @@ internal sealed partial class ReconcilerService(
     Reconciler reconciler,
     SkuRecovery recovery,
     ReconcilerMetrics metrics,
-    IConnectionMultiplexer redis,
+    IDatabase db,
     IOptions<ReconcilerOptions> options,
     TimeProvider time,
     ILogger<ReconcilerService> logger) : BackgroundService
@@ -45,7 +45,6 @@ internal sealed partial class ReconcilerService(
         long? lastTrustCheck = null;
         do
         {
-            var db = redis.GetDatabase();
             try
             {
                 // A lease naming this process that it did not take now came back with Redis's data (a snapshot taken

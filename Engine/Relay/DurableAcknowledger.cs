@@ -45,7 +45,7 @@ public sealed class DurableDelivery(int generation)
 /// </summary>
 public sealed partial class DurableAcknowledger : IDisposable
 {
-    private readonly IConnectionMultiplexer _redis;
+    private readonly IDatabase _redis;
     private readonly SkuScripts _scripts;
     private readonly EventProducer _events;
     private readonly RelayMetrics _metrics;
@@ -59,7 +59,7 @@ public sealed partial class DurableAcknowledger : IDisposable
     private readonly Task _settling;
 
     public DurableAcknowledger(
-        IConnectionMultiplexer redis,
+        IDatabase redis,
         SkuScripts scripts,
         EventProducer events,
         RelayMetrics metrics,
@@ -184,7 +184,7 @@ public sealed partial class DurableAcknowledger : IDisposable
 
     private async Task SettleAllAsync()
     {
-        var db = _redis.GetDatabase();
+        var db = _redis;
         var batch = new List<Settlement>();
         while (await _settlements.Reader.WaitToReadAsync())
         {

@@ -25,7 +25,7 @@ namespace FlashSale.Engine.Reservations;
 /// <see cref="ReservationStatus.NotYetDurable"/> and the reservation stands.
 /// </summary>
 public sealed partial class ReservationService(
-    IConnectionMultiplexer redis,
+    IDatabase redis,
     SkuScripts scripts,
     OrderNumberGenerator orderNumbers,
     SoldOutCache soldOut,
@@ -63,7 +63,8 @@ public sealed partial class ReservationService(
             return ReservationResult.SoldOut;
         }
 
-        if (!gate.IsOpen)
+        var sku = new SkuKeys(request.CampaignId, request.SkuId);
+        if (!gate.IsOpenFor(sku))
         {
             // The connection was lost and the server it reaches now is not checked yet: it may be one that forgot decisions.
             metrics.Decided(ReservationStatus.Recovering);
@@ -80,7 +81,6 @@ public sealed partial class ReservationService(
         activity?.SetTag("flashsale.campaign_id", request.CampaignId);
         activity?.SetTag("flashsale.sku_id", request.SkuId);
 
-        var sku = new SkuKeys(request.CampaignId, request.SkuId);
         var batchRequest = new BatchRequest(request.UserId, request.IdempotencyKey, request.Quantity, orderNumbers.Next(request.UserId));
         ReservationResult result;
         try
@@ -124,7 +124,7 @@ public sealed partial class ReservationService(
     {
         var keys = SkuScripts.ReserveKeys(sku);
         var seen = _seen.GetValueOrDefault((sku.CampaignId, sku.SkuId));
-        var reply = await scripts.ReserveManyAsync(redis.GetDatabase(), keys, sku, [request], seen);
+        var reply = await scripts.ReserveManyAsync(redis, keys, sku, [request], seen);
         if (reply.Code == ScriptCode.NotWarmed)
         {
             return new(new ReserveReply(ScriptCode.NotWarmed), null);
@@ -147,7 +147,7 @@ public sealed partial class ReservationService(
         ReserveManyReply reply;
         try
         {
-            reply = await scripts.ReserveManyAsync(redis.GetDatabase(), keys, sku, requests, _seen.GetValueOrDefault((sku.CampaignId, sku.SkuId)));
+            reply = await scripts.ReserveManyAsync(redis, keys, sku, requests, _seen.GetValueOrDefault((sku.CampaignId, sku.SkuId)));
         }
         catch (Exception ex)
         {
@@ -239,7 +239,7 @@ public sealed partial class ReservationService(
     {
         try
         {
-            if (await scripts.SoldOutSnapshotAsync(redis.GetDatabase(), sku) is { Available: 0 } snapshot)
+            if (await scripts.SoldOutSnapshotAsync(redis, sku) is { Available: 0 } snapshot)
             {
                 soldOut.Store(sku.CampaignId, sku.SkuId, snapshot.Generation, snapshot.OwnedKeys);
             }

@@ -91,7 +91,7 @@ public class PipelineFixture : IAsyncLifetime
         }
         await StartRedisAsync();
         Redis = await ConnectionMultiplexer.ConnectAsync($"{RedisEndpoint},allowAdmin=true");
-        RedisScope = await RedisIsolation.AcquireAsync(Redis.GetServer(RedisEndpoint));
+        RedisScope = await RedisIsolation.AcquireAsync(Redis);
 
         // Each host binds a port the system picks and says which; a restart binds the same one again.
         Ingress = EngineProcess.Listening("Ingress", "Ingress", Environment([("Engine__NodeId", "2"), .. IngressSettings()]));
@@ -132,7 +132,6 @@ public class PipelineFixture : IAsyncLifetime
     {
         var environment = new Dictionary<string, string>
         {
-            ["ConnectionStrings__Redis"] = RedisScope.ConnectionString(RedisEndpoint),
             ["ConnectionStrings__Catalog"] = TestEnvironment.MySql(CatalogDatabase),
             ["Shards__ConnectionStrings__0"] = TestEnvironment.MySql(ShardDatabase(0)),
             ["Shards__ConnectionStrings__1"] = TestEnvironment.MySql(ShardDatabase(1)),
@@ -152,7 +151,7 @@ public class PipelineFixture : IAsyncLifetime
             ["Campaigns__MinPaymentWindowSeconds"] = "1",
             ["Logging__LogLevel__Default"] = "Information",
         };
-        foreach (var (key, value) in extra)
+        foreach (var (key, value) in RedisScope.Settings(RedisEndpoint).Concat(extra))
         {
             environment[key] = value;
         }
@@ -172,9 +171,12 @@ public class PipelineFixture : IAsyncLifetime
     /// <summary>Creates and warms a campaign with the given SKUs (id, stock, per-user limit) through the admin API.</summary>
     public Task<string> StartSaleAsync(params (long SkuId, int Stock, int PerUserLimit)[] skus) => StartSaleAsync(900, skus);
 
-    public async Task<string> StartSaleAsync(int paymentWindowSeconds, params (long SkuId, int Stock, int PerUserLimit)[] skus)
+    public Task<string> StartSaleAsync(int paymentWindowSeconds, params (long SkuId, int Stock, int PerUserLimit)[] skus)
+        => StartSaleAsync(TestSale.NewCampaignId(), paymentWindowSeconds, skus);
+
+    /// <summary>A campaign under an id the test chose (to place its SKUs on particular cluster slots, <see cref="ClusterSlots"/>).</summary>
+    public async Task<string> StartSaleAsync(string campaignId, int paymentWindowSeconds, params (long SkuId, int Stock, int PerUserLimit)[] skus)
     {
-        var campaignId = TestSale.NewCampaignId();
         using var admin = Client(Tokens.Mint(1, admin: true));
         var now = DateTimeOffset.UtcNow;
         var skuJson = string.Join(",", skus.Select(s => $$"""{"skuId":{{s.SkuId}},"price":"12.50","stock":{{s.Stock}},"perUserLimit":{{s.PerUserLimit}}}"""));
