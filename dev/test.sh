@@ -5,8 +5,9 @@
 #
 # Two passes: the whole suite on one Redis server, then the cluster subset (the tests marked
 # [Trait("Cluster", "yes")]: pipeline, lifecycle, reconciler, crash, rollback and several-process tests, and the
-# reservation scripts) on a local 3-master Redis Cluster on the same ports: the single server is stopped for
-# it (and started again afterwards when it was running before). The last line sums both passes.
+# reservation scripts; "only": the tests that start a private cluster of their own, run in this pass alone) on a
+# local 3-master Redis Cluster on the same ports: the single server is stopped for it (and started again afterwards
+# unless CI is about to stop everything). The last line sums both passes.
 #   --fast          only the unit and in-process tests (not those marked [Trait("Category", "Slow")]: engine
 #                   processes, Kafka, the load-test harness, real waits); builds only the test project, no
 #                   Kafka, no cluster pass.
@@ -32,7 +33,9 @@ done
 if [ "$fast" = 1 ]; then
   filter=${filter:+($filter)&}"Category!=Slow"
 fi
-cluster_filter=${filter:+($filter)&}"Cluster=yes"
+# [Trait("Cluster", "yes")] runs in both passes; "only" (tests with a private cluster of their own) in the cluster pass alone.
+single_filter=${filter:+($filter)&}"Cluster!=only"
+cluster_filter=${filter:+($filter)&}"(Cluster=yes|Cluster=only)"
 
 # The cluster subset after the whole suite: not with --fast or --single-only, nor when the whole run is on the cluster.
 cluster_pass=1
@@ -81,7 +84,11 @@ run_pass() {
   if [ "$code" -ne 0 ]; then status=$code; fi
 }
 
-run_pass "$FLASHSALE_REDIS_MODE" "$filter"
+if [ "$cluster_pass" = 1 ]; then
+  run_pass "$FLASHSALE_REDIS_MODE" "$single_filter"
+else
+  run_pass "$FLASHSALE_REDIS_MODE" "$filter"
+fi
 
 if [ "$cluster_pass" = 1 ]; then
   single_was_running=$((1 - started_here))

@@ -90,7 +90,7 @@ internal sealed partial class ReconcilerService(
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
-    /// <param name="trustCheckDue">Whether to see if an untrusted Redis is rebuilt (two INFO calls): once a second is enough.</param>
+    /// <param name="trustCheckDue">Whether to see if an untrusted Redis is rebuilt (two reads of its topology): once a second is enough.</param>
     private async Task RecoverAsync(bool trustCheckDue, CancellationToken stoppingToken)
     {
         var fenced = await recovery.FencedAsync();

@@ -42,11 +42,12 @@ public sealed class ClusterFailoverFixture : TwoIngressFixture
 /// The rollback tests of <see cref="RedisRollbackTests"/> and <see cref="ReplicaFailoverTests"/> on a Redis Cluster, where
 /// every master has an identity of its own: the master that lost decisions has its SKUs fenced and rebuilt, exactly the
 /// stock is sold, and a SKU on another master sells on as if nothing happened. Each test sells two SKUs at once, one on
-/// the master that is lost and one on another.
+/// the master that is lost and one on another. Trait Cluster=only: the cluster is the test's own, whatever Redis the
+/// suite runs on, so dev/test.sh runs these once, in its cluster pass.
 /// </summary>
 [Collection(PipelineCollection.Name)]
 [Trait("Category", "Slow")]
-[Trait("Cluster", "yes")]
+[Trait("Cluster", "only")]
 public sealed class ClusterRollbackTests(ClusterRollbackFixture engine) : IClassFixture<ClusterRollbackFixture>
 {
     private const int Stock = 200;
@@ -110,7 +111,7 @@ public sealed class ClusterRollbackTests(ClusterRollbackFixture engine) : IClass
 
 [Collection(PipelineCollection.Name)]
 [Trait("Category", "Slow")]
-[Trait("Cluster", "yes")]
+[Trait("Cluster", "only")]
 public sealed class ClusterFailoverTests(ClusterFailoverFixture engine) : IClassFixture<ClusterFailoverFixture>
 {
     private const int Stock = 200;
