@@ -18,10 +18,10 @@ namespace FlashSale.Tests.Infrastructure;
 
 /// <summary>
 /// The whole engine as separate processes — an Ingress (with its relay) and a Persister — wired to
-/// the real Redis, MariaDB and the Kafka-protocol broker. Each fixture gets its own Redis database,
+/// the real Redis (one server or the cluster), MariaDB and the Kafka-protocol broker. Each fixture gets its own Redis key prefix,
 /// Kafka topic, consumer group and MySQL databases (catalog and shards, named after the fixture),
 /// so fixtures never see each other's work: a Persister's payment-window scan or reconciler only ever
-/// finds orders whose reservations live in its own Redis database.
+/// finds orders whose reservations live under its own Redis prefix.
 /// </summary>
 public class PipelineFixture : IAsyncLifetime
 {
@@ -81,7 +81,7 @@ public class PipelineFixture : IAsyncLifetime
         Kafka = KafkaMockBroker.Find();
         await Kafka.CreateTopicAsync(Topic, Partitions);
 
-        // The fixture's databases start empty, like its Redis database: a reconciler must not find the orders of an earlier run.
+        // The fixture's databases start empty, like its Redis prefix: a reconciler must not find the orders of an earlier run.
         await using (var connection = new MySqlConnection(TestEnvironment.MySql("information_schema")))
         {
             foreach (var database in new[] { CatalogDatabase, ShardDatabase(0), ShardDatabase(1) })
