@@ -45,7 +45,7 @@ public sealed class DurableDelivery(int generation)
 /// </summary>
 public sealed partial class DurableAcknowledger : IDisposable
 {
-    private readonly IDatabase _redis;
+    private readonly IDatabase _db;
     private readonly SkuScripts _scripts;
     private readonly EventProducer _events;
     private readonly RelayMetrics _metrics;
@@ -66,7 +66,7 @@ public sealed partial class DurableAcknowledger : IDisposable
         TimeProvider time,
         ILogger<DurableAcknowledger> logger)
     {
-        _redis = redis;
+        _db = redis;
         _scripts = scripts;
         _events = events;
         _metrics = metrics;
@@ -184,7 +184,6 @@ public sealed partial class DurableAcknowledger : IDisposable
 
     private async Task SettleAllAsync()
     {
-        var db = _redis;
         var batch = new List<Settlement>();
         while (await _settlements.Reader.WaitToReadAsync())
         {
@@ -194,7 +193,7 @@ public sealed partial class DurableAcknowledger : IDisposable
                 batch.Add(settlement);
             }
             // One script per SKU, all of them sent at once (pipelined on the multiplexer).
-            await Task.WhenAll(batch.GroupBy(s => s.Sku).Select(sku => SettleAsync(db, sku.Key, [.. sku])));
+            await Task.WhenAll(batch.GroupBy(s => s.Sku).Select(sku => SettleAsync(_db, sku.Key, [.. sku])));
         }
     }
 
