@@ -10,6 +10,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
+using StackExchange.Redis.KeyspaceIsolation;
 
 namespace FlashSale.Engine;
 
@@ -22,6 +23,21 @@ public sealed class EngineOptions
     public int NodeId { get; set; }
 }
 
+/// <summary>How the engine uses its Redis beyond the connection string (section <c>Redis</c>).</summary>
+public sealed class RedisOptions
+{
+    public const string Section = "Redis";
+
+    /// <summary>
+    /// Prepended to every key the engine reads or writes (not to the stock channel), so that several engines — a test
+    /// suite's fixtures, two deployments — share one Redis server or cluster without seeing each other's keys. On a
+    /// cluster this is the only way: it has database 0 alone. No braces: a SKU's hash tag must stay the key's first
+    /// <c>{…}</c>, or its keys would no longer share a slot.
+    /// </summary>
+    [RegularExpression(@"^[^{}]{0,64}$", ErrorMessage = "Redis:KeyPrefix is at most 64 characters and has no '{' or '}'.")]
+    public string KeyPrefix { get; set; } = "";
+}
+
 /// <summary>
 /// The infrastructure every behaviour shares: the Redis connection and its scripts, the catalog database,
 /// the clock. Each behaviour registers itself (<c>AddReservations</c>, <c>AddRelay</c>, <c>AddPersistence</c>,
@@ -29,7 +45,11 @@ public sealed class EngineOptions
 /// </summary>
 public static class EngineSetup
 {
-    /// <summary>Redis and the catalog database, from <c>ConnectionStrings:Redis</c> and <c>ConnectionStrings:Catalog</c>.</summary>
+    /// <summary>
+    /// Redis and the catalog database, from <c>ConnectionStrings:Redis</c> and <c>ConnectionStrings:Catalog</c>. The
+    /// Redis connection string names one server or any nodes of a Redis Cluster (StackExchange.Redis finds the rest);
+    /// behaviours use the registered <see cref="IDatabase"/>, which carries <see cref="RedisOptions.KeyPrefix"/>.
+    /// </summary>
     public static IHostApplicationBuilder AddEngineCore(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -38,6 +58,7 @@ public static class EngineSetup
             return builder;
         }
         services.AddOptions<EngineOptions>().BindConfiguration(EngineOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<RedisOptions>().BindConfiguration(RedisOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.AddEngineMetrics<ScriptMetrics>();
         services.AddSingleton<SkuScripts>();
@@ -50,6 +71,13 @@ public static class EngineSetup
             // Start even while Redis is down; readiness reports it and calls fail fast until it is back.
             options.AbortOnConnectFail = false;
             return ConnectionMultiplexer.Connect(options);
+        });
+        // The engine's keys, under Redis:KeyPrefix when one is set: every behaviour reads and writes through this one.
+        services.AddSingleton<IDatabase>(sp =>
+        {
+            var database = sp.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
+            var prefix = sp.GetRequiredService<IOptions<RedisOptions>>().Value.KeyPrefix;
+            return prefix.Length == 0 ? database : database.WithKeyPrefix(prefix);
         });
         services.AddSingleton(_ => new CatalogDataSource(Required(configuration, "Catalog")));
         return builder;

@@ -4,6 +4,9 @@ FLASHSALE_ROOT=${FLASHSALE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd
 FLASHSALE_DATA=${FLASHSALE_DATA:-$FLASHSALE_ROOT/.data}
 FLASHSALE_RUN=${FLASHSALE_RUN:-$FLASHSALE_ROOT/.run}
 FLASHSALE_REDIS_PORT=${FLASHSALE_REDIS_PORT:-6380}
+# single: one redis-server on FLASHSALE_REDIS_PORT. cluster: a 3-master Redis Cluster on FLASHSALE_REDIS_PORT and the
+# next two ports (cluster bus on each port + 10000). Both use the same ports, so only one of them runs at a time.
+FLASHSALE_REDIS_MODE=${FLASHSALE_REDIS_MODE:-single}
 FLASHSALE_MYSQL_PORT=${FLASHSALE_MYSQL_PORT:-3307}
 FLASHSALE_MYSQL_USER=${FLASHSALE_MYSQL_USER:-flashsale}
 FLASHSALE_MYSQL_PASSWORD=${FLASHSALE_MYSQL_PASSWORD:-flashsale-dev-only}
@@ -14,9 +17,31 @@ FLASHSALE_PERSISTER_URL=${FLASHSALE_PERSISTER_URL:-http://127.0.0.1:5081}
 FLASHSALE_KAFKA_CONTROL_URL=${FLASHSALE_KAFKA_CONTROL_URL:-http://127.0.0.1:9644}
 # Every port and URL the scripts use is above: a second copy of the repository runs beside the first when each
 # of these is set to another value in its shell (its .data/ and .run/ are its own already).
-export FLASHSALE_ROOT FLASHSALE_DATA FLASHSALE_RUN FLASHSALE_REDIS_PORT FLASHSALE_MYSQL_PORT \
+export FLASHSALE_ROOT FLASHSALE_DATA FLASHSALE_RUN FLASHSALE_REDIS_PORT FLASHSALE_REDIS_MODE FLASHSALE_MYSQL_PORT \
   FLASHSALE_MYSQL_USER FLASHSALE_MYSQL_PASSWORD FLASHSALE_INGRESS_URL FLASHSALE_PERSISTER_URL FLASHSALE_KAFKA_CONTROL_URL
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+case "$FLASHSALE_REDIS_MODE" in
+  single | cluster) ;;
+  *) printf 'error: FLASHSALE_REDIS_MODE is "%s"; it is single or cluster\n' "$FLASHSALE_REDIS_MODE" >&2; exit 2 ;;
+esac
+
+# The Redis ports of the mode (the cluster's three masters: the port and the next two).
+redis_ports() {
+  if [ "$FLASHSALE_REDIS_MODE" = cluster ]; then
+    echo "$FLASHSALE_REDIS_PORT" $((FLASHSALE_REDIS_PORT + 1)) $((FLASHSALE_REDIS_PORT + 2))
+  else
+    echo "$FLASHSALE_REDIS_PORT"
+  fi
+}
+
+# The engine's ConnectionStrings:Redis for the mode: StackExchange.Redis finds a cluster's other nodes from any one,
+# every master is named so that it connects while one of them is down.
+redis_connection() {
+  local endpoints=() port
+  for port in $(redis_ports); do endpoints+=("127.0.0.1:$port"); done
+  (IFS=,; echo "${endpoints[*]}")
+}
 
 log() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
 die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }

@@ -40,13 +40,13 @@ public static class LoadTestRunner
         var tokens = BuyerTokens.FromEnvironment(out var usingDevelopmentKey);
         var payments = PaymentSigner.FromEnvironment(out var usingDevelopmentSecret);
         using var engine = new EngineClient(
-            options.Url, options.EffectiveConnections, options.Timeout, tokens, payments, rawReservations: !options.HttpClientForReservations)
+            options.Targets, options.EffectiveConnections, options.Timeout, tokens, payments, rawReservations: !options.HttpClientForReservations)
         {
             CampaignRateLimits = options.CampaignRateLimits(),
         };
         // The lag probe and the drain read orders over a pool of their own: they must neither wait for
         // the load's connections (all busy in the closed model) nor take them.
-        using var observer = new EngineClient(options.Url, PipelineDrain.Parallelism, options.Timeout, tokens);
+        using var observer = new EngineClient(options.Primary, PipelineDrain.Parallelism, options.Timeout, tokens);
 
         SaleUnderTest sale;
         DateTime saleCreatedUtc;
@@ -54,11 +54,15 @@ public static class LoadTestRunner
         TimeSpan tokenPreparation;
         try
         {
-            var readiness = await engine.ReadinessAsync(interrupt);
-            if (readiness != "Healthy")
+            foreach (var target in options.Targets)
             {
-                Console.Error.WriteLine($"error: the Ingress at {options.Url} is not ready: {readiness}");
-                return ExitCodes.SetupFailed;
+                using var probe = new EngineClient(target, 1, options.Timeout, tokens);
+                var readiness = await probe.ReadinessAsync(interrupt);
+                if (readiness != "Healthy")
+                {
+                    Console.Error.WriteLine($"error: the Ingress at {target} is not ready: {readiness}");
+                    return ExitCodes.SetupFailed;
+                }
             }
 
             // Random, not time-based: two engineers starting runs in the same second must not share a campaign.
@@ -109,11 +113,11 @@ public static class LoadTestRunner
         var stats = new LoadStats { Windows = options.Window is { } window ? new WindowStats(window, loadLength) : null };
         var resources = options.Window is { } sampleEvery
             ? new ResourceSampler(
-                IngressProcess.Locate(options.Url, options.IngressPid, RunDirectory()), ParseRedis(options.Redis), stats, sampleEvery)
+                IngressProcess.Locate(options.Primary, options.IngressPid, RunDirectory()), ParseRedis(options.Redis), stats, sampleEvery)
             : null;
         var model = scenario.Model ?? NewModel(options);
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Running {scenario.Name}, {model.Description}, for {string.Join(" + ", waves.Select(w => $"{w.TotalSeconds:0.###} s"))} against {options.Url} (seed {options.Seed})."));
+            $"Running {scenario.Name}, {model.Description}, for {string.Join(" + ", waves.Select(w => $"{w.TotalSeconds:0.###} s"))} against {string.Join(", ", options.Targets)} (seed {options.Seed})."));
 
         var loadAverage = MachineLoad.Read();
         if (loadAverage is not null)
@@ -230,6 +234,7 @@ public static class LoadTestRunner
             Sections = scenario.Sections,
             Baseline = baseline,
             Resources = resources,
+            PerTarget = engine.ReservationsPerTarget,
         };
         Report.PrintConsole(summary, Console.Out);
         var folder = await Report.WriteAsync(summary, options.ResultsDirectory ?? DefaultResultsDirectory(), CancellationToken.None);
@@ -243,8 +248,8 @@ public static class LoadTestRunner
         ? new OpenModel(options.Rate!.Value, options.MaxInFlight, options.Timeout)
         : new ClosedModel(options.Concurrency);
 
-    private static RedisEndpoint ParseRedis(string text)
-        => RedisEndpoint.TryParse(text, out var endpoint) ? endpoint : throw new ArgumentException($"--redis '{text}' is not host:port.");
+    private static RedisServers ParseRedis(string text)
+        => RedisServers.TryParse(text, out var servers) ? servers : throw new ArgumentException($"--redis '{text}' is not host:port[,host:port...].");
 
     /// <summary>Where dev/up.sh keeps its pid files: $FLASHSALE_RUN, else .run/ in the repository the harness was built in; null when neither is known.</summary>
     private static string? RunDirectory()

@@ -11,7 +11,7 @@ namespace FlashSale.Engine.Admission;
 /// outstanding until it expires: its slot comes back later, never twice.
 /// </summary>
 internal sealed partial class AdmissionUsage(
-    WaitingRoom room, IConnectionMultiplexer redis, SkuScripts scripts, AdmissionMetrics metrics, ILogger<AdmissionUsage> logger) : BackgroundService
+    WaitingRoom room, IDatabase redis, SkuScripts scripts, AdmissionMetrics metrics, ILogger<AdmissionUsage> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -30,7 +30,7 @@ internal sealed partial class AdmissionUsage(
                     }
                     sequences.Add(used.Sequence);
                 }
-                var db = redis.GetDatabase();
+                var db = redis;
                 foreach (var (sku, sequences) in batch)
                 {
                     try

@@ -14,7 +14,7 @@ namespace FlashSale.Engine.Admission;
 /// mid-round) admit no more than one would; the lease only saves the work.
 /// </summary>
 internal sealed partial class Admitter(
-    IConnectionMultiplexer redis,
+    IDatabase redis,
     SkuScripts scripts,
     AdmissionMetrics metrics,
     IOptions<AdmissionOptions> options,
@@ -42,7 +42,7 @@ internal sealed partial class Admitter(
         {
             do
             {
-                var db = redis.GetDatabase();
+                var db = redis;
                 try
                 {
                     if (!await db.LockTakeAsync(RedisKeyspace.AdmissionLease, _owner, leaseTime)
@@ -74,7 +74,7 @@ internal sealed partial class Admitter(
         {
             try
             {
-                await redis.GetDatabase().LockReleaseAsync(RedisKeyspace.AdmissionLease, _owner);
+                await redis.LockReleaseAsync(RedisKeyspace.AdmissionLease, _owner);
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException)
             {

@@ -26,7 +26,7 @@ public readonly record struct AdmissionDecision(bool Allowed, long Sequence = 0,
 /// A token's use is counted (queue-use.lua) right after its reservation was created, in the background.
 /// </summary>
 public sealed class WaitingRoom(
-    IConnectionMultiplexer redis,
+    IDatabase redis,
     SkuScripts scripts,
     AdmissionTokens tokens,
     AdmissionMetrics metrics,
@@ -49,7 +49,7 @@ public sealed class WaitingRoom(
     public async Task<JoinResult> JoinAsync(string campaignId, long skuId, long userId)
     {
         var sku = new SkuKeys(campaignId, skuId);
-        var reply = await scripts.JoinQueueAsync(redis.GetDatabase(), sku, userId);
+        var reply = await scripts.JoinQueueAsync(redis, sku, userId);
         if (reply.Outcome is not (JoinOutcome.Joined or JoinOutcome.AlreadyQueued))
         {
             return new JoinResult(reply.Outcome);
@@ -186,7 +186,7 @@ public sealed class WaitingRoom(
     private async Task<View?> ReadOnceAsync(SkuKeys sku, (string, long) key)
     {
         var started = time.GetTimestamp();
-        var snapshot = await scripts.ReadQueueAsync(redis.GetDatabase(), sku);
+        var snapshot = await scripts.ReadQueueAsync(redis, sku);
         if (snapshot is null)
         {
             _views.TryRemove(key, out _);

@@ -21,7 +21,7 @@ public sealed partial class BackpressureMonitor : BackgroundService
     public const string OutboxBacklog = "outbox-backlog";
     public const string ConsumerLag = "consumer-lag";
 
-    private readonly IConnectionMultiplexer _redis;
+    private readonly IDatabase _redis;
     private readonly DeliveryStats _deliveries;
     private readonly ConsumerLagProbe? _lagProbe;
     private readonly DurableAcknowledger? _acknowledger;
@@ -31,7 +31,7 @@ public sealed partial class BackpressureMonitor : BackgroundService
     private volatile bool _busy;
 
     public BackpressureMonitor(
-        IConnectionMultiplexer redis,
+        IDatabase redis,
         DeliveryStats deliveries,
         IOptions<BackpressureOptions> options,
         IMeterFactory meterFactory,
@@ -89,7 +89,7 @@ public sealed partial class BackpressureMonitor : BackgroundService
             Apply(Latency, Math.Max(count > 0 ? mean.TotalMilliseconds : 0, oldest.TotalMilliseconds));
             try
             {
-                Apply(Backlog, await OutboxEntriesAsync(_redis.GetDatabase()));
+                Apply(Backlog, await OutboxEntriesAsync(_redis));
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

@@ -6,7 +6,7 @@ namespace FlashSale.Engine.Campaigns;
 public sealed record SkuWarmup(long SkuId, WarmupOutcome Outcome, int Available);
 
 /// <summary>Loads a campaign's stock into Redis before the sale and reads it back.</summary>
-public sealed class StockService(IConnectionMultiplexer redis, SkuScripts scripts, TimeProvider time)
+public sealed class StockService(IDatabase db, SkuScripts scripts, TimeProvider time)
 {
     /// <summary>SKUs sent to Redis per pipelined round.</summary>
     public const int BatchSize = 200;
@@ -28,7 +28,6 @@ public sealed class StockService(IConnectionMultiplexer redis, SkuScripts script
             }
         }
 
-        var db = redis.GetDatabase();
         // Registered before the stock exists, so the relay never misses an outbox that has entries.
         await db.SetAddAsync(RedisKeyspace.LiveSkus, [.. campaign.Skus.Select(s => (RedisValue)new SkuKeys(campaign.CampaignId, s.SkuId).Member)]);
         var admission = campaign.EffectiveAdmission;
@@ -59,7 +58,6 @@ public sealed class StockService(IConnectionMultiplexer redis, SkuScripts script
 
     public async Task<IReadOnlyList<SkuStock>> ReadAsync(CampaignDefinition campaign, CancellationToken cancellationToken = default)
     {
-        var db = redis.GetDatabase();
         var results = new List<SkuStock>(campaign.Skus.Count);
         foreach (var batch in campaign.Skus.Chunk(BatchSize))
         {
@@ -72,7 +70,7 @@ public sealed class StockService(IConnectionMultiplexer redis, SkuScripts script
 
     /// <summary>The SKU as Redis holds it, or null when Redis does not know it.</summary>
     public Task<SkuStock?> ReadAsync(string campaignId, long skuId)
-        => ReadAsync(redis.GetDatabase(), campaignId, skuId, totalIfCold: null);
+        => ReadAsync(db, campaignId, skuId, totalIfCold: null);
 
     private async Task<SkuStock?> ReadAsync(IDatabaseAsync db, string campaignId, long skuId, int? totalIfCold)
     {

@@ -14,9 +14,16 @@ namespace FlashSale.Engine.Fencing;
 /// older snapshot or be a replica that was behind: every live SKU is fenced (fence.lua) until the reconciler has
 /// rebuilt it from the durable log, and the marker <see cref="RedisKeyspace.FencedIdentity"/> notes in that Redis
 /// that its SKUs were fenced, so that SKUs warmed up later are not.
+/// <para>
+/// On a Redis Cluster the identity is every primary's (<see cref="RedisTopology"/>), and only the live SKUs whose
+/// hash slot a primary with an identity the trusted one does not contain serves are fenced: a restarted or
+/// promoted primary fences its own SKUs, the other primaries' SKUs keep selling. The gate is still one for the
+/// process: a lost connection to any node closes it until the whole cluster has been checked again.
+/// </para>
 /// </summary>
 public sealed partial class RedisIdentityWatcher(
     IConnectionMultiplexer redis,
+    IDatabase db,
     SkuScripts scripts,
     TrustedRedisStore trusted,
     RedisIdentityGate gate,
@@ -83,10 +90,11 @@ public sealed partial class RedisIdentityWatcher(
 
     private async Task CheckAsync(CancellationToken cancellationToken)
     {
-        var identity = await RedisIdentity.ReadAsync(redis);
+        var topology = await RedisTopology.ReadAsync(redis);
+        var identity = topology.Identity;
         if (identity == _trusted)
         {
-            gate.Open();
+            gate.Open(topology);
             return;
         }
 
@@ -105,34 +113,36 @@ public sealed partial class RedisIdentityWatcher(
         {
             _trusted = identity;
             _seen = identity;
-            gate.Open();
+            gate.Open(topology);
             return;
         }
 
         var isNew = identity != _seen;
+        var untrusted = topology.NotIn(recorded);
         if (isNew)
         {
-            gate.Close();
+            // Nothing reaches an untrusted primary until its SKUs carry their fences: on a cluster the others go on.
+            gate.Close(topology, untrusted);
         }
-        var db = redis.GetDatabase();
         if (await db.StringGetAsync(RedisKeyspace.FencedIdentity) != identity.ToString())
         {
-            var fenced = await FenceLiveSkusAsync(db, $"redis identity {identity} is not the trusted {recorded?.ToString() ?? "(unknown)"}");
+            var fenced = await FenceLiveSkusAsync(topology, untrusted, $"redis identity {identity} is not the trusted {recorded?.ToString() ?? "(unknown)"}");
             // Only after every live SKU carries its fence: a process that finds the marker fences nothing more.
             await db.StringSetAsync(RedisKeyspace.FencedIdentity, identity.ToString());
-            LogFenced(logger, identity.ToString(), recorded?.ToString() ?? "(unknown)", fenced);
+            LogFenced(logger, identity.ToString(), recorded?.ToString() ?? "(unknown)", fenced, string.Join("; ", untrusted));
         }
         if (isNew)
         {
             _seen = identity;
             gate.IdentityChanged();
         }
-        gate.Open();
+        gate.Open(topology);
     }
 
-    private async Task<int> FenceLiveSkusAsync(IDatabase db, string reason)
+    /// <summary>Fences the live SKUs that <paramref name="untrusted"/> primaries serve (on a single server: every live SKU).</summary>
+    private async Task<int> FenceLiveSkusAsync(RedisTopology topology, IReadOnlyList<RedisPrimary> untrusted, string reason)
     {
-        var skus = await RedisKeyspace.LiveSkusAsync(db);
+        var skus = (await RedisKeyspace.LiveSkusAsync(db)).Where(sku => untrusted.Contains(topology.PrimaryOf(sku)));
         var outcomes = await Task.WhenAll(skus.Select(sku => scripts.FenceAsync(db, sku, reason)));
         return outcomes.Count(o => o == FenceOutcome.Fenced);
     }
@@ -141,7 +151,7 @@ public sealed partial class RedisIdentityWatcher(
     {
         if (e.ConnectionType == ConnectionType.Interactive)
         {
-            gate.Close();
+            gate.Close(EndPointCollection.ToString(e.EndPoint));
         }
     }
 
@@ -165,6 +175,6 @@ public sealed partial class RedisIdentityWatcher(
     [LoggerMessage(Level = LogLevel.Warning, Message = "The trusted Redis identity could not be read; Redis {Identity} is treated as untrusted")]
     private static partial void LogTrustUnknown(ILogger logger, Exception exception, string identity);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Redis {Identity} is not the trusted {Trusted}: it may have forgotten decisions; fenced {Count} live SKU(s) until recovery rebuilds them")]
-    private static partial void LogFenced(ILogger logger, string identity, string trusted, int count);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Redis {Identity} is not the trusted {Trusted}: it may have forgotten decisions; fenced {Count} live SKU(s) until recovery rebuilds them, those on {Primaries}")]
+    private static partial void LogFenced(ILogger logger, string identity, string trusted, int count, string primaries);
 }

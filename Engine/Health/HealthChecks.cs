@@ -8,13 +8,13 @@ using StackExchange.Redis;
 
 namespace FlashSale.Engine.Health;
 
-public sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthCheck
+public sealed class RedisHealthCheck(IDatabase redis) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         try
         {
-            var latency = await redis.GetDatabase().PingAsync();
+            var latency = await redis.PingAsync();
             return HealthCheckResult.Healthy($"PING {latency.TotalMilliseconds:0.0} ms");
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)

@@ -30,7 +30,7 @@ public sealed record PaymentResult(PaymentOutcome Outcome, string? OrderStatus);
 /// </summary>
 public sealed partial class OrderLifecycle(
     ShardDataSources shards,
-    IConnectionMultiplexer redis,
+    IDatabase db,
     SkuScripts scripts,
     LifecycleMetrics metrics,
     TimeProvider time,
@@ -227,7 +227,6 @@ public sealed partial class OrderLifecycle(
         {
             return 0;
         }
-        var db = redis.GetDatabase();
         var replies = await Task.WhenAll(orders.Select(order => scripts.ReleaseAsync(db, new SkuKeys(order.CampaignId, order.SkuId), order.OrderNo)));
 
         var done = new List<long>(orders.Count);
@@ -268,7 +267,7 @@ public sealed partial class OrderLifecycle(
     {
         try
         {
-            await scripts.MarkPaidAsync(redis.GetDatabase(), new SkuKeys(campaignId, skuId), orderNo);
+            await scripts.MarkPaidAsync(db, new SkuKeys(campaignId, skuId), orderNo);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {

@@ -24,7 +24,7 @@ namespace FlashSale.Engine.Live;
 /// Updates are built half a second into each second, when every Ingress has added the second before.
 /// </summary>
 public sealed partial class LiveFeed(
-    IConnectionMultiplexer redis,
+    IDatabase redis,
     CampaignStore campaigns,
     IOptions<ReconcilerOptions> reconciler,
     IHostApplicationLifetime lifetime,
@@ -170,7 +170,7 @@ public sealed partial class LiveFeed(
         var kafkaLag = KafkaLag();
         try
         {
-            var db = redis.GetDatabase();
+            var db = redis;
             var shown = await CampaignsAsync(now, cancellationToken);
             var counts = db.HashGetAllAsync(RedisKeyspace.LiveSecond(second));
             var report = ReconcilerReport.ReadAsync(db);

@@ -11,7 +11,7 @@ namespace FlashSale.Engine.Live;
 /// console sums every Ingress's counts from there. Counts whose call fails are dropped: they are a live view, not a record.
 /// </summary>
 public sealed partial class LivePublisher(
-    LiveCounters counters, IConnectionMultiplexer redis, SkuScripts scripts, TimeProvider time, ILogger<LivePublisher> logger) : BackgroundService
+    LiveCounters counters, IDatabase redis, SkuScripts scripts, TimeProvider time, ILogger<LivePublisher> logger) : BackgroundService
 {
     /// <summary>How long a second's counts stay in Redis: the console reads the last few.</summary>
     public static readonly TimeSpan Retention = TimeSpan.FromSeconds(120);
@@ -33,7 +33,7 @@ public sealed partial class LivePublisher(
             counts.Add(new(LiveFields.Reporting, 1));
             try
             {
-                await scripts.AddLiveCountsAsync(redis.GetDatabase(), RedisKeyspace.LiveSecond(second), Retention, counts);
+                await scripts.AddLiveCountsAsync(redis, RedisKeyspace.LiveSecond(second), Retention, counts);
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException)
             {

@@ -29,7 +29,7 @@ public sealed record PaymentView(string ProviderTxnId, long OrderNo, decimal Amo
 /// per live SKU; a flash sale has few), so the reservation spends no write on an index of its own. A buyer's list
 /// is MySQL's: an order joins it once persisted, normally within a second of its 201.
 /// </summary>
-public sealed class OrderQueries(ShardDataSources shards, IConnectionMultiplexer redis)
+public sealed class OrderQueries(ShardDataSources shards, IDatabase db)
 {
     private const string Columns = """
         order_no AS OrderNo, user_id AS UserId, campaign_id AS CampaignId, sku_id AS SkuId, quantity AS Quantity,
@@ -83,7 +83,6 @@ public sealed class OrderQueries(ShardDataSources shards, IConnectionMultiplexer
     /// <summary>The order as the ledger of the live SKU that holds it says, or null when no live SKU does.</summary>
     private async Task<OrderView?> FromLedgersAsync(long orderNo)
     {
-        var db = redis.GetDatabase();
         var skus = await RedisKeyspace.LiveSkusAsync(db);
         var records = await Task.WhenAll(skus.Select(sku => db.HashGetAsync(sku.Ledger, orderNo)));
         var found = Array.FindIndex(records, r => !r.IsNull);

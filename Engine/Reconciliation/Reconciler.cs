@@ -34,7 +34,7 @@ namespace FlashSale.Engine.Reconciliation;
 /// </para>
 /// </summary>
 public sealed partial class Reconciler(
-    IConnectionMultiplexer redis,
+    IDatabase db,
     ShardDataSources shards,
     CampaignStore campaigns,
     OrderLifecycle lifecycle,
@@ -116,7 +116,7 @@ public sealed partial class Reconciler(
                 if (before.OutboxHasEntries)
                 {
                     // An outbox with entries must be on the relay's list, also when the relay pruned the SKU after its campaign ended.
-                    await redis.GetDatabase().SetAddAsync(RedisKeyspace.LiveSkus, keys.Member);
+                    await db.SetAddAsync(RedisKeyspace.LiveSkus, keys.Member);
                 }
             }
             if (!repair || !before.NeedsRepair)
@@ -151,7 +151,6 @@ public sealed partial class Reconciler(
     /// </summary>
     private async Task CountIfUncountedAsync(SkuKeys keys)
     {
-        var db = redis.GetDatabase();
         var fields = await db.HashGetAsync(keys.Meta, [MetaFields.Total, MetaFields.Counted]);
         if (fields[0].IsNull || !fields[1].IsNull)
         {
@@ -201,7 +200,6 @@ public sealed partial class Reconciler(
         {
             return false;
         }
-        var db = redis.GetDatabase();
         var sequence = await db.HashGetAsync(sku.Meta, MetaFields.Sequence);
         var current = sequence.IsNull ? 0 : (long)sequence;
         if (current >= highWater
@@ -220,7 +218,6 @@ public sealed partial class Reconciler(
     public async Task<int> AdoptForgottenAsync(string campaignId, CampaignSku sku, CancellationToken cancellationToken)
     {
         var keys = new SkuKeys(campaignId, sku.SkuId);
-        var db = redis.GetDatabase();
         var counters = await scripts.SkuCountersAsync(db, keys);
         var walk = new LedgerWalk();
         var cursor = WalkCursor.Whole();
@@ -263,7 +260,6 @@ public sealed partial class Reconciler(
     private async Task<SkuCheck> CheckSkuAsync(string campaignId, CampaignSku sku, WalkCursor cursor, CancellationToken cancellationToken)
     {
         var keys = new SkuKeys(campaignId, sku.SkuId);
-        var db = redis.GetDatabase();
         // Redis first: whatever MySQL shows after it may be newer, never older, than what the counts say.
         var counters = await scripts.SkuCountersAsync(db, keys);
         var totals = await DbTotalsAsync(keys, cancellationToken);
@@ -413,7 +409,6 @@ public sealed partial class Reconciler(
     private async Task<Dictionary<string, int>> RepairAsync(string campaignId, CampaignSku sku, SkuCheck check, CancellationToken cancellationToken)
     {
         var keys = new SkuKeys(campaignId, sku.SkuId);
-        var db = redis.GetDatabase();
         var repairs = new Dictionary<string, int>();
         void Count(string kind, int count)
         {

@@ -19,7 +19,7 @@ internal sealed partial class ReconcilerService(
     Reconciler reconciler,
     SkuRecovery recovery,
     ReconcilerMetrics metrics,
-    IConnectionMultiplexer redis,
+    IDatabase db,
     IOptions<ReconcilerOptions> options,
     TimeProvider time,
     ILogger<ReconcilerService> logger) : BackgroundService
@@ -45,7 +45,6 @@ internal sealed partial class ReconcilerService(
         long? lastTrustCheck = null;
         do
         {
-            var db = redis.GetDatabase();
             try
             {
                 // A lease naming this process that it did not take now came back with Redis's data (a snapshot taken
@@ -91,7 +90,7 @@ internal sealed partial class ReconcilerService(
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
-    /// <param name="trustCheckDue">Whether to see if an untrusted Redis is rebuilt (two INFO calls): once a second is enough.</param>
+    /// <param name="trustCheckDue">Whether to see if an untrusted Redis is rebuilt (two reads of its topology): once a second is enough.</param>
     private async Task RecoverAsync(bool trustCheckDue, CancellationToken stoppingToken)
     {
         var fenced = await recovery.FencedAsync();
@@ -144,7 +143,7 @@ internal sealed partial class ReconcilerService(
         metrics.Run(elapsed, drift);
         // A few missed rounds and the report is gone: the console then says no reconciler reported, not an old "no drift".
         var reportTtl = TimeSpan.FromMilliseconds(Math.Max(options.Value.IntervalMs * 3L, 60_000));
-        await ReconcilerReport.Of(time.GetUtcNow(), [.. campaigns.Select(c => c.CampaignId)], ledgers).WriteAsync(redis.GetDatabase(), reportTtl);
+        await ReconcilerReport.Of(time.GetUtcNow(), [.. campaigns.Select(c => c.CampaignId)], ledgers).WriteAsync(db, reportTtl);
         LogRound(logger, skus, campaigns.Count, drift, (long)elapsed.TotalMilliseconds);
     }
 

@@ -16,6 +16,7 @@ namespace FlashSale.Engine.Reconciliation;
 /// </summary>
 public sealed partial class SkuRecovery(
     IConnectionMultiplexer redis,
+    IDatabase db,
     SkuScripts scripts,
     Reconciler reconciler,
     CampaignStore campaigns,
@@ -34,7 +35,6 @@ public sealed partial class SkuRecovery(
     /// <summary>The live SKUs whose fence is up, in one pipelined round.</summary>
     public async Task<IReadOnlyList<SkuKeys>> FencedAsync()
     {
-        var db = redis.GetDatabase();
         var skus = await RedisKeyspace.LiveSkusAsync(db);
         var fenced = await Task.WhenAll(skus.Select(s => db.HashExistsAsync(s.Meta, MetaFields.Fenced)));
         return [.. skus.Where((_, i) => fenced[i])];
@@ -66,7 +66,6 @@ public sealed partial class SkuRecovery(
         LogCatchingUp(logger, fenced.Count, ends.Sum(e => Math.Max(0, e.Offset.Value)));
         await kafka.WaitCommittedAsync(ends, TimeSpan.FromMilliseconds(settings.RecoveryCatchUpTimeoutMs), cancellationToken);
 
-        var db = redis.GetDatabase();
         foreach (var sku in fenced)
         {
             var campaign = await campaigns.GetAsync(sku.CampaignId, cancellationToken);
@@ -108,7 +107,7 @@ public sealed partial class SkuRecovery(
             _trusted = identity;
             return;
         }
-        if (await redis.GetDatabase().StringGetAsync(RedisKeyspace.FencedIdentity) != identity.ToString()
+        if (await db.StringGetAsync(RedisKeyspace.FencedIdentity) != identity.ToString()
             || (await FencedAsync()).Count > 0
             || await RedisIdentity.ReadAsync(redis) != identity)
         {

@@ -49,7 +49,7 @@ public sealed class DurableDelivery(int generation)
 /// </summary>
 public sealed partial class DurableAcknowledger : IDisposable
 {
-    private readonly IConnectionMultiplexer _redis;
+    private readonly IDatabase _db;
     private readonly SkuScripts _scripts;
     private readonly EventProducer _events;
     private readonly RelayMetrics _metrics;
@@ -64,7 +64,7 @@ public sealed partial class DurableAcknowledger : IDisposable
     private readonly Task _settling;
 
     public DurableAcknowledger(
-        IConnectionMultiplexer redis,
+        IDatabase redis,
         SkuScripts scripts,
         EventProducer events,
         RelayMetrics metrics,
@@ -73,7 +73,7 @@ public sealed partial class DurableAcknowledger : IDisposable
         DeliveryStats? stats = null)
     {
         _stats = stats;
-        _redis = redis;
+        _db = redis;
         _scripts = scripts;
         _events = events;
         _metrics = metrics;
@@ -193,7 +193,6 @@ public sealed partial class DurableAcknowledger : IDisposable
 
     private async Task SettleAllAsync()
     {
-        var db = _redis.GetDatabase();
         var batch = new List<Settlement>();
         while (await _settlements.Reader.WaitToReadAsync())
         {
@@ -203,7 +202,7 @@ public sealed partial class DurableAcknowledger : IDisposable
                 batch.Add(settlement);
             }
             // One script per SKU, all of them sent at once (pipelined on the multiplexer).
-            await Task.WhenAll(batch.GroupBy(s => s.Sku).Select(sku => SettleAsync(db, sku.Key, [.. sku])));
+            await Task.WhenAll(batch.GroupBy(s => s.Sku).Select(sku => SettleAsync(_db, sku.Key, [.. sku])));
         }
     }
 

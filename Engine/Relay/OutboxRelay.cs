@@ -29,7 +29,7 @@ namespace FlashSale.Engine.Relay;
 /// </para>
 /// </summary>
 internal sealed partial class OutboxRelay(
-    IConnectionMultiplexer redis,
+    IDatabase db,
     EventProducer events,
     SkuScripts scripts,
     IOptions<RelayOptions> options,
@@ -75,7 +75,6 @@ internal sealed partial class OutboxRelay(
 
     private async Task ReadOutboxesAsync(CancellationToken stoppingToken)
     {
-        var db = redis.GetDatabase();
         var skus = new List<SkuKeys>();
         var known = new HashSet<SkuKeys>();
         var nextRefresh = DateTimeOffset.MinValue;
@@ -342,7 +341,6 @@ internal sealed partial class OutboxRelay(
 
     private async Task AcknowledgeAsync(CancellationToken stoppingToken)
     {
-        var db = redis.GetDatabase();
         var batch = new List<Pending>();
         while (await _delivered.Reader.WaitToReadAsync(stoppingToken))
         {

@@ -26,7 +26,7 @@ namespace FlashSale.Engine.Reservations;
 /// <see cref="ReservationStatus.NotYetDurable"/> and the reservation stands.
 /// </summary>
 public sealed partial class ReservationService(
-    IConnectionMultiplexer redis,
+    IDatabase redis,
     SkuScripts scripts,
     OrderNumberGenerator orderNumbers,
     SoldOutCache soldOut,
@@ -73,7 +73,8 @@ public sealed partial class ReservationService(
             return new(ReservationStatus.Busy);
         }
 
-        if (!gate.IsOpen)
+        var sku = new SkuKeys(request.CampaignId, request.SkuId);
+        if (!gate.IsOpenFor(sku))
         {
             // The connection was lost and the server it reaches now is not checked yet: it may be one that forgot decisions.
             metrics.Decided(ReservationStatus.Recovering);
@@ -90,7 +91,6 @@ public sealed partial class ReservationService(
         activity?.SetTag("flashsale.campaign_id", request.CampaignId);
         activity?.SetTag("flashsale.sku_id", request.SkuId);
 
-        var sku = new SkuKeys(request.CampaignId, request.SkuId);
         var batchRequest = new BatchRequest(request.UserId, request.IdempotencyKey, request.Quantity, orderNumbers.Next(request.UserId));
         ReservationResult result;
         try
@@ -134,7 +134,7 @@ public sealed partial class ReservationService(
     /// nothing. One Redis read (the SKU's idempotency hash); for answers that are refused otherwise (a rate limit).
     /// </summary>
     public Task<bool> OwnsOrderAsync(string campaignId, long skuId, long userId, string idempotencyKey)
-        => redis.GetDatabase().HashExistsAsync(new SkuKeys(campaignId, skuId).Idempotency, SoldOutCache.IdempotencyField(userId, idempotencyKey));
+        => redis.HashExistsAsync(new SkuKeys(campaignId, skuId).Idempotency, SoldOutCache.IdempotencyField(userId, idempotencyKey));
 
     /// <summary>
     /// While the pipeline is behind: true when the request would decide nothing new, so it may go on to the script — a
@@ -144,7 +144,7 @@ public sealed partial class ReservationService(
     /// </summary>
     private async Task<bool> DecidesNothingNewAsync(ReservationRequest request)
     {
-        var db = redis.GetDatabase();
+        var db = redis;
         var sku = new SkuKeys(request.CampaignId, request.SkuId);
         var owned = db.HashExistsAsync(sku.Idempotency, SoldOutCache.IdempotencyField(request.UserId, request.IdempotencyKey));
         var available = db.HashGetAsync(sku.Meta, MetaFields.Available);
@@ -164,7 +164,7 @@ public sealed partial class ReservationService(
     {
         var keys = SkuScripts.ReserveKeys(sku);
         var seen = _seen.GetValueOrDefault((sku.CampaignId, sku.SkuId));
-        var reply = await scripts.ReserveManyAsync(redis.GetDatabase(), keys, sku, [request], seen);
+        var reply = await scripts.ReserveManyAsync(redis, keys, sku, [request], seen);
         if (reply.Code == ScriptCode.NotWarmed)
         {
             return new(new ReserveReply(ScriptCode.NotWarmed), null);
@@ -187,7 +187,7 @@ public sealed partial class ReservationService(
         ReserveManyReply reply;
         try
         {
-            reply = await scripts.ReserveManyAsync(redis.GetDatabase(), keys, sku, requests, _seen.GetValueOrDefault((sku.CampaignId, sku.SkuId)));
+            reply = await scripts.ReserveManyAsync(redis, keys, sku, requests, _seen.GetValueOrDefault((sku.CampaignId, sku.SkuId)));
         }
         catch (Exception ex)
         {
@@ -279,7 +279,7 @@ public sealed partial class ReservationService(
     {
         try
         {
-            if (await scripts.SoldOutSnapshotAsync(redis.GetDatabase(), sku) is { Available: 0 } snapshot)
+            if (await scripts.SoldOutSnapshotAsync(redis, sku) is { Available: 0 } snapshot)
             {
                 soldOut.Store(sku.CampaignId, sku.SkuId, snapshot.Generation, snapshot.OwnedKeys);
             }

@@ -15,13 +15,26 @@ public static class LocalServices
     private const string DevPassword = "flashsale-dev-only";
 
     /// <summary>
-    /// The Redis logical database the benchmarks write to. Database 0 belongs to the dev engine, whose
-    /// outbox relay drains every SKU listed in <c>fs:live-skus</c>: a benchmark there would feed its SKUs to that relay,
-    /// and its order reads would look into the bench SKU's ledger for the dev engine's buyers (ids from 1).
+    /// The key prefix (the engine's <c>Redis:KeyPrefix</c>) the benchmarks write under. Unprefixed keys belong to the dev
+    /// engine, whose outbox relay drains every SKU listed in <c>fs:live-skus</c>: a benchmark there would feed its SKUs to
+    /// that relay, and its order reads would look into the bench SKU's ledger for the dev engine's buyers (ids from 1).
+    /// A prefix rather than a logical database: a Redis Cluster has database 0 only.
     /// </summary>
-    public const int RedisDatabase = 9;
+    public const string RedisKeyPrefix = "bench:";
 
-    public static string Redis => $"127.0.0.1:{Port("FLASHSALE_REDIS_PORT", 6380)},defaultDatabase={RedisDatabase}";
+    /// <summary>
+    /// The Redis of dev/services.sh: FLASHSALE_REDIS_PORT, and with FLASHSALE_REDIS_MODE=cluster the next two ports too
+    /// (the cluster's masters; StackExchange.Redis would find them from one).
+    /// </summary>
+    public static string Redis
+    {
+        get
+        {
+            var port = Port("FLASHSALE_REDIS_PORT", 6380);
+            var ports = Environment.GetEnvironmentVariable("FLASHSALE_REDIS_MODE") == "cluster" ? [port, port + 1, port + 2] : new[] { port };
+            return string.Join(",", ports.Select(p => $"127.0.0.1:{p}"));
+        }
+    }
 
     /// <summary>A MariaDB connection string for <paramref name="database"/> (empty: no default database).</summary>
     public static string MariaDb(string database, uint? maxPoolSize = null)

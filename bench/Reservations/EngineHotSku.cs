@@ -11,6 +11,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace FlashSale.Bench.Reservations;
@@ -18,8 +19,8 @@ namespace FlashSale.Bench.Reservations;
 /// <summary>
 /// One hot SKU on sale through the engine, wired the way Ingress wires it: a host with
 /// <see cref="EngineSetup.AddFlashSaleEngine"/>, the catalog migrated, a campaign created and warmed into Redis.
-/// Every reservation comes from a new buyer, so the per-user limit of 1 never refuses one. It runs in
-/// Redis database <see cref="LocalServices.RedisDatabase"/>, away from the dev engine's database 0.
+/// Every reservation comes from a new buyer, so the per-user limit of 1 never refuses one. Its keys carry the prefix
+/// <see cref="LocalServices.RedisKeyPrefix"/>, away from the dev engine's; on a Redis Cluster as on one server.
 /// </summary>
 public sealed class EngineHotSku : IAsyncDisposable
 {
@@ -50,6 +51,7 @@ public sealed class EngineHotSku : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["ConnectionStrings:Redis"] = LocalServices.Redis,
+            ["Redis:KeyPrefix"] = LocalServices.RedisKeyPrefix,
             ["ConnectionStrings:Catalog"] = LocalServices.MariaDb("flashsale_bench_catalog"),
             // DEVELOPMENT ONLY: the benchmark mints no tokens, but the engine validates that a key is configured.
             ["Auth:SigningKey"] = "bench-dev-only-signing-key-not-a-secret-0123456789",
@@ -63,11 +65,11 @@ public sealed class EngineHotSku : IAsyncDisposable
         builder.AddReservations();
 
         var host = builder.Build();
-        // In database 0 the dev engine's relay would drain the bench SKU, and its buyers would share the bench's ids.
-        var database = host.Services.GetRequiredService<IConnectionMultiplexer>().GetDatabase().Database;
-        if (database != LocalServices.RedisDatabase)
+        // Without the prefix the dev engine's relay would drain the bench SKU, and its buyers would share the bench's ids.
+        var prefix = host.Services.GetRequiredService<IOptions<RedisOptions>>().Value.KeyPrefix;
+        if (prefix != LocalServices.RedisKeyPrefix)
         {
-            throw new InvalidOperationException($"The engine talks to Redis database {database}, not the bench's {LocalServices.RedisDatabase}.");
+            throw new InvalidOperationException($"The engine's Redis key prefix is '{prefix}', not the bench's '{LocalServices.RedisKeyPrefix}'.");
         }
         // The schema first: the identity watch reads the trusted Redis from the catalog as the host starts.
         await host.Services.MigrateCatalogAsync(cancellationToken);
@@ -129,7 +131,7 @@ public sealed class EngineHotSku : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         var services = _host.Services;
-        var db = services.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
+        var db = services.GetRequiredService<IDatabase>();
         var sku = new SkuKeys(_campaign.CampaignId, SkuId);
         await db.KeyDeleteAsync(sku.All());
         await db.SetRemoveAsync(RedisKeyspace.LiveSkus, sku.Member);

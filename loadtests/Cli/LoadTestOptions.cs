@@ -31,6 +31,18 @@ public class LoadTestOptions : CommandSettings
     [Description("The Ingress. Default $FLASHSALE_INGRESS_URL, else " + DefaultUrl + ".")]
     public Uri Url { get; init; } = new(Environment.GetEnvironmentVariable("FLASHSALE_INGRESS_URL") is { Length: > 0 } url ? url : DefaultUrl);
 
+    [CommandOption("--target <URL>")]
+    [Description("An Ingress the buyers' requests go to; repeat it for several (dev/up.sh --ingress N prints their URLs). Each buyer always talks to the same one "
+        + "(buyer id modulo their number, like a load balancer that keeps a buyer on one instance), payment callbacks are spread by order number; "
+        + "the campaign's set-up, the lag probe, the drain and the checks use the first. Default: --url alone.")]
+    public string[] Target { get; init; } = [];
+
+    /// <summary>The Ingresses the load goes to: every --target, or --url.</summary>
+    public IReadOnlyList<Uri> Targets => Target.Length > 0 ? [.. Target.Select(t => new Uri(t))] : [Url];
+
+    /// <summary>The Ingress for set-up and checks: the first target.</summary>
+    public Uri Primary => Targets[0];
+
     [CommandOption("--buyers <N>")]
     [Description("Size of the buyer-id pool the requests draw from. Default per scenario.")]
     public int? Buyers { get; init; }
@@ -118,8 +130,17 @@ public class LoadTestOptions : CommandSettings
     public int? IngressPid { get; init; }
 
     [CommandOption("--redis <HOST:PORT>")]
-    [Description("With --window: the engine's Redis, whose INFO memory is sampled. Default 127.0.0.1:$FLASHSALE_REDIS_PORT, else 127.0.0.1:6380.")]
-    public string Redis { get; init; } = "127.0.0.1:" + (Environment.GetEnvironmentVariable("FLASHSALE_REDIS_PORT") is { Length: > 0 } port ? port : "6380");
+    [Description("With --window: the engine's Redis, whose INFO memory is sampled; several host:port separated by commas (every master of a Redis Cluster) are added up. "
+        + "Default 127.0.0.1:$FLASHSALE_REDIS_PORT (else 6380), with FLASHSALE_REDIS_MODE=cluster also the next two ports, as dev/env.sh.")]
+    public string Redis { get; init; } = DefaultRedis();
+
+    private static string DefaultRedis()
+    {
+        var port = Environment.GetEnvironmentVariable("FLASHSALE_REDIS_PORT") is { Length: > 0 } text
+            && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var p) ? p : 6380;
+        var ports = Environment.GetEnvironmentVariable("FLASHSALE_REDIS_MODE") == "cluster" ? [port, port + 1, port + 2] : new[] { port };
+        return string.Join(",", ports.Select(n => string.Create(CultureInfo.InvariantCulture, $"127.0.0.1:{n}")));
+    }
 
     [CommandOption("--drain-max <N>")]
     [Description("Read back at most N successes after the run (a random sample of them beyond that); 0 skips the drain check.")]
@@ -173,6 +194,17 @@ public class LoadTestOptions : CommandSettings
                 return ValidationResult.Error($"--rate-limits is off, deployment or a JSON rateLimits object: {ex.Message}");
             }
         }
+        foreach (var target in Target)
+        {
+            if (!Uri.TryCreate(target, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            {
+                return ValidationResult.Error($"--target '{target}' is not an absolute http(s) URL.");
+            }
+        }
+        if (Target.Distinct(StringComparer.OrdinalIgnoreCase).Count() != Target.Length)
+        {
+            return ValidationResult.Error("--target names the same Ingress twice.");
+        }
         return Check(
             (Buyers is null or > 0, "--buyers must be a positive whole number."),
             (Stock is null or > 0, "--stock must be a positive whole number."),
@@ -184,7 +216,7 @@ public class LoadTestOptions : CommandSettings
             (Window is null || Math.Ceiling(Duration / Window.Value) <= WindowStats.MaxWindows,
                 $"--window {Window?.TotalSeconds:0.###} s cuts --duration into more than {WindowStats.MaxWindows} windows: take a longer window."),
             (IngressPid is null or > 0, "--ingress-pid must be a process id."),
-            (RedisEndpoint.TryParse(Redis, out _), $"--redis '{Redis}' is not host:port."),
+            (RedisServers.TryParse(Redis, out _), $"--redis '{Redis}' is not host:port[,host:port...]."),
             (DrainMax >= 0, "--drain-max must be 0 or more."));
     }
 

@@ -35,17 +35,44 @@ public sealed class EngineClient : IDisposable
     private readonly ConcurrentDictionary<(string CampaignId, long SkuId), Uri> _reservationUris = new();
     private readonly ConcurrentQueue<CancellationTokenSource> _timers = new();
 
-    private readonly RawReservations? _raw;
+    // Every Ingress the buyers are spread over; the first also takes the setup, admin and verification calls.
+    private readonly Target[] _targets;
+    private readonly long[] _reservationsPerTarget;
 
     /// <param name="payments">Signs payment callbacks; null for a client that never sends one.</param>
     /// <param name="rawReservations">Send reservations through <see cref="RawReservations"/> (plain http only) rather than HttpClient.</param>
     public EngineClient(
         Uri baseAddress, int maxConnections, TimeSpan reservationTimeout, BuyerTokens tokens, PaymentSigner? payments = null, bool rawReservations = false)
+        : this([baseAddress], maxConnections, reservationTimeout, tokens, payments, rawReservations)
     {
-        _raw = rawReservations && RawReservations.Supports(baseAddress) ? new RawReservations(baseAddress, maxConnections, tokens) : null;
+    }
+
+    /// <summary>
+    /// A client of several Ingresses (<paramref name="targets"/>), as behind a load balancer that keeps a buyer on one
+    /// instance: a buyer's reservations and cancels go to <c>targets[buyerId % count]</c>, a payment callback to
+    /// <c>targets[orderNo % count]</c>; everything else to the first. Each target has a pool of up to
+    /// <paramref name="maxConnections"/>.
+    /// </summary>
+    public EngineClient(
+        IReadOnlyList<Uri> targets, int maxConnections, TimeSpan reservationTimeout, BuyerTokens tokens, PaymentSigner? payments = null,
+        bool rawReservations = false)
+    {
+        if (targets.Count == 0)
+        {
+            throw new ArgumentException("At least one Ingress to send to.", nameof(targets));
+        }
+        _targets = [.. targets.Select(target => new Target(
+            NewHttpClient(target, maxConnections, reservationTimeout),
+            rawReservations && RawReservations.Supports(target) ? new RawReservations(target, maxConnections, tokens) : null))];
+        _reservationsPerTarget = new long[_targets.Length];
+        _http = _targets[0].Http;
         _tokens = tokens;
         _payments = payments;
         _reservationTimeout = reservationTimeout;
+    }
+
+    private static HttpClient NewHttpClient(Uri baseAddress, int maxConnections, TimeSpan reservationTimeout)
+    {
         var handler = new SocketsHttpHandler
         {
             MaxConnectionsPerServer = maxConnections,
@@ -61,12 +88,21 @@ public sealed class EngineClient : IDisposable
             AllowAutoRedirect = false,
             AutomaticDecompression = DecompressionMethods.None,
         };
-        _http = new HttpClient(handler)
+        return new HttpClient(handler)
         {
             BaseAddress = baseAddress,
             Timeout = reservationTimeout > VerificationTimeout ? reservationTimeout : VerificationTimeout,
         };
     }
+
+    /// <summary>One Ingress: its HttpClient, and the raw reservation client when reservations go that way.</summary>
+    private sealed record Target(HttpClient Http, RawReservations? Raw);
+
+    private int TargetOf(long key) => (int)((ulong)key % (ulong)_targets.Length);
+
+    /// <summary>Every Ingress sent to, with the reservations sent to each so far (retries and replays included).</summary>
+    public IReadOnlyList<(Uri Target, long Reservations)> ReservationsPerTarget
+        => [.. _targets.Select((t, i) => (t.Http.BaseAddress!, Interlocked.Read(ref _reservationsPerTarget[i])))];
 
     public Uri BaseAddress => _http.BaseAddress!;
 
@@ -179,13 +215,16 @@ public sealed class EngineClient : IDisposable
 
     public async Task<ReserveResult> ReserveAsync(ReserveRequest reservation, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        if (_raw is not null)
+        var index = TargetOf(reservation.BuyerId);
+        Interlocked.Increment(ref _reservationsPerTarget[index]);
+        var (http, raw) = _targets[index];
+        if (raw is not null)
         {
             var deadline = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken) : RentTimer();
             deadline.CancelAfter(timeout);
             try
             {
-                var result = await _raw.ReserveAsync(reservation, deadline.Token);
+                var result = await raw.ReserveAsync(reservation, deadline.Token);
                 cancellationToken.ThrowIfCancellationRequested();
                 return result;
             }
@@ -216,7 +255,7 @@ public sealed class EngineClient : IDisposable
         var buffer = ArrayPool<byte>.Shared.Rent(BodyBufferBytes);
         try
         {
-            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timer.Token);
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timer.Token);
             var status = (int)response.StatusCode;
             // The whole body, so the connection goes back to the pool; a longer one than expected grows the buffer.
             await using var body = await response.Content.ReadAsStreamAsync(timer.Token);
@@ -344,7 +383,7 @@ public sealed class EngineClient : IDisposable
         request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
         request.Headers.TryAddWithoutValidation(ApiHeaders.Timestamp, timestamp);
         request.Headers.TryAddWithoutValidation(ApiHeaders.Signature, signature);
-        return await SendFollowUpAsync(request, static (status, body) => status switch
+        return await SendFollowUpAsync(_targets[TargetOf(long.TryParse(pay.OrderNo, out var orderNo) ? orderNo : pay.BuyerId)].Http, request, static (status, body) => status switch
         {
             200 => new FollowUpResult(ReadString(body, "outcome"u8) switch
             {
@@ -363,7 +402,7 @@ public sealed class EngineClient : IDisposable
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(ApiRoutes.OrderCancelPath(cancel.OrderNo), UriKind.Relative));
         request.Headers.TryAddWithoutValidation("Authorization", _tokens.For(cancel.BuyerId));
-        return await SendFollowUpAsync(request, static (status, body) => status switch
+        return await SendFollowUpAsync(_targets[TargetOf(cancel.BuyerId)].Http, request, static (status, body) => status switch
         {
             200 => new FollowUpResult(FollowUpOutcome.Cancelled, ReadString(body, "status"u8)),
             409 when ProblemSlug(body) == ProblemTypes.OrderPaid => new FollowUpResult(FollowUpOutcome.OrderPaid, OrderStatus.Paid),
@@ -373,9 +412,9 @@ public sealed class EngineClient : IDisposable
 
     /// <summary>Sends a follow-up; <paramref name="classify"/> names the answers particular to it, the rest are classified alike.</summary>
     private async Task<FollowUpResult> SendFollowUpAsync(
-        HttpRequestMessage request, Func<int, byte[], FollowUpResult?> classify, CancellationToken cancellationToken)
+        HttpClient http, HttpRequestMessage request, Func<int, byte[], FollowUpResult?> classify, CancellationToken cancellationToken)
     {
-        var answer = await SendAsync(request, _reservationTimeout, cancellationToken);
+        var answer = await SendAsync(http, request, _reservationTimeout, cancellationToken);
         if (answer.Failure is not null)
         {
             return answer.Failure == Answer.Timeout
@@ -470,7 +509,7 @@ public sealed class EngineClient : IDisposable
     /// Sends within <paramref name="timeout"/> (the same per-request timer HttpClient.Timeout would set up, covering the
     /// body too). Never throws for what the server or network did: that is <see cref="Answer.Failure"/>.
     /// </summary>
-    private async Task<Answer> SendAsync(HttpRequestMessage request, TimeSpan timeout, CancellationToken cancellationToken)
+    private static async Task<Answer> SendAsync(HttpClient http, HttpRequestMessage request, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var timer = cancellationToken.CanBeCanceled
             ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken)
@@ -478,7 +517,7 @@ public sealed class EngineClient : IDisposable
         timer.CancelAfter(timeout);
         try
         {
-            using var response = await _http.SendAsync(request, timer.Token);
+            using var response = await http.SendAsync(request, timer.Token);
             var body = await response.Content.ReadAsByteArrayAsync(timer.Token);
             var status = (int)response.StatusCode;
             return new Answer(
@@ -504,7 +543,7 @@ public sealed class EngineClient : IDisposable
     private async Task<(T? Value, string? Failure)> ReadAsync<T>(
         HttpRequestMessage request, JsonTypeInfo<T> json, TimeSpan timeout, CancellationToken cancellationToken) where T : class
     {
-        var answer = await SendAsync(request, timeout, cancellationToken);
+        var answer = await SendAsync(_http, request, timeout, cancellationToken);
         if (answer.Failure is not null || answer.Status != 200)
         {
             return (null, answer.Failure ?? answer.Status.ToString(CultureInfo.InvariantCulture));
@@ -584,8 +623,11 @@ public sealed class EngineClient : IDisposable
 
     public void Dispose()
     {
-        _http.Dispose();
-        _raw?.Dispose();
+        foreach (var (http, raw) in _targets)
+        {
+            http.Dispose();
+            raw?.Dispose();
+        }
         while (_timers.TryDequeue(out var timer))
         {
             timer.Dispose();

@@ -84,3 +84,36 @@ public sealed record RedisEndpoint(string Host, int Port)
         }
     }
 }
+
+/// <summary>
+/// The engine's Redis as the harness samples it: one server, or every master of a Redis Cluster, whose
+/// <c>used_memory</c> figures are added up (each master holds a share of the SKUs).
+/// </summary>
+public sealed record RedisServers(IReadOnlyList<RedisEndpoint> Nodes)
+{
+    public override string ToString() => string.Join(",", Nodes);
+
+    /// <summary><c>host:port</c>, or several separated by commas.</summary>
+    public static bool TryParse(string text, out RedisServers servers)
+    {
+        var nodes = new List<RedisEndpoint>();
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries))
+        {
+            if (!RedisEndpoint.TryParse(part, out var node))
+            {
+                servers = new RedisServers([]);
+                return false;
+            }
+            nodes.Add(node);
+        }
+        servers = new RedisServers(nodes);
+        return nodes.Count > 0;
+    }
+
+    /// <summary>The sum of every node's <c>used_memory</c>.</summary>
+    public async Task<long> UsedMemoryAsync(CancellationToken cancellationToken)
+    {
+        var used = await Task.WhenAll(Nodes.Select(n => n.UsedMemoryAsync(cancellationToken)));
+        return used.Sum();
+    }
+}

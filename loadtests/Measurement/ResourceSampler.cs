@@ -13,7 +13,7 @@ public sealed record ResourceSample(string Label, TimeSpan? At, long? IngressRss
 /// One sample is a read of /proc and one <c>INFO memory</c>, off the request path; a failed read leaves the sample's
 /// figure empty and its reason in <see cref="RedisProblem"/>, never a guessed number.
 /// </summary>
-public sealed class ResourceSampler(IngressProcess ingress, RedisEndpoint redis, LoadStats stats, TimeSpan window)
+public sealed class ResourceSampler(IngressProcess ingress, RedisServers redis, LoadStats stats, TimeSpan window)
 {
     public const string StartLabel = "start";
     public const string EndLabel = "end of load";
@@ -24,7 +24,7 @@ public sealed class ResourceSampler(IngressProcess ingress, RedisEndpoint redis,
 
     public IngressProcess Ingress => ingress;
 
-    public RedisEndpoint Redis => redis;
+    public RedisServers Redis => redis;
 
     public TimeSpan Window => window;
 

@@ -43,7 +43,7 @@ public static class HtmlReport
             .Append(Invariant($"<title>Load test {Encode(options.Scenario)} {run.StartedUtc:yyyy-MM-dd HH:mm:ss} UTC</title>"))
             .Append("<style>").Append(Css).Append("</style></head><body>")
             .Append(Invariant($"<h1>Load test: {Encode(options.Scenario)} <span class=\"badge {(run.Passed ? "pass" : "fail")}\">{(run.Passed ? "all invariants passed" : "INVARIANT FAILED")}</span></h1>"))
-            .Append(Invariant($"<div class=\"sub\">Started {run.StartedUtc:yyyy-MM-dd HH:mm:ss} UTC against {Encode(options.Url.ToString())}, campaign <code>{Encode(run.Sale.CampaignId)}</code>; "))
+            .Append(Invariant($"<div class=\"sub\">Started {run.StartedUtc:yyyy-MM-dd HH:mm:ss} UTC against {Encode(Report.TargetsText(run))}, campaign <code>{Encode(run.Sale.CampaignId)}</code>; "))
             .Append(Invariant($"{Encode(run.ModelDescription)}, {Encode(Report.LoadTimeText(run))}{(run.Interrupted ? ", interrupted by Ctrl+C" : "")}.</div>"));
 
         AppendCards(html, run);

@@ -48,6 +48,9 @@ public sealed record RunSummary(
     /// <summary>The same load against the constant endpoint (--baseline); null without.</summary>
     public BaselineReport? Baseline { get; init; }
 
+    /// <summary>The reservations (retries and replays included) sent to each Ingress; one entry without --target.</summary>
+    public IReadOnlyList<(Uri Target, long Reservations)> PerTarget { get; init; } = [];
+
     /// <summary>The engine's memory at the start, at each window's end and after the drain (--window); null without.</summary>
     public ResourceSampler? Resources { get; init; }
 
@@ -69,7 +72,7 @@ public static class Report
     public static void PrintConsole(RunSummary run, TextWriter output)
     {
         output.WriteLine();
-        output.WriteLine(Invariant($"{run.Options.Scenario} against {run.Options.Url} ({run.ModelDescription}), {LoadTimeText(run)}, campaign {run.Sale.CampaignId}")
+        output.WriteLine(Invariant($"{run.Options.Scenario} against {TargetsText(run)} ({run.ModelDescription}), {LoadTimeText(run)}, campaign {run.Sale.CampaignId}")
             + (run.Interrupted ? ", interrupted by Ctrl+C" : ""));
         output.WriteLine(Invariant($"Latency in ms{(run.Options.IsOpenModel ? ", from each request's intended start" : "")}:"));
         output.Write(OutcomeTable(run).ToText());
@@ -161,7 +164,7 @@ public static class Report
         var text = new StringBuilder()
             .AppendLine(Invariant($"# Load test: {options.Scenario}"))
             .AppendLine()
-            .AppendLine(Invariant($"Started {run.StartedUtc:yyyy-MM-dd HH:mm:ss} UTC against {options.Url}, campaign `{run.Sale.CampaignId}`. ")
+            .AppendLine(Invariant($"Started {run.StartedUtc:yyyy-MM-dd HH:mm:ss} UTC against {TargetsText(run)}, campaign `{run.Sale.CampaignId}`. ")
                 + $"Result: **{(run.Passed ? "all invariants passed" : "INVARIANT FAILED")}**"
                 + (run.Interrupted ? " (interrupted before the end of the duration)." : "."))
             .AppendLine()
@@ -306,13 +309,16 @@ public static class Report
         return text.ToString();
     }
 
+    /// <summary>The Ingress the run went to, or every one of them (--target).</summary>
+    internal static string TargetsText(RunSummary run) => string.Join(", ", run.Options.Targets);
+
     internal static TextTable Machine(RunSummary run)
         => new TextTable("what", "value")
             .Add("processors", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture))
             .Add("load average before the run", run.LoadAverageBefore ?? "unknown")
             .Add("OS", RuntimeInformation.OSDescription + " " + RuntimeInformation.OSArchitecture)
             .Add(".NET", RuntimeInformation.FrameworkDescription + (GCSettings.IsServerGC ? ", server GC" : ", workstation GC"))
-            .Add("Ingress", run.Options.Url.IsLoopback
+            .Add("Ingress", run.Options.Targets.All(t => t.IsLoopback)
                 ? "on this machine: harness and engine share its processors"
                 : "on another machine");
 
@@ -328,6 +334,12 @@ public static class Report
             .Add("stock", run.Sale.Skus.Count <= Invariants.MaxSkusListed
                 ? string.Join(", ", run.Sale.Skus.Select(s => Invariant($"SKU {s.SkuId}: {s.Stock:N0}")))
                 : Invariant($"{run.Sale.Skus.Count:N0} SKUs, {run.Sale.Skus.Sum(s => (long)s.Stock):N0} units in all ({run.Sale.Skus.Min(s => s.Stock):N0}–{run.Sale.Skus.Max(s => s.Stock):N0} each)"));
+        if (run.PerTarget.Count > 1)
+        {
+            var sent = Math.Max(1, run.PerTarget.Sum(t => t.Reservations));
+            table.Add("Ingresses (reservations sent to each)", string.Join(", ",
+                run.PerTarget.Select(t => Invariant($"{t.Target}: {t.Reservations:N0} ({100.0 * t.Reservations / sent:0.0} %)"))));
+        }
         if (options is ManySkusOptions manySkus)
         {
             table.Add("SKU skew (Zipf exponent)", Invariant($"{manySkus.Skew:0.###}"));

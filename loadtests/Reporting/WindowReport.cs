@@ -46,7 +46,7 @@ public static class WindowReport
     public static string ResourceIntro(ResourceSampler resources)
         => Invariant($"Sampled before the first request, at each window's end, at the end of the load (its last answer) and after the pipeline drained. ")
             + Invariant($"Ingress: resident memory (VmRSS), {resources.Ingress.Description}. ")
-            + Invariant($"Redis: INFO memory used_memory at {resources.Redis}, server-wide (anything else on that Redis counts too). ")
+            + Invariant($"Redis: INFO memory used_memory at {resources.Redis} ({(resources.Redis.Nodes.Count > 1 ? "summed over the nodes, " : "")}server-wide: anything else on that Redis counts too). ")
             + "201s: the created answers the harness had received by then.";
 
     public static TextTable ResourceTable(ResourceSampler resources)

@@ -66,7 +66,7 @@ public sealed class RateLimitTests(IngressFactory factory)
 
         // A refusal decided nothing: Redis holds exactly the units of the 201s.
         var keys = new SkuKeys(campaignId, skuId);
-        var db = factory.Redis.GetDatabase();
+        var db = factory.Db;
         Assert.Equal(1 + created, (long)await db.HashGetAsync(keys.Users, flooder));
         Assert.Equal(10, (long)await db.HashGetAsync(keys.Users, other));
 
@@ -114,7 +114,7 @@ public sealed class RateLimitTests(IngressFactory factory)
             Assert.Equal(TimeSpan.FromSeconds(1), a.RetryAfter);
             Assert.Contains("in flight", a.Detail, StringComparison.Ordinal);
         });
-        Assert.Equal(created, (long)await factory.Redis.GetDatabase().HashGetAsync(new SkuKeys(campaignId, skuId).Users, buyer));
+        Assert.Equal(created, (long)await factory.Db.HashGetAsync(new SkuKeys(campaignId, skuId).Users, buyer));
         // The cap is on requests in flight, not on a rate: once the burst is answered, the next request passes.
         using var after = await TestSale.SendReservationAsync(client, path, "after");
         Assert.Equal(HttpStatusCode.Created, after.StatusCode);

@@ -28,6 +28,9 @@ public class IngressFactory : WebApplicationFactory<Program>, IAsyncLifetime
 
     public IConnectionMultiplexer Redis => Services.GetRequiredService<IConnectionMultiplexer>();
 
+    /// <summary>The engine's keys as the engine names them (its <c>Redis:KeyPrefix</c> applied).</summary>
+    public IDatabase Db => Services.GetRequiredService<IDatabase>();
+
     public TokenIssuer Tokens => Services.GetRequiredService<TokenIssuer>();
 
     /// <summary>The host's environment; Development changes framework behaviour (e.g. how parameter binding fails).</summary>
@@ -36,7 +39,10 @@ public class IngressFactory : WebApplicationFactory<Program>, IAsyncLifetime
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment(EnvironmentName);
-        builder.UseSetting("ConnectionStrings:Redis", RedisIsolation.InProcess.ConnectionString(TestEnvironment.Redis));
+        foreach (var (key, value) in RedisIsolation.InProcess.Settings(TestEnvironment.Redis))
+        {
+            builder.UseSetting(key.Replace("__", ":", StringComparison.Ordinal), value);
+        }
         builder.UseSetting("ConnectionStrings:Catalog", TestEnvironment.MySql(CatalogDatabase));
         builder.UseSetting("Auth:SigningKey", TestEnvironment.SigningKey);
         builder.UseSetting("Auth:Issuer", "flashsale");

@@ -18,10 +18,10 @@ namespace FlashSale.Tests.Infrastructure;
 
 /// <summary>
 /// The whole engine as separate processes — an Ingress (with its relay) and a Persister — wired to
-/// the real Redis, MariaDB and the Kafka-protocol broker. Each fixture gets its own Redis database,
+/// the real Redis (one server or the cluster), MariaDB and the Kafka-protocol broker. Each fixture gets its own Redis key prefix,
 /// Kafka topic, consumer group and MySQL databases (catalog and shards, named after the fixture),
 /// so fixtures never see each other's work: a Persister's payment-window scan or reconciler only ever
-/// finds orders whose reservations live in its own Redis database.
+/// finds orders whose reservations live under its own Redis prefix.
 /// </summary>
 public class PipelineFixture : IAsyncLifetime
 {
@@ -81,7 +81,7 @@ public class PipelineFixture : IAsyncLifetime
         Kafka = KafkaMockBroker.Find();
         await Kafka.CreateTopicAsync(Topic, Partitions);
 
-        // The fixture's databases start empty, like its Redis database: a reconciler must not find the orders of an earlier run.
+        // The fixture's databases start empty, like its Redis prefix: a reconciler must not find the orders of an earlier run.
         await using (var connection = new MySqlConnection(TestEnvironment.MySql("information_schema")))
         {
             foreach (var database in new[] { CatalogDatabase, ShardDatabase(0), ShardDatabase(1) })
@@ -91,7 +91,7 @@ public class PipelineFixture : IAsyncLifetime
         }
         await StartRedisAsync();
         Redis = await ConnectionMultiplexer.ConnectAsync($"{RedisEndpoint},allowAdmin=true");
-        RedisScope = await RedisIsolation.AcquireAsync(Redis.GetServer(RedisEndpoint));
+        RedisScope = await RedisIsolation.AcquireAsync(Redis);
 
         // Each host binds a port the system picks and says which; a restart binds the same one again.
         Ingress = EngineProcess.Listening("Ingress", "Ingress", Environment([("Engine__NodeId", "2"), .. IngressSettings()]));
@@ -132,7 +132,6 @@ public class PipelineFixture : IAsyncLifetime
     {
         var environment = new Dictionary<string, string>
         {
-            ["ConnectionStrings__Redis"] = RedisScope.ConnectionString(RedisEndpoint),
             ["ConnectionStrings__Catalog"] = TestEnvironment.MySql(CatalogDatabase),
             ["Shards__ConnectionStrings__0"] = TestEnvironment.MySql(ShardDatabase(0)),
             ["Shards__ConnectionStrings__1"] = TestEnvironment.MySql(ShardDatabase(1)),
@@ -160,7 +159,7 @@ public class PipelineFixture : IAsyncLifetime
             ["RateLimits__Concurrency"] = "0",
             ["Backpressure__Enabled"] = "false",
         };
-        foreach (var (key, value) in extra)
+        foreach (var (key, value) in RedisScope.Settings(RedisEndpoint).Concat(extra))
         {
             environment[key] = value;
         }
@@ -180,9 +179,12 @@ public class PipelineFixture : IAsyncLifetime
     /// <summary>Creates and warms a campaign with the given SKUs (id, stock, per-user limit) through the admin API.</summary>
     public Task<string> StartSaleAsync(params (long SkuId, int Stock, int PerUserLimit)[] skus) => StartSaleAsync(900, skus);
 
-    public async Task<string> StartSaleAsync(int paymentWindowSeconds, params (long SkuId, int Stock, int PerUserLimit)[] skus)
+    public Task<string> StartSaleAsync(int paymentWindowSeconds, params (long SkuId, int Stock, int PerUserLimit)[] skus)
+        => StartSaleAsync(TestSale.NewCampaignId(), paymentWindowSeconds, skus);
+
+    /// <summary>A campaign under an id the test chose (to place its SKUs on particular cluster slots, <see cref="ClusterSlots"/>).</summary>
+    public async Task<string> StartSaleAsync(string campaignId, int paymentWindowSeconds, params (long SkuId, int Stock, int PerUserLimit)[] skus)
     {
-        var campaignId = TestSale.NewCampaignId();
         using var admin = Client(Tokens.Mint(1, admin: true));
         var now = DateTimeOffset.UtcNow;
         var skuJson = string.Join(",", skus.Select(s => $$"""{"skuId":{{s.SkuId}},"price":"12.50","stock":{{s.Stock}},"perUserLimit":{{s.PerUserLimit}}}"""));

@@ -1,63 +1,68 @@
-using System.Globalization;
 using StackExchange.Redis;
+using StackExchange.Redis.KeyspaceIsolation;
 
 namespace FlashSale.Tests.Infrastructure;
 
 /// <summary>
-/// The one place that decides how a fixture's Redis data is kept apart from everybody else's. Today that is a
-/// logical database per fixture; a Redis Cluster has only database 0, so a later change may hand out key
-/// prefixes here instead, and the fixtures, which only ever ask this class, stay as they are.
+/// The one place that decides how a fixture's Redis data is kept apart from everybody else's: a key prefix
+/// (the engine's <c>Redis:KeyPrefix</c>) per fixture, on database 0. A Redis Cluster has only database 0, so the
+/// same scopes serve the single server and the cluster (<c>FLASHSALE_REDIS_MODE</c>); the fixtures only ever ask
+/// this class.
 /// </summary>
 /// <remarks>
-/// Databases: 0 is the dev engine's (dev/up.sh: its relay would drain a test's outbox), 9 the benchmarks', 15 the
-/// in-process tests' (<see cref="IngressFactory"/>: no relay runs there and every test makes campaigns of its own,
-/// so they share it), 1-8 the pipeline fixtures', one each for as long as the fixture lives.
+/// No prefix is the dev engine's (dev/up.sh: its relay would drain a test's outbox), <c>bench:</c> the benchmarks',
+/// <c>test:in:</c> the in-process tests' (<see cref="IngressFactory"/>: no relay runs there and every test makes
+/// campaigns of its own, so they share it), <c>test:e1:</c> to <c>test:e8:</c> the pipeline fixtures', one each for as
+/// long as the fixture lives. The prefixes have no braces, so a SKU's keys keep their hash tag and their one slot.
+/// The stock channel (pub/sub) is not prefixed: every Ingress hears every SKU's signal and drops a cached sold-out
+/// answer for a campaign it may not have; harmless.
 /// </remarks>
 public static class RedisIsolation
 {
-    public const int InProcessDatabase = 15;
+    public const string InProcessPrefix = "test:in:";
 
-    private static readonly int[] EngineDatabases = [1, 2, 3, 4, 5, 6, 7, 8];
+    private static readonly string[] EnginePrefixes = [.. Enumerable.Range(1, 8).Select(i => $"test:e{i}:")];
 
-    private static readonly SemaphoreSlim Available = new(EngineDatabases.Length, EngineDatabases.Length);
+    private static readonly SemaphoreSlim Available = new(EnginePrefixes.Length, EnginePrefixes.Length);
 
     private static readonly Lock Gate = new();
 
-    private static readonly HashSet<int> Taken = [];
+    private static readonly HashSet<string> Taken = [];
 
     /// <summary>The scope every in-process Ingress shares.</summary>
-    public static RedisScope InProcess { get; } = new(InProcessDatabase, release: null);
+    public static RedisScope InProcess { get; } = new(InProcessPrefix, release: null);
 
     /// <summary>
     /// A Redis scope of its own for a fixture whose engine processes run a relay, a reconciler or a payment-window
-    /// scan (those read everything in their database); emptied before it is handed out, and free again once disposed.
+    /// scan (those read everything under their prefix); emptied before it is handed out, and free again once disposed.
     /// Waits while every scope is taken, and fails after <paramref name="timeout"/> rather than share one.
     /// </summary>
-    public static async Task<RedisScope> AcquireAsync(IServer server, TimeSpan? timeout = null)
+    /// <param name="redis">A connection with admin rights (SCAN on every primary).</param>
+    public static async Task<RedisScope> AcquireAsync(IConnectionMultiplexer redis, TimeSpan? timeout = null)
     {
         var limit = timeout ?? TimeSpan.FromMinutes(5);
         if (!await Available.WaitAsync(limit))
         {
-            throw new TimeoutException($"No Redis database for a pipeline fixture came free within {limit.TotalSeconds} s: is a fixture not disposed?");
+            throw new TimeoutException($"No Redis scope for a pipeline fixture came free within {limit.TotalSeconds} s: is a fixture not disposed?");
         }
-        int database;
+        string prefix;
         lock (Gate)
         {
-            database = EngineDatabases.First(d => !Taken.Contains(d));
-            Taken.Add(database);
+            prefix = EnginePrefixes.First(p => !Taken.Contains(p));
+            Taken.Add(prefix);
         }
-        var scope = new RedisScope(database, () =>
+        var scope = new RedisScope(prefix, () =>
         {
             lock (Gate)
             {
-                Taken.Remove(database);
+                Taken.Remove(prefix);
             }
             Available.Release();
         });
         var emptied = false;
         try
         {
-            await server.FlushDatabaseAsync(database);
+            await scope.EmptyAsync(redis);
             emptied = true;
             return scope;
         }
@@ -69,25 +74,53 @@ public static class RedisIsolation
             }
         }
     }
+
+    /// <summary>The primaries of the connection: the server, or every master of a cluster.</summary>
+    public static IEnumerable<IServer> Primaries(IConnectionMultiplexer redis)
+        => redis.GetServers().Where(s => s.IsConnected && !s.IsReplica);
 }
 
-/// <summary>Where one fixture's Redis data lives: hand <see cref="ConnectionString"/> to the engine, use <see cref="Db"/> in the test.</summary>
+/// <summary>
+/// Where one fixture's Redis data lives: start the engine with <see cref="Settings"/>, use <see cref="Db"/> in the test
+/// (it sees the keys as the engine names them, without the prefix).
+/// </summary>
 public sealed class RedisScope : IDisposable
 {
     private Action? _release;
 
-    internal RedisScope(int database, Action? release)
+    internal RedisScope(string keyPrefix, Action? release)
     {
-        Database = database;
+        KeyPrefix = keyPrefix;
         _release = release;
     }
 
-    public int Database { get; }
+    public string KeyPrefix { get; }
 
-    /// <summary>The engine's <c>ConnectionStrings:Redis</c> for a server at <paramref name="endpoint"/>.</summary>
-    public string ConnectionString(string endpoint) => $"{endpoint},defaultDatabase={Database.ToString(CultureInfo.InvariantCulture)}";
+    /// <summary>The engine's settings (environment variables) for Redis at <paramref name="connectionString"/> within this scope.</summary>
+    public IEnumerable<(string Key, string Value)> Settings(string connectionString)
+        => [("ConnectionStrings__Redis", connectionString), ("Redis__KeyPrefix", KeyPrefix)];
 
-    public IDatabase Db(IConnectionMultiplexer redis) => redis.GetDatabase(Database);
+    public IDatabase Db(IConnectionMultiplexer redis) => redis.GetDatabase().WithKeyPrefix(KeyPrefix);
+
+    /// <summary>Deletes every key under the prefix, on every primary (SCAN, then UNLINK key by key: a cluster refuses cross-slot UNLINKs).</summary>
+    public async Task EmptyAsync(IConnectionMultiplexer redis)
+    {
+        var db = redis.GetDatabase();
+        foreach (var server in RedisIsolation.Primaries(redis))
+        {
+            var batch = new List<Task>();
+            await foreach (var key in server.KeysAsync(pattern: KeyPrefix + "*", pageSize: 1_000))
+            {
+                batch.Add(db.ExecuteAsync("UNLINK", key));
+                if (batch.Count == 1_000)
+                {
+                    await Task.WhenAll(batch);
+                    batch.Clear();
+                }
+            }
+            await Task.WhenAll(batch);
+        }
+    }
 
     public void Dispose() => Interlocked.Exchange(ref _release, null)?.Invoke();
 }

@@ -14,7 +14,16 @@ public static class TestEnvironment
 
     public static string MySqlPassword => Environment.GetEnvironmentVariable("FLASHSALE_MYSQL_PASSWORD") ?? "flashsale-dev-only";
 
-    public static string Redis => $"127.0.0.1:{RedisPort}";
+    /// <summary>Whether the tests run on one Redis server or on the 3-master Redis Cluster (FLASHSALE_REDIS_MODE, as dev/env.sh).</summary>
+    public static bool IsCluster => Environment.GetEnvironmentVariable("FLASHSALE_REDIS_MODE") == "cluster";
+
+    /// <summary>
+    /// The engine's ConnectionStrings:Redis: the server, or every master of the cluster (the port and the next two),
+    /// as dev/env.sh's <c>redis_connection</c> writes it.
+    /// </summary>
+    public static string Redis => IsCluster
+        ? string.Join(",", Enumerable.Range(RedisPort, 3).Select(p => $"127.0.0.1:{p}"))
+        : $"127.0.0.1:{RedisPort}";
 
     public static string MySql(string database)
         => $"Server=127.0.0.1;Port={MySqlPort};User ID=flashsale;Password={MySqlPassword};Database={database};Maximum Pool Size=200";

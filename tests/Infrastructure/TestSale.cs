@@ -95,7 +95,7 @@ public sealed class TestSale
             await Db.StreamLengthAsync(Keys.Outbox));
     }
 
-    public IDatabase Db => _factory.Redis.GetDatabase();
+    public IDatabase Db => _factory.Db;
 
     public static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 

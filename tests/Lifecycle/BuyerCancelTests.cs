@@ -4,6 +4,7 @@ using FlashSale.Tests.Infrastructure;
 namespace FlashSale.Tests.Lifecycle;
 
 [Collection(IngressCollection.Name)]
+[Trait("Cluster", "yes")]
 public sealed class BuyerCancelTests(IngressFactory factory)
 {
     [Fact]

@@ -6,6 +6,7 @@ using FlashSale.Tests.Infrastructure;
 namespace FlashSale.Tests.Lifecycle;
 
 [Collection(IngressCollection.Name)]
+[Trait("Cluster", "yes")]
 public sealed class PaymentCallbackTests(IngressFactory factory)
 {
     private async Task<(TestSale Sale, string OrderNo)> PersistedOrderAsync(long buyerId, int quantity = 1)

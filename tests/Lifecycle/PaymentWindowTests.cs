@@ -18,6 +18,7 @@ namespace FlashSale.Tests.Lifecycle;
 // which reaches no other test's orders (900 s windows) within the 30 s these windows have. A host of their own
 // would be disposed while the others still run, and that ends the other host's metric streams of the same names.
 [Collection(IngressCollection.Name)]
+[Trait("Cluster", "yes")]
 public sealed class PaymentDeadlineRaceTests(IngressFactory factory)
 {
     private const int Orders = 300;
@@ -106,6 +107,7 @@ public sealed class PaymentDeadlineRaceTests(IngressFactory factory)
 }
 
 [Collection(IngressCollection.Name)]
+[Trait("Cluster", "yes")]
 public sealed class TimeoutReleaseTests(IngressFactory factory)
 {
     [Fact]

@@ -37,13 +37,34 @@ public sealed class LoadTestHarnessTests(PipelineFixture engine) : IClassFixture
     private static readonly TimeSpan HarnessTimeout = TimeSpan.FromMinutes(3);
 
     [Fact]
+    [Trait("Cluster", "yes")]
     public async Task HotSkuSellsItsStockAndPassesEveryInvariant()
     {
         var markdown = await RunAsync("hot-sku", "--stock", "60", "--buyers", "2000", "--rate", "150", "--duration", "2s");
         AssertPassed(markdown, [.. CommonInvariants, .. SingleSkuInvariants]);
     }
 
+    /// <summary>Two Ingress processes (as dev/up.sh --ingress 2 runs them), the buyers spread over both by --target.</summary>
     [Fact]
+    [Trait("Cluster", "yes")]
+    public async Task HotSkuSpreadOverTwoIngressesPassesEveryInvariantAndReachesBoth()
+    {
+        await using var second = EngineProcess.Listening("Ingress-3", "Ingress", engine.Environment(("Engine__NodeId", "3")));
+        await second.StartAsync();
+
+        var markdown = await RunAsync("hot-sku", "--stock", "60", "--buyers", "2000", "--rate", "150", "--duration", "2s",
+            "--target", engine.IngressUrl.ToString(), "--target", second.Url.ToString());
+
+        AssertPassed(markdown, [.. CommonInvariants, .. SingleSkuInvariants]);
+        Assert.Contains($"against {engine.IngressUrl}, {second.Url}", markdown, StringComparison.Ordinal);
+        var spread = TableRows(markdown, "## Parameters").Single(r => r[0] == "Ingresses (reservations sent to each)")[1];
+        var counts = System.Text.RegularExpressions.Regex.Matches(spread, @": ([\d,]+) \(").Select(m => Number(m.Groups[1].Value)).ToList();
+        Assert.Equal(2, counts.Count);
+        Assert.All(counts, c => Assert.True(c > 0, spread));
+    }
+
+    [Fact]
+    [Trait("Cluster", "yes")]
     public async Task ManySkusPassesEveryInvariantOnEachSku()
     {
         var markdown = await RunAsync("many-skus", "--skus", "5", "--skew", "1", "--stock", "15", "--buyers", "2000", "--rate", "150", "--duration", "2s");

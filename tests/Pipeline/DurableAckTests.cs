@@ -93,6 +93,7 @@ public sealed class DurableAckTests(PipelineFixture engine) : IClassFixture<Pipe
     }
 
     [Fact]
+    [Trait("Cluster", "yes")]
     public async Task RelayLeavesAFreshEntryToItsIngressAndSendsOneNobodyProducedOnceItIsOld()
     {
         var campaignId = await engine.StartSaleAsync((802, 100, 4));

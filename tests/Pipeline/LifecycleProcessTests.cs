@@ -6,6 +6,7 @@ namespace FlashSale.Tests.Pipeline;
 
 [Collection(PipelineCollection.Name)]
 [Trait("Category", "Slow")]
+[Trait("Cluster", "yes")]
 public sealed class LifecycleProcessTests(PipelineFixture engine) : IClassFixture<PipelineFixture>
 {
     [Fact]

@@ -7,6 +7,7 @@ namespace FlashSale.Tests.Pipeline;
 
 [Collection(PipelineCollection.Name)]
 [Trait("Category", "Slow")]
+[Trait("Cluster", "yes")]
 public sealed class PipelineTests(PipelineFixture engine) : IClassFixture<PipelineFixture>
 {
     [Fact]

@@ -19,6 +19,7 @@ namespace FlashSale.Tests.Reconciliation;
 /// of reading the ledger.
 /// </summary>
 [Collection(IngressCollection.Name)]
+[Trait("Cluster", "yes")]
 public sealed class LedgerCountsTests(IngressFactory factory)
 {
     private SkuScripts Scripts => factory.Services.GetRequiredService<SkuScripts>();
@@ -188,7 +189,7 @@ internal static class TestReconciler
         options.WalkPageSize = pageSize ?? options.WalkPageSize;
         options.WalkPagesPerRound = pagesPerRound ?? options.WalkPagesPerRound;
         return new Reconciler(
-            factory.Redis,
+            factory.Db,
             factory.Services.GetRequiredService<ShardDataSources>(),
             factory.Services.GetRequiredService<CampaignStore>(),
             factory.Services.GetRequiredService<OrderLifecycle>(),

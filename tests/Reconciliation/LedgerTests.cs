@@ -15,6 +15,7 @@ using StackExchange.Redis;
 namespace FlashSale.Tests.Reconciliation;
 
 [Collection(IngressCollection.Name)]
+[Trait("Cluster", "yes")]
 public sealed class LedgerTests(IngressFactory factory)
 {
     [Fact]
@@ -68,7 +69,7 @@ public sealed class LedgerTests(IngressFactory factory)
         await using (var unreachable = await ConnectionMultiplexer.ConnectAsync("127.0.0.1:1,abortConnect=false,connectTimeout=300"))
         {
             var cutOff = new OrderLifecycle(
-                factory.Services.GetRequiredService<ShardDataSources>(), unreachable, factory.Services.GetRequiredService<SkuScripts>(),
+                factory.Services.GetRequiredService<ShardDataSources>(), unreachable.GetDatabase(), factory.Services.GetRequiredService<SkuScripts>(),
                 factory.Services.GetRequiredService<LifecycleMetrics>(),
                 TimeProvider.System, NullLogger<OrderLifecycle>.Instance);
             var (outcome, _) = await cutOff.CancelAsync(orders[0], "buyer", CancellationToken.None);
@@ -123,7 +124,7 @@ public sealed class LedgerTests(IngressFactory factory)
     }
 
     private Reconciler Reconciler(int graceMs) => new(
-        factory.Redis,
+        factory.Db,
         factory.Services.GetRequiredService<ShardDataSources>(),
         factory.Services.GetRequiredService<CampaignStore>(),
         factory.Services.GetRequiredService<OrderLifecycle>(),

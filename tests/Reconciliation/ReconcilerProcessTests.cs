@@ -32,6 +32,7 @@ public sealed class RelayLaterFixture : PipelineFixture
 
 [Collection(PipelineCollection.Name)]
 [Trait("Category", "Slow")]
+[Trait("Cluster", "yes")]
 public sealed class BusyReconcilerTests(BusyReconcilerFixture engine) : IClassFixture<BusyReconcilerFixture>
 {
     [Fact]
@@ -70,6 +71,7 @@ public sealed class BusyReconcilerTests(BusyReconcilerFixture engine) : IClassFi
 
 [Collection(PipelineCollection.Name)]
 [Trait("Category", "Slow")]
+[Trait("Cluster", "yes")]
 public sealed class LostEventTests(RelayLaterFixture engine) : IClassFixture<RelayLaterFixture>
 {
     [Fact]
@@ -149,6 +151,7 @@ internal static class Warmup
 
 [Collection(PipelineCollection.Name)]
 [Trait("Category", "Slow")]
+[Trait("Cluster", "yes")]
 public sealed class UnreadableLedgerTests(BusyReconcilerFixture engine) : IClassFixture<BusyReconcilerFixture>
 {
     [Fact]

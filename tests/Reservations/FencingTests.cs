@@ -5,6 +5,7 @@ namespace FlashSale.Tests.Reservations;
 
 /// <summary>The decision sequence and the fence, driven through the real script: a Redis that forgot decisions decides nothing.</summary>
 [Collection(IngressCollection.Name)]
+[Trait("Cluster", "yes")]
 public sealed class FencingTests(IngressFactory factory)
 {
     [Fact]

@@ -7,6 +7,7 @@ using FlashSale.Tests.Infrastructure;
 namespace FlashSale.Tests.Reservations;
 
 [Collection(IngressCollection.Name)]
+[Trait("Cluster", "yes")]
 public sealed class ReservationRaceTests(IngressFactory factory)
 {
     [Fact]

@@ -8,6 +8,7 @@ using FlashSale.Tests.Infrastructure;
 namespace FlashSale.Tests.Reservations;
 
 [Collection(IngressCollection.Name)]
+[Trait("Cluster", "yes")]
 public sealed class ReservationTests(IngressFactory factory)
 {
     [Fact]
@@ -270,7 +271,10 @@ public sealed class ReservationTests(IngressFactory factory)
         // What a Redis restart or failover does to the script cache: the next EVALSHA gets NOSCRIPT.
         await using (var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(TestEnvironment.Redis + ",allowAdmin=true"))
         {
-            await admin.GetServer(TestEnvironment.Redis).ScriptFlushAsync();
+            foreach (var server in RedisIsolation.Primaries(admin))
+            {
+                await server.ScriptFlushAsync();
+            }
         }
         using var second = await sale.ReserveAsync(buyer, "after");
 

@@ -8,6 +8,7 @@ namespace FlashSale.Tests.Reservations;
 
 /// <summary>settle.lua: what the Ingress (after its own produce) and the relay (after a safety-net produce) run once Kafka confirmed an event.</summary>
 [Collection(IngressCollection.Name)]
+[Trait("Cluster", "yes")]
 public sealed class SettleScriptTests(IngressFactory factory)
 {
     private SkuScripts Scripts => factory.Services.GetRequiredService<SkuScripts>();

@@ -8,6 +8,7 @@ using StackExchange.Redis;
 namespace FlashSale.Tests.Reservations;
 
 [Collection(IngressCollection.Name)]
+[Trait("Cluster", "yes")]
 public sealed class SoldOutFastPathTests(IngressFactory factory)
 {
     private SoldOutCache Cache => factory.Services.GetRequiredService<SoldOutCache>();
