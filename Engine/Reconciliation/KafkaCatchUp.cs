@@ -21,18 +21,8 @@ public sealed class KafkaCatchUp(IOptions<KafkaOptions> kafka, IOptions<Persiste
     public Task<IReadOnlyList<TopicPartitionOffset>> EndsAsync(CancellationToken cancellationToken) => Task.Run(() =>
     {
         var reader = Reader();
-        using var admin = new DependentAdminClientBuilder(reader.Handle).Build();
-        var topic = kafka.Value.ReservationsTopic;
-        var metadata = admin.GetMetadata(topic, RequestTimeout).Topics.Single(t => t.Topic == topic);
-        if (metadata.Error.IsError)
-        {
-            throw new KafkaException(metadata.Error);
-        }
-        return (IReadOnlyList<TopicPartitionOffset>)[.. metadata.Partitions.Select(p =>
-        {
-            var partition = new TopicPartition(topic, p.PartitionId);
-            return new TopicPartitionOffset(partition, reader.QueryWatermarkOffsets(partition, RequestTimeout).High);
-        })];
+        return (IReadOnlyList<TopicPartitionOffset>)[.. Partitions(reader).Select(partition =>
+            new TopicPartitionOffset(partition, reader.QueryWatermarkOffsets(partition, RequestTimeout).High))];
     }, cancellationToken);
 
     /// <summary>
@@ -42,14 +32,7 @@ public sealed class KafkaCatchUp(IOptions<KafkaOptions> kafka, IOptions<Persiste
     public Task<long> LagAsync(CancellationToken cancellationToken) => Task.Run(() =>
     {
         var reader = Reader();
-        using var admin = new DependentAdminClientBuilder(reader.Handle).Build();
-        var topic = kafka.Value.ReservationsTopic;
-        var metadata = admin.GetMetadata(topic, RequestTimeout).Topics.Single(t => t.Topic == topic);
-        if (metadata.Error.IsError)
-        {
-            throw new KafkaException(metadata.Error);
-        }
-        var partitions = metadata.Partitions.Select(p => new TopicPartition(topic, p.PartitionId)).ToList();
+        var partitions = Partitions(reader);
         var committed = reader.Committed(partitions, RequestTimeout).ToDictionary(c => c.TopicPartition, c => c.Offset);
         long lag = 0;
         foreach (var partition in partitions)
@@ -61,6 +44,19 @@ public sealed class KafkaCatchUp(IOptions<KafkaOptions> kafka, IOptions<Persiste
         }
         return lag;
     }, cancellationToken);
+
+    /// <summary>Every partition of the reservations topic, from the cluster's metadata.</summary>
+    private List<TopicPartition> Partitions(IConsumer<Ignore, Ignore> reader)
+    {
+        using var admin = new DependentAdminClientBuilder(reader.Handle).Build();
+        var topic = kafka.Value.ReservationsTopic;
+        var metadata = admin.GetMetadata(topic, RequestTimeout).Topics.Single(t => t.Topic == topic);
+        if (metadata.Error.IsError)
+        {
+            throw new KafkaException(metadata.Error);
+        }
+        return [.. metadata.Partitions.Select(p => new TopicPartition(topic, p.PartitionId))];
+    }
 
     /// <summary>Waits until the group has committed at least <paramref name="ends"/> on every partition.</summary>
     /// <exception cref="TimeoutException">Not caught up within <paramref name="timeout"/>.</exception>

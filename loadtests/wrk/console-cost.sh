@@ -13,10 +13,7 @@ source "$FLASHSALE_ROOT/loadtests/cpu.sh"
 cd "$FLASHSALE_ROOT"
 buyers=${WRK_BUYERS:-1000}
 
-require_wrk
-require_harness
-curl -fsS --max-time 5 "$FLASHSALE_INGRESS_URL/health/ready" >/dev/null \
-  || die "the Ingress at $FLASHSALE_INGRESS_URL is not ready: run bash dev/up.sh first"
+require_engine
 ingress_pid=$(cat "$FLASHSALE_RUN/ingress.pid" 2>/dev/null) && [ -r "/proc/$ingress_pid/stat" ] \
   || die "no Ingress process found from $FLASHSALE_RUN/ingress.pid (dev/up.sh writes it)"
 redis_pid=$(cat "$FLASHSALE_RUN/redis.pid" 2>/dev/null) || redis_pid=""

@@ -20,10 +20,7 @@ source "$FLASHSALE_ROOT/loadtests/cpu.sh"
 cd "$FLASHSALE_ROOT"
 buyers=${WRK_BUYERS:-1000}
 
-require_wrk
-require_harness
-curl -fsS --max-time 5 "$FLASHSALE_INGRESS_URL/health/ready" >/dev/null \
-  || die "the Ingress at $FLASHSALE_INGRESS_URL is not ready: run bash dev/up.sh first"
+require_engine
 curl -fsS --max-time 5 "$FLASHSALE_PERSISTER_URL/metrics" >/dev/null \
   || die "the Persister's metrics at $FLASHSALE_PERSISTER_URL/metrics do not answer: run bash dev/up.sh first"
 [ -n "$(engine_pids)" ] || die "no engine process found from the pid files in $FLASHSALE_RUN (dev/up.sh writes them)"

@@ -24,6 +24,14 @@ require_harness() {
 
 harness() { dotnet "$HARNESS_DLL" "$@"; }
 
+# wrk, the harness, and an Ingress that answers ready: what every script here measures against.
+require_engine() {
+  require_wrk
+  require_harness
+  curl -fsS --max-time 5 "$FLASHSALE_INGRESS_URL/health/ready" >/dev/null \
+    || die "the Ingress at $FLASHSALE_INGRESS_URL is not ready: run bash dev/up.sh first"
+}
+
 # start_constant_endpoint: starts loadtests/BaselineServer on a port the system picks (201 for every reservation);
 # sets CONSTANT_URL from its "Now listening on" line, and CONSTANT_PID. stop_constant_endpoint ends it.
 start_constant_endpoint() {
