@@ -137,29 +137,10 @@ public sealed class RedisRollbackTests(RollbackFixture engine) : IClassFixture<R
         var selling = sale.RunAsync(Clients, TimeSpan.FromSeconds(150));
 
         await Eventually.HoldsAsync(() => sale.Acknowledged >= killAt - forgotten || selling.IsCompleted, TimeSpan.FromSeconds(60));
-        // Nobody buys while the snapshot is taken, so what is read after it is exactly what the snapshot holds.
-        await sale.HoldAsync();
-        await engine.Server.ExecuteAsync("SAVE");
-        var availableAtSave = (long)await engine.Db.HashGetAsync(keys.Meta, "available");
-        sale.Resume();
+        Task<long> AvailableAsync() => RedisLossMoments.AvailableAsync(engine, keys);
+        var availableAtSave = await RedisLossMoments.SnapshotAsync(sale, () => engine.Server.ExecuteAsync("SAVE"), AvailableAsync);
         await Task.Delay(snapshotAgeMs);
-        // The kill comes once the units sold since the snapshot outnumber those left, the case no reconciler timing can
-        // save, and while units are left (a sale that sold out before the kill would never meet the forgetful Redis).
-        // The buyers are held for that moment, so nothing sells between the look and the kill; a sale slower than its
-        // pace on a loaded machine goes on a little and is looked at again.
-        long leftAtKill;
-        while (true)
-        {
-            await sale.HoldAsync();
-            leftAtKill = (long)await engine.Db.HashGetAsync(keys.Meta, "available");
-            if (availableAtSave - leftAtKill > leftAtKill || leftAtKill == 0)
-            {
-                break;
-            }
-            sale.Resume();
-            await Task.Delay(50);
-        }
-        Assert.True(leftAtKill > 0, $"the SKU sold out before the kill: {sale.Summary()}");
+        var leftAtKill = await RedisLossMoments.HoldForKillAsync(sale, availableAtSave, AvailableAsync);
         await engine.Server.KillAsync();
         var restartedAt = DateTime.UtcNow;
         await engine.Server.StartAsync();
@@ -201,6 +182,47 @@ public sealed class ReplicaFailoverTests(FailoverFixture engine) : IClassFixture
 
         await selling;
         await RedisLossAssertions.SoldExactlyOnceAsync(engine, sale, campaignId, Sku, Stock, failedOverAt);
+    }
+}
+
+/// <summary>The two moments of a rollback test, each taken while the buyers of the SKU are held (nothing in flight).</summary>
+internal static class RedisLossMoments
+{
+    public static async Task<long> AvailableAsync(PipelineFixture engine, SkuKeys keys) => (long)await engine.Db.HashGetAsync(keys.Meta, "available");
+
+    /// <summary>Takes the snapshot while nobody buys, so the units read after it are exactly those it holds.</summary>
+    public static async Task<long> SnapshotAsync(PacedSale sale, Func<Task> save, Func<Task<long>> available)
+    {
+        await sale.HoldAsync();
+        await save();
+        var atSave = await available();
+        sale.Resume();
+        return atSave;
+    }
+
+    /// <summary>
+    /// Holds the buyers at the first look where the units sold since the snapshot outnumber those left (the case no
+    /// reconciler timing can save) and some are left (a sale that sold out before the kill would never meet the
+    /// forgetful Redis); a sale slower than its pace goes on a little and is looked at again. Returns the units left;
+    /// the buyers stay held until the caller resumes them.
+    /// </summary>
+    public static async Task<long> HoldForKillAsync(PacedSale sale, long availableAtSave, Func<Task<long>> available)
+    {
+        while (true)
+        {
+            await sale.HoldAsync();
+            var left = await available();
+            if (left == 0)
+            {
+                Assert.Fail($"the SKU sold out before the kill: {sale.Summary()}");
+            }
+            if (availableAtSave - left > left)
+            {
+                return left;
+            }
+            sale.Resume();
+            await Task.Delay(50);
+        }
     }
 }
 
