@@ -118,7 +118,7 @@ public sealed class StockService(IDatabase db, SkuScripts scripts, TimeProvider 
         {
             var others = await Task.WhenAll(home.AllBuckets((int)values[5]).Skip(1)
                 .Select(b => db.HashGetAsync(b.Meta, [MetaFields.Available, MetaFields.Fenced])));
-            skuTotal = (int)values[6];
+            skuTotal = values[6].IsNull ? skuTotal : (int)values[6];
             available += others.Sum(o => o[0].IsNull ? 0 : (int)o[0]);
             fenced |= others.Any(o => !o[1].IsNull);
         }
