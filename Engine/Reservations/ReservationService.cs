@@ -109,12 +109,12 @@ public sealed partial class ReservationService(
         {
             var decision = await DecideAsync(sku, batchRequest);
             var soldOutEverywhere = (RefillResult?)null;
-            for (var refills = 0; buckets > 1 && decision.Reply.Code == ScriptCode.SoldOut; refills++)
+            for (var refills = 0; buckets > 1 && decision.Reply.Code == ScriptCode.SoldOut && refills < bucketOptions.Value.MaxRefills; refills++)
             {
                 // The buyer's bucket is empty: units may still be in the others.
                 See(sku, decision.Reply.Position);
                 var refilled = await refill.RefillAsync(sku, buckets, request.Quantity);
-                if (refilled.Outcome == RefillOutcome.SoldOut || refills == bucketOptions.Value.MaxRefills)
+                if (refilled.Outcome == RefillOutcome.SoldOut)
                 {
                     soldOutEverywhere = refilled;
                     break;
