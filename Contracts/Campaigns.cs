@@ -49,19 +49,26 @@ public sealed record CampaignRateLimitsBody(RateLimitBody? PerBuyer = null, Rate
 /// <summary>A token bucket: <c>permitsPerSecond</c> refilled, up to <c>burst</c> at once; <c>permitsPerSecond</c> 0 turns the limit off.</summary>
 public sealed record RateLimitBody(int PermitsPerSecond, int Burst = 0);
 
+/// <summary>
+/// One SKU of a definition. <c>buckets</c> (1-16, optional: 1) splits a hot SKU's stock over that many Redis slots (on a
+/// cluster, several masters); a buyer always lands in the same bucket, and the SKU still sells as one.
+/// </summary>
 public sealed record CampaignSkuBody(
     long SkuId,
     [property: JsonConverter(typeof(MoneyJsonConverter))] decimal Price,
     int Stock,
-    int PerUserLimit);
+    int PerUserLimit,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Buckets = null);
 
+/// <summary>A SKU as the admin reads it back; <c>buckets</c> only for a SKU split into more than one.</summary>
 public sealed record CampaignSkuView(
     long SkuId,
     [property: JsonConverter(typeof(MoneyJsonConverter))] decimal Price,
     int Stock,
     int PerUserLimit,
     int Available,
-    SkuState State);
+    SkuState State,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Buckets = null);
 
 public sealed record CampaignView(
     string CampaignId,

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using FlashSale.Engine.Auth;
+using FlashSale.Engine.Buckets;
 using FlashSale.Engine.Redis;
 using FlashSale.Engine.Storage;
 using FlashSale.Engine.Telemetry;
@@ -62,6 +63,7 @@ public static class EngineSetup
         services.TryAddSingleton(TimeProvider.System);
         services.AddEngineMetrics<ScriptMetrics>();
         services.AddSingleton<SkuScripts>();
+        services.AddStockBuckets();
 
         // Connection strings are read when first needed, so a tool command that needs neither still runs without them.
         var configuration = builder.Configuration;

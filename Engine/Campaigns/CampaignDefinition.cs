@@ -40,6 +40,11 @@ public sealed record CampaignDefinition(
                 .Append(':').Append(sku.Price.ToString("0.00", CultureInfo.InvariantCulture))
                 .Append(':').Append(sku.Stock)
                 .Append(':').Append(sku.PerUserLimit);
+            // Only a SKU that is split adds to the digest, so a definition stored before buckets existed keeps its fingerprint.
+            if (sku.Buckets > 1)
+            {
+                text.Append(":buckets=").Append(sku.Buckets);
+            }
         }
         // Only when present: a definition without rate limits keeps the fingerprint it had before they existed.
         if (RateLimits is not null)
@@ -59,11 +64,16 @@ public sealed record CampaignDefinition(
     public CampaignSku? FindSku(long skuId) => Skus.FirstOrDefault(s => s.SkuId == skuId);
 }
 
+/// <param name="Buckets">
+/// Stock buckets the SKU is split into (1-16, 1 when left out: not split): each its own Redis hash tag, so its own cluster
+/// slot and core, for a SKU too hot for one (see Engine/Buckets/).
+/// </param>
 public sealed record CampaignSku(
     long SkuId,
     [property: JsonConverter(typeof(MoneyJsonConverter))] decimal Price,
     int Stock,
-    int PerUserLimit)
+    int PerUserLimit,
+    int Buckets = 1)
 {
     /// <summary>The price in minor units (cents): Redis scripts only do integer arithmetic.</summary>
     public long PriceMinor => Money.ToMinor(Price);

@@ -59,10 +59,10 @@ public sealed class CampaignStore(CatalogDataSource catalog)
         }
 
         await connection.ExecuteAsync(new CommandDefinition("""
-            INSERT INTO campaign_skus (campaign_id, sku_id, price, total_stock, per_user_limit)
-            VALUES (@CampaignId, @SkuId, @Price, @Stock, @PerUserLimit)
+            INSERT INTO campaign_skus (campaign_id, sku_id, price, total_stock, per_user_limit, buckets)
+            VALUES (@CampaignId, @SkuId, @Price, @Stock, @PerUserLimit, @Buckets)
             """,
-            definition.Skus.Select(s => new { definition.CampaignId, s.SkuId, s.Price, s.Stock, s.PerUserLimit }),
+            definition.Skus.Select(s => new { definition.CampaignId, s.SkuId, s.Price, s.Stock, s.PerUserLimit, s.Buckets }),
             transaction, cancellationToken: cancellationToken));
         await transaction.CommitAsync(cancellationToken);
         return CampaignCreateOutcome.Created;
@@ -83,7 +83,7 @@ public sealed class CampaignStore(CatalogDataSource catalog)
         }
 
         var skus = await connection.QueryAsync<CampaignSku>(new CommandDefinition("""
-            SELECT sku_id AS SkuId, price AS Price, total_stock AS Stock, per_user_limit AS PerUserLimit
+            SELECT sku_id AS SkuId, price AS Price, total_stock AS Stock, per_user_limit AS PerUserLimit, buckets AS Buckets
             FROM campaign_skus WHERE campaign_id = @campaignId ORDER BY sku_id
             """, new { campaignId }, cancellationToken: cancellationToken));
         return new CampaignDefinition(

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using FlashSale.Engine.Buckets;
 
 namespace FlashSale.Engine.Campaigns;
 
@@ -100,6 +101,14 @@ public static partial class CampaignValidator
             if (sku.PerUserLimit is < 1 or > MaxPerUserLimit)
             {
                 problems.Add($"perUserLimit must be between 1 and {MaxPerUserLimit}.");
+            }
+            if (sku.Buckets is < 1 or > BucketRouting.MaxBuckets)
+            {
+                problems.Add($"buckets must be between 1 and {BucketRouting.MaxBuckets}: the stock buckets (Redis slots) the SKU is split into.");
+            }
+            else if (sku.Buckets > 1 && definition.Admission is { IsQueue: true })
+            {
+                problems.Add("buckets above 1 cannot be combined with a waiting room (admission mode queue): not supported.");
             }
             if (problems.Count > 0)
             {

@@ -139,10 +139,15 @@ public sealed partial class RedisIdentityWatcher(
         gate.Open(topology);
     }
 
-    /// <summary>Fences the live SKUs that <paramref name="untrusted"/> primaries serve (on a single server: every live SKU).</summary>
+    /// <summary>
+    /// Fences the live SKUs that <paramref name="untrusted"/> primaries serve (on a single server: every live SKU). A SKU
+    /// split into stock buckets is fenced whole, every live bucket, when any of its buckets is on such a primary.
+    /// </summary>
     private async Task<int> FenceLiveSkusAsync(RedisTopology topology, IReadOnlyList<RedisPrimary> untrusted, string reason)
     {
-        var skus = (await RedisKeyspace.LiveSkusAsync(db)).Where(sku => untrusted.Contains(topology.PrimaryOf(sku)));
+        var live = await RedisKeyspace.LiveSkusAsync(db);
+        var hit = live.Where(sku => untrusted.Contains(topology.PrimaryOf(sku))).Select(sku => sku.Home).ToHashSet();
+        var skus = live.Where(sku => hit.Contains(sku.Home));
         var outcomes = await Task.WhenAll(skus.Select(sku => scripts.FenceAsync(db, sku, reason)));
         return outcomes.Count(o => o == FenceOutcome.Fenced);
     }

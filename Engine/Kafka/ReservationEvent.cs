@@ -25,6 +25,14 @@ public sealed record ReservationEvent(
 {
     public const int CurrentVersion = 2;
 
+    /// <summary>
+    /// The stock bucket that decided the reservation (0 for a SKU that is not split). Not part of the JSON: it travels as
+    /// the record's <c>bucket</c> header (<see cref="ReservationRecords"/>), for a batch record as for a single event, and
+    /// the Persister keeps the high-water mark of decision sequences per bucket (sequences are per bucket).
+    /// </summary>
+    [JsonIgnore]
+    public int Bucket { get; init; }
+
     public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, PipelineJson.Default.ReservationEvent);
 
     public static ReservationEvent FromJson(ReadOnlySpan<byte> json)

@@ -26,7 +26,8 @@ public sealed record PaymentResult(PaymentOutcome Outcome, string? OrderStatus);
 /// UPDATEs from PendingPayment, so whichever commits first wins and the other changes nothing.
 /// A cancelled order's units go back to Redis after the commit with an idempotent script keyed by the
 /// order number; <c>stock_released</c> records that it happened, and <see cref="ReleasePendingAsync"/>
-/// finishes any release a crash interrupted — so a unit returns exactly once.
+/// finishes any release a crash interrupted — so a unit returns exactly once. An order of a SKU split into stock
+/// buckets is released into (and marked paid in) the bucket that decided it, <c>orders.bucket</c>.
 /// </summary>
 public sealed partial class OrderLifecycle(
     ShardDataSources shards,
@@ -89,7 +90,7 @@ public sealed partial class OrderLifecycle(
         await TryReleaseAsync(toRelease, cancellationToken);
         if (outcome == PaymentOutcome.Applied)
         {
-            await MarkPaidInLedgerAsync(order.CampaignId, order.SkuId, callback.OrderNo);
+            await MarkPaidInLedgerAsync(new SkuKeys(order.CampaignId, order.SkuId, order.Bucket), callback.OrderNo);
         }
         var status = outcome switch
         {
@@ -109,7 +110,7 @@ public sealed partial class OrderLifecycle(
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             // Locking the order serialises every callback and cancel of this order, including the provider's retries.
             var order = await connection.QuerySingleOrDefaultAsync<OrderRow>(new CommandDefinition("""
-                SELECT order_no AS OrderNo, campaign_id AS CampaignId, sku_id AS SkuId, amount AS Amount, status AS Status
+                SELECT order_no AS OrderNo, campaign_id AS CampaignId, sku_id AS SkuId, amount AS Amount, status AS Status, bucket AS Bucket
                 FROM orders WHERE order_no = @OrderNo FOR UPDATE
                 """, new { callback.OrderNo }, transaction, cancellationToken: cancellationToken));
             if (order is null)
@@ -190,7 +191,7 @@ public sealed partial class OrderLifecycle(
     public async Task<int> ReleasePendingAsync(int limit, CancellationToken cancellationToken)
     {
         var pending = await shards.QueryEveryShardAsync<OrderRef>("""
-            SELECT order_no AS OrderNo, campaign_id AS CampaignId, sku_id AS SkuId, quantity AS Quantity FROM orders
+            SELECT order_no AS OrderNo, campaign_id AS CampaignId, sku_id AS SkuId, quantity AS Quantity, bucket AS Bucket FROM orders
             WHERE status = 'Cancelled' AND stock_released = 0 LIMIT @limit
             """, new { limit }, cancellationToken);
         return await ReleaseAsync(pending, cancellationToken);
@@ -198,11 +199,11 @@ public sealed partial class OrderLifecycle(
 
     /// <summary>
     /// Returns the units of orders that MySQL holds as cancelled (the reconciler's repair of a release that
-    /// never ran); like every release it gives an order's units back at most once. Returns how many it gave back now.
+    /// never ran) to the SKU (the bucket) <paramref name="sku"/> whose ledger holds them; like every release it gives an
+    /// order's units back at most once. Returns how many it gave back now.
     /// </summary>
-    public Task<int> ReleaseCancelledAsync(
-        string campaignId, long skuId, IReadOnlyList<(long OrderNo, int Quantity)> orders, CancellationToken cancellationToken)
-        => ReleaseAsync([.. orders.Select(order => new OrderRef(order.OrderNo, campaignId, skuId, order.Quantity))], cancellationToken);
+    public Task<int> ReleaseCancelledAsync(SkuKeys sku, IReadOnlyList<(long OrderNo, int Quantity)> orders, CancellationToken cancellationToken)
+        => ReleaseAsync([.. orders.Select(order => new OrderRef(order.OrderNo, sku.CampaignId, sku.SkuId, order.Quantity, sku.Bucket))], cancellationToken);
 
     /// <summary>The release right after a cancel; if Redis is unreachable the cancel stands and <see cref="ReleasePendingAsync"/> returns the units later.</summary>
     private async Task TryReleaseAsync(IReadOnlyList<OrderRef> orders, CancellationToken cancellationToken)
@@ -227,7 +228,7 @@ public sealed partial class OrderLifecycle(
         {
             return 0;
         }
-        var replies = await Task.WhenAll(orders.Select(order => scripts.ReleaseAsync(db, new SkuKeys(order.CampaignId, order.SkuId), order.OrderNo)));
+        var replies = await Task.WhenAll(orders.Select(order => scripts.ReleaseAsync(db, new SkuKeys(order.CampaignId, order.SkuId, order.Bucket), order.OrderNo)));
 
         var done = new List<long>(orders.Count);
         var releasedNow = 0;
@@ -263,11 +264,11 @@ public sealed partial class OrderLifecycle(
         return releasedNow;
     }
 
-    private async Task MarkPaidInLedgerAsync(string campaignId, long skuId, long orderNo)
+    private async Task MarkPaidInLedgerAsync(SkuKeys sku, long orderNo)
     {
         try
         {
-            await scripts.MarkPaidAsync(db, new SkuKeys(campaignId, skuId), orderNo);
+            await scripts.MarkPaidAsync(db, sku, orderNo);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
@@ -285,7 +286,7 @@ public sealed partial class OrderLifecycle(
             return [];
         }
         var pending = (await connection.QueryAsync<OrderRef>(new CommandDefinition("""
-            SELECT order_no AS OrderNo, campaign_id AS CampaignId, sku_id AS SkuId, quantity AS Quantity FROM orders
+            SELECT order_no AS OrderNo, campaign_id AS CampaignId, sku_id AS SkuId, quantity AS Quantity, bucket AS Bucket FROM orders
             WHERE order_no IN @orderNos AND status = 'PendingPayment' FOR UPDATE
             """, new { orderNos }, transaction, cancellationToken: cancellationToken))).ToList();
         if (pending.Count == 0)
@@ -319,11 +320,12 @@ public sealed partial class OrderLifecycle(
             SELECT campaign_id, sku_id, quantity, @now FROM orders WHERE order_no = @orderNo;
             """, new { orderNo, now }, transaction, cancellationToken: cancellationToken));
 
-    private sealed record OrderRow(long OrderNo, string CampaignId, long SkuId, decimal Amount, string Status);
+    private sealed record OrderRow(long OrderNo, string CampaignId, long SkuId, decimal Amount, string Status, int Bucket);
 
     private sealed record PaymentDecision(PaymentOutcome Outcome, OrderRow? Order, List<OrderRef> ToRelease, bool Replayed);
 
-    private sealed record OrderRef(long OrderNo, string CampaignId, long SkuId, int Quantity);
+    /// <param name="Bucket">The stock bucket that decided the order (0 when its SKU is not split): whose ledger holds it.</param>
+    private sealed record OrderRef(long OrderNo, string CampaignId, long SkuId, int Quantity, int Bucket);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Order {OrderNo} is cancelled in MySQL but paid in the Redis ledger; not releasing it")]
     private static partial void LogReleaseRefused(ILogger logger, long orderNo);

@@ -324,12 +324,23 @@ public sealed partial class LiveFeed(
     private bool Truncated(IReadOnlyList<CampaignDefinition> shown)
         => shown.Sum(c => c.Skus.Count) < _shown.Sum(c => c.Skus.Count);
 
+    /// <summary>A SKU's meta fields (<see cref="SkuFields"/>) and outbox length; a SKU split into buckets summed into one (its whole stock, every bucket's units, fenced if any is).</summary>
     private static async Task<(CampaignSku Sku, RedisValue[] Meta, long Outbox)> ReadSkuAsync(IDatabaseAsync db, string campaignId, CampaignSku sku)
     {
-        var keys = new SkuKeys(campaignId, sku.SkuId);
-        var meta = db.HashGetAsync(keys.Meta, SkuFields);
-        var outbox = db.StreamLengthAsync(keys.Outbox);
-        return (sku, await meta, await outbox);
+        var buckets = new SkuKeys(campaignId, sku.SkuId).AllBuckets(sku.Buckets);
+        var metas = buckets.Select(b => db.HashGetAsync(b.Meta, SkuFields)).ToArray();
+        var outboxes = buckets.Select(b => db.StreamLengthAsync(b.Outbox)).ToArray();
+        var meta = await metas[0];
+        var outbox = await outboxes[0];
+        if (buckets.Length == 1 || meta[0].IsNull)
+        {
+            return (sku, meta, outbox);
+        }
+        var all = await Task.WhenAll(metas);
+        static long Sum(RedisValue[][] all, int field) => all.Sum(m => m[field].IsNull ? 0 : (long)m[field]);
+        RedisValue[] combined = [sku.Stock, Sum(all, 1), Sum(all, 2), Sum(all, 3), meta[4], meta[5],
+            all.Select(m => m[6]).FirstOrDefault(f => !f.IsNull)];
+        return (sku, combined, (await Task.WhenAll(outboxes)).Sum());
     }
 
     private static (Dictionary<string, long> Outcomes, int Reporting, long[] Buckets) Parse(HashEntry[] entries)

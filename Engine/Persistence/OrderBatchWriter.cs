@@ -30,15 +30,15 @@ namespace FlashSale.Engine.Persistence;
 /// </remarks>
 public sealed class OrderBatchWriter : IAsyncDisposable
 {
-    /// <summary>Rows per INSERT statement: the statement's text and its 12 parameters a row stay small for the parser.</summary>
+    /// <summary>Rows per INSERT statement: the statement's text and its 13 parameters a row stay small for the parser.</summary>
     public const int RowsPerStatement = 500;
 
-    private const string ValuesRow = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3), ?, ?)";
+    private const string ValuesRow = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3), ?, ?, ?)";
 
     private const string InsertPrefix = """
         INSERT IGNORE INTO orders
           (order_no, user_id, campaign_id, sku_id, quantity, amount, status, payment_deadline,
-           idempotency_key, created_at, updated_at, batch_id, decision_seq)
+           idempotency_key, created_at, updated_at, batch_id, decision_seq, bucket)
         VALUES
         """;
 
@@ -62,9 +62,9 @@ public sealed class OrderBatchWriter : IAsyncDisposable
         GROUP BY campaign_id, sku_id
         """,
         """
-        INSERT INTO sku_high_water (campaign_id, sku_id, seq, updated_at)
-        SELECT campaign_id, sku_id, MAX(decision_seq), UTC_TIMESTAMP(3) FROM orders WHERE batch_id = ?
-        GROUP BY campaign_id, sku_id
+        INSERT INTO sku_high_water (campaign_id, sku_id, bucket, seq, updated_at)
+        SELECT campaign_id, sku_id, bucket, MAX(decision_seq), UTC_TIMESTAMP(3) FROM orders WHERE batch_id = ?
+        GROUP BY campaign_id, sku_id, bucket
         ON DUPLICATE KEY UPDATE seq = GREATEST(seq, VALUES(seq)), updated_at = VALUES(updated_at)
         """,
     ];
@@ -185,6 +185,7 @@ public sealed class OrderBatchWriter : IAsyncDisposable
             parameters.Add(new MySqlParameter { Value = DateTimeOffset.FromUnixTimeMilliseconds(e.CreatedAtMs).UtcDateTime });
             parameters.Add(new MySqlParameter { Value = boxedBatchId });
             parameters.Add(new MySqlParameter { Value = e.Sequence });
+            parameters.Add(new MySqlParameter { Value = e.Bucket });
         }
         return command;
     }

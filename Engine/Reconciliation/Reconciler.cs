@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using Dapper;
+using FlashSale.Engine.Buckets;
 using FlashSale.Engine.Campaigns;
 using FlashSale.Engine.Lifecycle;
 using FlashSale.Engine.Orders;
@@ -32,6 +33,14 @@ namespace FlashSale.Engine.Reconciliation;
 /// orders; the admin check and <c>warmup reconcile</c> walk everything at once (still page by page). Each repair is a
 /// script that re-checks its condition atomically in Redis, so repairs are idempotent and several reconcilers may run at once.
 /// </para>
+/// <para>
+/// A SKU split into stock buckets is checked bucket by bucket — each bucket's counts, ledger and pending marks against the
+/// SKU's orders MySQL holds for that bucket (<c>orders.bucket</c>), each repaired in its own bucket — and reported as one
+/// SKU: totals, stock, units and findings summed over its buckets. Its transfers between buckets are looked at too: one
+/// still open after <see cref="ReconcilerOptions.TransferGraceMs"/> was left half-done (its initiator died between the
+/// donor's step and the receiver's) and is reported as <see cref="DriftKind.UnfinishedTransfer"/>, then finished (or
+/// undone) by the same idempotent steps (<see cref="StockTransfers.FinishAsync"/>).
+/// </para>
 /// </summary>
 public sealed partial class Reconciler(
     IDatabase db,
@@ -42,8 +51,13 @@ public sealed partial class Reconciler(
     ReconcilerMetrics metrics,
     IOptions<ReconcilerOptions> options,
     TimeProvider time,
-    ILogger<Reconciler> logger)
+    ILogger<Reconciler> logger,
+    StockTransfers? stockTransfers = null)
 {
+    // Finishes transfers between stock buckets left half-done; the engine's own, or one of its own for a reconciler built by hand.
+    private readonly StockTransfers _transfers = stockTransfers
+        ?? new StockTransfers(db, scripts, Options.Create(new BucketOptions()), Microsoft.Extensions.Logging.Abstractions.NullLogger<StockTransfers>.Instance);
+
     /// <summary>
     /// A MySQL order younger than this at the check's start is left to the next walk. The ledger is read after MySQL,
     /// so even a young order missing from it is forgotten; the margin keeps the judgement clear of any read made
@@ -72,7 +86,20 @@ public sealed partial class Reconciler(
     {
         var campaign = await campaigns.GetAsync(campaignId, cancellationToken);
         var sku = campaign?.FindSku(skuId);
-        return sku is null ? null : (await CheckSkuAsync(campaign!.CampaignId, sku, WalkCursor.Whole(), cancellationToken)).Ledger;
+        if (sku is null)
+        {
+            return null;
+        }
+        if (sku.Buckets == 1)
+        {
+            return (await CheckSkuAsync(new SkuKeys(campaign!.CampaignId, skuId), sku, WalkCursor.Whole(), cancellationToken)).Ledger;
+        }
+        var parts = new List<SkuLedger>(sku.Buckets);
+        foreach (var bucket in new SkuKeys(campaign!.CampaignId, skuId).AllBuckets(sku.Buckets))
+        {
+            parts.Add((await CheckSkuAsync(bucket, sku, WalkCursor.Whole(), cancellationToken)).Ledger);
+        }
+        return Combine(sku, parts, await TransfersAsync(new SkuKeys(campaign.CampaignId, skuId), sku.Buckets));
     }
 
     /// <summary>
@@ -99,40 +126,144 @@ public sealed partial class Reconciler(
         foreach (var sku in campaign.Skus)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var keys = new SkuKeys(campaign.CampaignId, sku.SkuId);
-            if (repair)
-            {
-                await FenceIfBehindAsync(keys, cancellationToken);
-                await CountIfUncountedAsync(keys);
-            }
-            var cursor = budgeted ? _cursors.GetOrAdd(keys, _ => WalkCursor.Resumable(_settings.WalkPagesPerRound)).ForRound() : WalkCursor.Whole();
-            var before = await CheckSkuAsync(campaign.CampaignId, sku, cursor, cancellationToken);
-            if (repair)
-            {
-                foreach (var kind in before.Ledger.Findings.GroupBy(f => f.Kind))
-                {
-                    metrics.DriftFound(kind.Key, kind.Sum(f => (long)f.Units));
-                }
-                if (before.OutboxHasEntries)
-                {
-                    // An outbox with entries must be on the relay's list, also when the relay pruned the SKU after its campaign ended.
-                    await db.SetAddAsync(RedisKeyspace.LiveSkus, keys.Member);
-                }
-            }
-            if (!repair || !before.NeedsRepair)
-            {
-                results.Add(new SkuReconciliation(before.Ledger, new Dictionary<string, int>(), before.Ledger));
-            }
-            else
-            {
-                var repairs = await RepairAsync(campaign.CampaignId, sku, before, cancellationToken);
-                var after = budgeted ? AfterCounts(before, await CheckSkuAsync(campaign.CampaignId, sku, WalkCursor.CountsOnly(), cancellationToken))
-                    : await CheckSkuAsync(campaign.CampaignId, sku, WalkCursor.Whole(), cancellationToken);
-                results.Add(new SkuReconciliation(before.Ledger, repairs, after.Ledger));
-            }
+            var home = new SkuKeys(campaign.CampaignId, sku.SkuId);
+            results.Add(sku.Buckets == 1
+                ? await ReconcilePartAsync(home, sku, repair, budgeted, cancellationToken)
+                : await ReconcileBucketsAsync(home, sku, repair, budgeted, cancellationToken));
             progress?.Report(1);
         }
         return results;
+    }
+
+    /// <summary>One SKU that is not split, or one bucket of a split SKU (then its counts, ledger and orders alone).</summary>
+    private async Task<SkuReconciliation> ReconcilePartAsync(SkuKeys keys, CampaignSku sku, bool repair, bool budgeted, CancellationToken cancellationToken)
+    {
+        if (repair)
+        {
+            await FenceIfBehindAsync(keys, cancellationToken);
+            await CountIfUncountedAsync(keys);
+        }
+        var cursor = budgeted ? _cursors.GetOrAdd(keys, _ => WalkCursor.Resumable(_settings.WalkPagesPerRound)).ForRound() : WalkCursor.Whole();
+        var before = await CheckSkuAsync(keys, sku, cursor, cancellationToken);
+        if (repair)
+        {
+            foreach (var kind in before.Ledger.Findings.GroupBy(f => f.Kind))
+            {
+                metrics.DriftFound(kind.Key, kind.Sum(f => (long)f.Units));
+            }
+            if (before.OutboxHasEntries)
+            {
+                // An outbox with entries must be on the relay's list, also when the relay pruned the SKU after its campaign ended.
+                await db.SetAddAsync(RedisKeyspace.LiveSkus, keys.Member);
+            }
+        }
+        if (!repair || !before.NeedsRepair)
+        {
+            return new SkuReconciliation(before.Ledger, new Dictionary<string, int>(), before.Ledger);
+        }
+        var repairs = await RepairAsync(keys, before, cancellationToken);
+        var after = budgeted ? AfterCounts(before, await CheckSkuAsync(keys, sku, WalkCursor.CountsOnly(), cancellationToken))
+            : await CheckSkuAsync(keys, sku, WalkCursor.Whole(), cancellationToken);
+        return new SkuReconciliation(before.Ledger, repairs, after.Ledger);
+    }
+
+    /// <summary>
+    /// A SKU split into buckets: a rollback found in one bucket fences them all; each bucket is reconciled as a SKU of its
+    /// own; transfers left half-done are finished; and the SKU is reported as one.
+    /// </summary>
+    private async Task<SkuReconciliation> ReconcileBucketsAsync(SkuKeys home, CampaignSku sku, bool repair, bool budgeted, CancellationToken cancellationToken)
+    {
+        var all = home.AllBuckets(sku.Buckets);
+        var parts = new List<SkuReconciliation>(all.Length);
+        foreach (var bucket in all)
+        {
+            parts.Add(await ReconcilePartAsync(bucket, sku, repair, budgeted, cancellationToken));
+        }
+        if (repair && await AnyFencedAsync(all))
+        {
+            await FenceBucketsAsync(all, "a bucket of the SKU is fenced");
+        }
+        var open = await TransfersAsync(home, sku.Buckets);
+        var before = Combine(sku, [.. parts.Select(p => p.Before)], open);
+        var repairs = parts.SelectMany(p => p.Repairs).GroupBy(r => r.Key).ToDictionary(g => g.Key, g => g.Sum(r => r.Value));
+        if (!repair)
+        {
+            return new SkuReconciliation(before, repairs, before);
+        }
+        var stale = open.Where(t => t.Stale).ToList();
+        if (stale.Count > 0)
+        {
+            metrics.DriftFound(DriftKind.UnfinishedTransfer, stale.Sum(t => (long)t.Transfer.Units));
+            foreach (var (donor, transfer, _) in stale)
+            {
+                var landed = await _transfers.FinishAsync(all[donor], transfer);
+                LogTransferFinished(logger, transfer.Id, transfer.Units, all[donor].Member, all[transfer.ToBucket].Member, landed);
+            }
+            open = await TransfersAsync(home, sku.Buckets);
+            // Finished (landed, or given back): no longer open. One whose bucket is fenced stays open for recovery.
+            var finished = stale.Count(t => !open.Any(o => o.Transfer.Id == t.Transfer.Id));
+            if (finished > 0)
+            {
+                repairs[DriftKind.UnfinishedTransfer] = finished;
+                metrics.Repaired(DriftKind.UnfinishedTransfer, finished);
+            }
+        }
+        var after = stale.Count == 0 && parts.All(p => ReferenceEquals(p.Before, p.After))
+            ? before
+            : Combine(sku, [.. parts.Select(p => p.After)], open);
+        return new SkuReconciliation(before, repairs, after);
+    }
+
+    /// <summary>
+    /// The transfers every bucket gave units to and has not closed, each with its donor and whether it is older than the
+    /// grace period (judged on the Redis clock): a young one is on its way, an old one was left half-done.
+    /// </summary>
+    private async Task<List<(int Donor, OpenTransfer Transfer, bool Stale)>> TransfersAsync(SkuKeys home, int buckets)
+    {
+        var all = home.AllBuckets(buckets);
+        var open = await Task.WhenAll(all.Select(b => SkuScripts.OpenTransfersAsync(db, b)));
+        if (open.All(o => o.Count == 0))
+        {
+            return [];
+        }
+        var clock = (RedisResult[])(await db.ExecuteAsync("TIME"))!;
+        var nowMs = ((long)clock[0] * 1000) + ((long)clock[1] / 1000);
+        var grace = _settings.TransferGraceMs;
+        return [.. open.SelectMany((transfers, donor) => transfers.Select(t => (donor, t, nowMs - t.AtMs >= grace)))];
+    }
+
+    /// <summary>
+    /// A split SKU's ledger from its buckets' (each checked on its own): the SKU's stock as the catalog defines it, both
+    /// sides summed, and the units of open transfers — in flight while young, drift once older than the grace period.
+    /// </summary>
+    private static SkuLedger Combine(CampaignSku sku, List<SkuLedger> parts, List<(int Donor, OpenTransfer Transfer, bool Stale)> open)
+    {
+        var findings = parts.SelectMany(p => p.Findings)
+            .Concat(open.Where(t => t.Stale).Select(t => new DriftFinding(DriftKind.UnfinishedTransfer, 0, t.Transfer.Units)))
+            .ToList();
+        return new SkuLedger(
+            parts[0].CampaignId,
+            sku.SkuId,
+            parts.All(p => p.Warmed),
+            sku.Stock,
+            new RedisLedgerSide(parts.Sum(p => p.Redis.Available), parts.Sum(p => p.Redis.Reserved), parts.Sum(p => p.Redis.Sold)),
+            new DbLedgerSide(parts.Sum(p => p.Db.Pending), parts.Sum(p => p.Db.Paid), parts.Sum(p => p.Db.Cancelled)),
+            parts.Sum(p => p.InFlight) + open.Where(t => !t.Stale).Sum(t => (long)t.Transfer.Units),
+            findings.Sum(f => (long)f.Units),
+            parts.Min(p => p.CheckedAt),
+            findings);
+    }
+
+    private async Task<bool> AnyFencedAsync(SkuKeys[] buckets)
+        => (await Task.WhenAll(buckets.Select(b => db.HashExistsAsync(b.Meta, MetaFields.Fenced)))).Any(fenced => fenced);
+
+    /// <summary>Fences every bucket of a SKU (those fenced already keep their reason): a rollback in one fences them all until recovery.</summary>
+    public async Task FenceBucketsAsync(IReadOnlyList<SkuKeys> buckets, string reason)
+    {
+        foreach (var bucket in buckets)
+        {
+            await scripts.FenceAsync(db, bucket, reason);
+        }
     }
 
     /// <summary>
@@ -181,11 +312,12 @@ public sealed partial class Reconciler(
     /// The highest decision sequence of the SKU that any shard has persisted (0 when none). Every persisted sequence
     /// was decided before it was persisted, so a Redis that did not forget anything is never below it.
     /// </summary>
+    /// <remarks>Per bucket for a SKU split into buckets (each decides with a sequence of its own); bucket 0 is every other SKU.</remarks>
     public async Task<long> HighWaterAsync(SkuKeys sku, CancellationToken cancellationToken)
     {
         var marks = await shards.QueryEveryShardAsync<long>(
-            "SELECT seq FROM sku_high_water WHERE campaign_id = @campaignId AND sku_id = @skuId",
-            new { campaignId = sku.CampaignId, skuId = sku.SkuId }, cancellationToken);
+            "SELECT seq FROM sku_high_water WHERE campaign_id = @campaignId AND sku_id = @skuId AND bucket = @bucket",
+            new { campaignId = sku.CampaignId, skuId = sku.SkuId, bucket = sku.Bucket }, cancellationToken);
         return marks.Count == 0 ? 0 : marks.Max();
     }
 
@@ -214,10 +346,10 @@ public sealed partial class Reconciler(
     /// <summary>
     /// Recovery's adoption: puts every live order MySQL holds for the fenced SKU and its ledger does not know back
     /// into the ledger. Fenced, the SKU decides nothing, so no order is too young to judge: none is left for later.
+    /// <paramref name="keys"/> is one bucket of a split SKU: its orders only, into its ledger.
     /// </summary>
-    public async Task<int> AdoptForgottenAsync(string campaignId, CampaignSku sku, CancellationToken cancellationToken)
+    public async Task<int> AdoptForgottenAsync(SkuKeys keys, CampaignSku sku, CancellationToken cancellationToken)
     {
-        var keys = new SkuKeys(campaignId, sku.SkuId);
         var counters = await scripts.SkuCountersAsync(db, keys);
         var walk = new LedgerWalk();
         var cursor = WalkCursor.Whole();
@@ -257,27 +389,32 @@ public sealed partial class Reconciler(
         return true;
     }
 
-    private async Task<SkuCheck> CheckSkuAsync(string campaignId, CampaignSku sku, WalkCursor cursor, CancellationToken cancellationToken)
+    /// <summary>
+    /// Checks the SKU <paramref name="keys"/>, or one bucket of a split SKU: its counts and ledger against the orders that
+    /// bucket decided, and its stock against the bucket's own total (its share, as transfers moved it).
+    /// </summary>
+    private async Task<SkuCheck> CheckSkuAsync(SkuKeys keys, CampaignSku sku, WalkCursor cursor, CancellationToken cancellationToken)
     {
-        var keys = new SkuKeys(campaignId, sku.SkuId);
         // Redis first: whatever MySQL shows after it may be newer, never older, than what the counts say.
         var counters = await scripts.SkuCountersAsync(db, keys);
-        var totals = await DbTotalsAsync(keys, cancellationToken);
+        var totals = await DbTotalsAsync(keys, sku.Buckets > 1, cancellationToken);
         var walk = LedgerWalk.NotNeeded();
         if (LedgerComparison.WalkNeeded(counters, totals))
         {
             walk = new LedgerWalk();
             await WalkAsync(db, keys, sku, counters.At, cursor, walk, WalkMargin, cancellationToken);
         }
-        return LedgerComparison.Compare(campaignId, sku.SkuId, sku.Stock, counters, totals, walk);
+        var stock = sku.Buckets > 1 ? (int)counters.Total : sku.Stock;
+        return LedgerComparison.Compare(keys.CampaignId, sku.SkuId, stock, counters, totals, walk);
     }
 
-    /// <summary>Units of the SKU's orders by status, summed over every shard.</summary>
-    private async Task<DbLedgerSide> DbTotalsAsync(SkuKeys keys, CancellationToken cancellationToken)
+    /// <summary>Units of the SKU's orders by status, summed over every shard; of one bucket's orders when <paramref name="split"/>.</summary>
+    private async Task<DbLedgerSide> DbTotalsAsync(SkuKeys keys, bool split, CancellationToken cancellationToken)
     {
         var rows = await shards.QueryEveryShardAsync<(string Status, long Units)>(
-            "SELECT status, CAST(SUM(quantity) AS SIGNED) FROM orders WHERE campaign_id = @campaignId AND sku_id = @skuId GROUP BY status",
-            new { campaignId = keys.CampaignId, skuId = keys.SkuId }, cancellationToken);
+            "SELECT status, CAST(SUM(quantity) AS SIGNED) FROM orders WHERE campaign_id = @campaignId AND sku_id = @skuId"
+                + (split ? " AND bucket = @bucket" : "") + " GROUP BY status",
+            new { campaignId = keys.CampaignId, skuId = keys.SkuId, bucket = keys.Bucket }, cancellationToken);
         long Units(string status) => rows.Where(r => r.Status == status).Sum(r => r.Units);
         return new DbLedgerSide(Units(OrderStatus.PendingPayment), Units(OrderStatus.Paid), Units(OrderStatus.Cancelled));
     }
@@ -317,8 +454,9 @@ public sealed partial class Reconciler(
             {
                 // Keyset pagination on (campaign_id, sku_id, status), whose index carries order_no: one range read a page.
                 page = [.. await connection.QueryAsync<DbOrder>(new CommandDefinition(
-                    SelectOrders + " WHERE campaign_id = @campaignId AND sku_id = @skuId AND status = @status AND order_no > @after ORDER BY order_no LIMIT @limit",
-                    new { campaignId = keys.CampaignId, skuId = keys.SkuId, status, after = cursor.DbPosition, limit = pageSize },
+                    SelectOrders + " WHERE campaign_id = @campaignId AND sku_id = @skuId AND status = @status AND order_no > @after"
+                        + (sku.Buckets > 1 ? " AND bucket = @bucket" : "") + " ORDER BY order_no LIMIT @limit",
+                    new { campaignId = keys.CampaignId, skuId = keys.SkuId, status, after = cursor.DbPosition, limit = pageSize, bucket = keys.Bucket },
                     cancellationToken: cancellationToken))];
             }
             cursor.DbPageRead(page.Count < pageSize ? null : page[^1].OrderNo, LiveStatuses.Length);
@@ -406,9 +544,10 @@ public sealed partial class Reconciler(
         return rows.SelectMany(r => r).ToDictionary(o => o.OrderNo);
     }
 
-    private async Task<Dictionary<string, int>> RepairAsync(string campaignId, CampaignSku sku, SkuCheck check, CancellationToken cancellationToken)
+    /// <summary>Repairs what the check of <paramref name="keys"/> (a SKU, or one bucket of a split SKU) found, in its own keys.</summary>
+    private async Task<Dictionary<string, int>> RepairAsync(SkuKeys keys, SkuCheck check, CancellationToken cancellationToken)
     {
-        var keys = new SkuKeys(campaignId, sku.SkuId);
+        var (campaignId, skuId) = (keys.CampaignId, keys.SkuId);
         var repairs = new Dictionary<string, int>();
         void Count(string kind, int count)
         {
@@ -437,16 +576,16 @@ public sealed partial class Reconciler(
                 if (await scripts.RepublishAsync(db, keys, orderNo, key))
                 {
                     Count(DriftKind.LostEvent, 1);
-                    LogRepublished(logger, orderNo, campaignId, sku.SkuId);
+                    LogRepublished(logger, orderNo, campaignId, skuId);
                 }
             }
         }
 
         if (check.Unreleased.Count > 0)
         {
-            var released = await lifecycle.ReleaseCancelledAsync(campaignId, sku.SkuId, check.Unreleased, cancellationToken);
+            var released = await lifecycle.ReleaseCancelledAsync(keys, check.Unreleased, cancellationToken);
             Count(DriftKind.UnreleasedCancel, released);
-            LogReleased(logger, released, campaignId, sku.SkuId);
+            LogReleased(logger, released, campaignId, skuId);
         }
 
         foreach (var orderNo in check.PaidLabels)
@@ -459,16 +598,17 @@ public sealed partial class Reconciler(
 
         if (check.StockOff)
         {
-            if (await scripts.RestockAsync(db, keys, Math.Max(0, sku.Stock - check.LiveDbUnits)) is { } restock && restock.Before != restock.After)
+            // The total the check judged by: the SKU's, or a bucket's share of it.
+            if (await scripts.RestockAsync(db, keys, Math.Max(0, check.Ledger.Total - check.LiveDbUnits)) is { } restock && restock.Before != restock.After)
             {
                 Count(DriftKind.StockMismatch, 1);
-                LogRestocked(logger, campaignId, sku.SkuId, restock.Before, restock.After);
+                LogRestocked(logger, campaignId, skuId, restock.Before, restock.After);
             }
         }
 
         foreach (var conflict in check.Ledger.Findings.Where(f => f.Kind is DriftKind.Conflict or DriftKind.Oversold))
         {
-            LogLeftForOperator(logger, conflict.Kind, conflict.OrderNo, campaignId, sku.SkuId, conflict.Units);
+            LogLeftForOperator(logger, conflict.Kind, conflict.OrderNo, campaignId, skuId, conflict.Units);
         }
 
         if (repairs.ContainsKey(DriftKind.LostEvent))
@@ -516,6 +656,9 @@ public sealed partial class Reconciler(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reconciler: stock of {CampaignId}/{SkuId} set from {Before} to {After}, total minus the units its ledger holds")]
     private static partial void LogRestocked(ILogger logger, string campaignId, long skuId, long before, long after);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reconciler: transfer {TransferId} ({Units} unit(s) from {Donor} to {Receiver}) was left half-done; finished it, {Landed} unit(s) landed now")]
+    private static partial void LogTransferFinished(ILogger logger, string transferId, int units, string donor, string receiver, int landed);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Reconciler: {Kind} drift on order {OrderNo} of {CampaignId}/{SkuId} ({Units} unit(s)) cannot be repaired automatically")]
     private static partial void LogLeftForOperator(ILogger logger, string kind, long orderNo, string campaignId, long skuId, int units);

@@ -22,6 +22,15 @@ public sealed class ReconcilerOptions
     public int GraceMs { get; set; } = 60_000;
 
     /// <summary>
+    /// How long a stock transfer between two buckets of a split SKU may stay open (its donor's step done, its receiver's
+    /// not yet known to be) before the reconciler calls it half-done and finishes it. Its two steps take milliseconds,
+    /// so an open transfer this old lost its initiator (a crash); finishing it early is safe too (both steps are
+    /// idempotent), only needless.
+    /// </summary>
+    [Range(0, 3_600_000)]
+    public int TransferGraceMs { get; set; } = 5_000;
+
+    /// <summary>
     /// Entries per page of the reconciler's walks: one HSCAN of the ledger, one HMGET, one MySQL page. The reconciler
     /// must never hold up the thread that decides the hot SKU for a millisecond: an HSCAN of 500 entries took 150 µs on
     /// a quiet machine and 350-800 µs on a loaded one, so 250 keeps a wide margin.

@@ -21,6 +21,12 @@ public static class DriftKind
     /// <summary>The two sides contradict each other (paid in one, cancelled in the other): left for an operator.</summary>
     public const string Conflict = "conflict";
 
+    /// <summary>
+    /// A stock transfer between two buckets of a split SKU left half-done (its initiator died between the donor's step and
+    /// the receiver's): its units are in neither bucket until it is finished, or undone when the receiver was rebuilt since.
+    /// </summary>
+    public const string UnfinishedTransfer = "unfinished-transfer";
+
     /// <summary>A paid order still marked reserved in the Redis ledger: the same units held either way, so not drift, but repaired.</summary>
     public const string PaidLabel = "paid-label";
 }

@@ -1,3 +1,4 @@
+using FlashSale.Engine.Buckets;
 using FlashSale.Engine.Campaigns;
 using FlashSale.Engine.Fencing;
 using FlashSale.Engine.Redis;
@@ -13,6 +14,14 @@ namespace FlashSale.Engine.Reconciliation;
 /// adopt every live order MySQL holds that the SKU's ledger forgot, then lift the fence with the stock at total −
 /// held and the sequence at least the persisted high-water mark (recover.lua). SKUs that are not fenced keep
 /// selling all along. Once no live SKU of a Redis the engine did not trust is fenced, its identity is trusted.
+/// <para>
+/// A SKU split into stock buckets is rebuilt as one: a fence in any bucket fences every bucket at once (a bucket that
+/// forgot decisions may have forgotten a transfer too, so no bucket may sell or transfer until all are rebuilt); each
+/// bucket adopts the orders it decided; then, with every bucket fenced, the SKU's stock is shared out again from the
+/// running counts — each bucket's total becomes the units its ledger holds plus an even share of the units nobody holds
+/// (rebalance.lua, which also forgets open transfers: the new shares account for their units) — and recover.lua lifts
+/// each bucket's fence at total − held, with its own high-water mark and a new epoch.
+/// </para>
 /// </summary>
 public sealed partial class SkuRecovery(
     IConnectionMultiplexer redis,
@@ -45,6 +54,20 @@ public sealed partial class SkuRecovery(
     public async Task RecoverAsync(IReadOnlyList<SkuKeys> fenced, CancellationToken cancellationToken)
     {
         var settings = options.Value;
+        // Every bucket of a split SKU whose fence is up in one of them, fenced now (recovery rebuilds them together).
+        var found = fenced;
+        var definitions = new Dictionary<SkuKeys, CampaignSku?>();
+        foreach (var home in found.Select(s => s.Home).Distinct())
+        {
+            var definition = (await campaigns.GetAsync(home.CampaignId, cancellationToken))?.FindSku(home.SkuId);
+            definitions[home] = definition;
+            if (definition is { Buckets: > 1 })
+            {
+                await reconciler.FenceBucketsAsync(home.AllBuckets(definition.Buckets), "a bucket of the SKU is fenced");
+            }
+        }
+        fenced = [.. definitions.SelectMany(d => d.Value is { Buckets: > 1 } split ? d.Key.AllBuckets(split.Buckets) : found.Where(s => s.Home == d.Key))];
+
         var now = time.GetTimestamp();
         foreach (var sku in fenced)
         {
@@ -66,28 +89,82 @@ public sealed partial class SkuRecovery(
         LogCatchingUp(logger, fenced.Count, ends.Sum(e => Math.Max(0, e.Offset.Value)));
         await kafka.WaitCommittedAsync(ends, TimeSpan.FromMilliseconds(settings.RecoveryCatchUpTimeoutMs), cancellationToken);
 
-        foreach (var sku in fenced)
+        foreach (var (home, definition) in definitions)
         {
-            var campaign = await campaigns.GetAsync(sku.CampaignId, cancellationToken);
-            if (campaign?.FindSku(sku.SkuId) is not { } definition)
+            if (definition is null)
             {
-                LogNotInCatalog(logger, sku.CampaignId, sku.SkuId);
+                LogNotInCatalog(logger, home.CampaignId, home.SkuId);
                 continue;
             }
-            var adopted = await reconciler.AdoptForgottenAsync(campaign.CampaignId, definition, cancellationToken);
-            var highWater = await reconciler.HighWaterAsync(sku, cancellationToken);
-            var reply = await scripts.RecoverAsync(db, sku, highWater);
-            if (reply.Outcome == RecoverOutcome.Unfenced)
+            if (definition.Buckets > 1)
             {
-                var elapsed = time.GetElapsedTime(_fencedSince[sku]);
-                metrics.Recovered(elapsed);
-                LogRecovered(logger, sku.CampaignId, sku.SkuId, adopted, reply.Available, reply.Sequence, (long)elapsed.TotalMilliseconds);
+                await RecoverBucketsAsync(home, definition, cancellationToken);
+                continue;
             }
-            else if (reply.Outcome == RecoverOutcome.NotCounted)
+            foreach (var sku in fenced.Where(s => s.Home == home))
             {
-                LogNotCounted(logger, sku.CampaignId, sku.SkuId);
+                var adopted = await reconciler.AdoptForgottenAsync(sku, definition, cancellationToken);
+                var highWater = await reconciler.HighWaterAsync(sku, cancellationToken);
+                await RecoverOneAsync(sku, highWater, adopted);
             }
-            _fencedSince.Remove(sku);
+        }
+    }
+
+    /// <summary>Lifts one fence (a SKU's, or a bucket's) with recover.lua, and says so.</summary>
+    private async Task<bool> RecoverOneAsync(SkuKeys sku, long highWater, int adopted)
+    {
+        var reply = await scripts.RecoverAsync(db, sku, highWater);
+        if (reply.Outcome == RecoverOutcome.Unfenced)
+        {
+            var elapsed = time.GetElapsedTime(_fencedSince.GetValueOrDefault(sku, time.GetTimestamp()));
+            metrics.Recovered(elapsed);
+            LogRecovered(logger, sku.CampaignId, sku.SkuId, Where(sku), adopted, reply.Available, reply.Sequence, (long)elapsed.TotalMilliseconds);
+        }
+        else if (reply.Outcome == RecoverOutcome.NotCounted)
+        {
+            LogNotCounted(logger, sku.CampaignId, sku.SkuId, Where(sku));
+        }
+        _fencedSince.Remove(sku);
+        return reply.Outcome == RecoverOutcome.Unfenced;
+    }
+
+    /// <summary>
+    /// Rebuilds a split SKU, every bucket fenced: adoption bucket by bucket, then the stock shared out again (each bucket's
+    /// total = the units its ledger holds + an even share of the rest, open transfers forgotten), then the fences lifted.
+    /// </summary>
+    private async Task RecoverBucketsAsync(SkuKeys home, CampaignSku definition, CancellationToken cancellationToken)
+    {
+        var all = home.AllBuckets(definition.Buckets);
+        var adopted = new int[all.Length];
+        var held = new long[all.Length];
+        for (var b = 0; b < all.Length; b++)
+        {
+            adopted[b] = await reconciler.AdoptForgottenAsync(all[b], definition, cancellationToken);
+            if (!await scripts.CountLedgerAsync(db, all[b]))
+            {
+                LogNotCounted(logger, home.CampaignId, home.SkuId, Where(all[b]));
+                return;
+            }
+            var counters = await scripts.SkuCountersAsync(db, all[b]);
+            held[b] = counters.Reserved + counters.Sold;
+        }
+        // Units nobody holds, shared evenly; a SKU whose buckets hold more than its stock (oversold: reported by the
+        // reconciler) gets no free units at all.
+        var free = (int)Math.Max(0, definition.Stock - held.Sum());
+        var shares = BucketRouting.Spread(free, all.Length);
+        for (var b = 0; b < all.Length; b++)
+        {
+            if (!await scripts.RebalanceAsync(db, all[b], held[b] + shares[b]))
+            {
+                // Not fenced any more (another recovery finished it): the shares are that one's.
+                LogNotFenced(logger, all[b].Member);
+                return;
+            }
+        }
+        LogRebalanced(logger, home.SkuMember, string.Join(", ", held.Select((h, b) => $"{h} held + {shares[b]}")));
+        for (var b = 0; b < all.Length; b++)
+        {
+            await RecoverOneAsync(all[b], await reconciler.HighWaterAsync(all[b], cancellationToken), adopted[b]);
         }
     }
 
@@ -121,11 +198,20 @@ public sealed partial class SkuRecovery(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Recovery: {Count} fenced SKU(s); waiting until the Persisters have written the {Offsets} record(s) Kafka holds")]
     private static partial void LogCatchingUp(ILogger logger, int count, long offsets);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Recovery: {CampaignId}/{SkuId} rebuilt ({Adopted} forgotten order(s) adopted), stock {Available}, sequence {Sequence}; on sale again after {ElapsedMs} ms")]
-    private static partial void LogRecovered(ILogger logger, string campaignId, long skuId, int adopted, long available, long sequence, long elapsedMs);
+    /// <summary>" bucket b" for a bucket b ≥ 1 of a split SKU, nothing otherwise: a log line names the SKU as it always did.</summary>
+    private static string Where(SkuKeys sku) => sku.Bucket == 0 ? "" : $" bucket {sku.Bucket}";
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Recovery: {CampaignId}/{SkuId} has no exact counts of the units its ledger holds and its ledger kept moving while it was counted; it stays fenced and the next check tries again")]
-    private static partial void LogNotCounted(ILogger logger, string campaignId, long skuId);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Recovery: {CampaignId}/{SkuId}{Bucket} rebuilt ({Adopted} forgotten order(s) adopted), stock {Available}, sequence {Sequence}; on sale again after {ElapsedMs} ms")]
+    private static partial void LogRecovered(ILogger logger, string campaignId, long skuId, string bucket, int adopted, long available, long sequence, long elapsedMs);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Recovery: {CampaignId}/{SkuId}{Bucket} has no exact counts of the units its ledger holds and its ledger kept moving while it was counted; it stays fenced and the next check tries again")]
+    private static partial void LogNotCounted(ILogger logger, string campaignId, long skuId, string bucket);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Recovery: {Sku}'s stock shared out again over its buckets: {Shares}")]
+    private static partial void LogRebalanced(ILogger logger, string sku, string shares);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Recovery: bucket {Sku} was no longer fenced while its SKU was rebuilt; the next check looks again")]
+    private static partial void LogNotFenced(ILogger logger, string sku);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Recovery: {CampaignId}/{SkuId} is fenced but not in the catalog; it stays fenced until an operator looks")]
     private static partial void LogNotInCatalog(ILogger logger, string campaignId, long skuId);

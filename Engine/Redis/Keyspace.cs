@@ -108,13 +108,26 @@ public static class MetaFields
     /// count.lua for a SKU loaded before the counts existed. Without it the two fields are not to be trusted.
     /// </summary>
     public const string Counted = "counted";
+
+    /// <summary>
+    /// Only in a SKU split into stock buckets (B &gt; 1), in every bucket's meta: how many buckets the SKU has. Written by
+    /// warm-up before the first bucket's stock, so that an Ingress which finds the SKU live also finds how to route it.
+    /// In a bucket, <see cref="Total"/> is that bucket's share of the stock (moved by transfers), not the SKU's.
+    /// </summary>
+    public const string Buckets = "buckets";
+
+    /// <summary>Only in a SKU split into buckets, beside <see cref="Buckets"/>: the SKU's whole stock, the sum the buckets' totals share.</summary>
+    public const string SkuTotal = "sku_total";
 }
 
 /// <summary>
-/// The Redis keys of one campaign SKU. They all carry the hash tag <c>{campaign:sku}</c> so that
-/// one Lua script may touch them together, also on a Redis Cluster (one slot per SKU).
+/// The Redis keys of one campaign SKU, or of one stock bucket of a SKU split into buckets (campaign definition
+/// <c>"buckets": B</c>). They all carry the hash tag <c>{campaign:sku}</c> — bucket 0, and every SKU that is not split —
+/// or <c>{campaign:sku:b}</c> for bucket b ≥ 1, so that one Lua script may touch them together, also on a Redis Cluster:
+/// one slot per SKU, or per bucket. A bucket is a SKU of its own to every script (stock, ledger, buyers' counts,
+/// idempotency keys, outbox, decision sequence, fence); <see cref="Buckets"/> routes a buyer to theirs.
 /// </summary>
-public readonly record struct SkuKeys(string CampaignId, long SkuId)
+public readonly record struct SkuKeys(string CampaignId, long SkuId, int Bucket = 0)
 {
     public string Tag => $"{{{Member}}}";
 
@@ -161,23 +174,71 @@ public readonly record struct SkuKeys(string CampaignId, long SkuId)
     /// <summary>Sorted set: sequences (member and score) of admitted tickets whose token made an order, above <c>lapsed</c>.</summary>
     public RedisKey QueueUsed => $"fs:{Tag}:queue:used";
 
-    /// <summary><c>campaignId:skuId</c>: the SKU in <see cref="RedisKeyspace.LiveSkus"/> and on the stock channel.</summary>
-    public string Member => $"{CampaignId}:{SkuId.ToString(CultureInfo.InvariantCulture)}";
+    /// <summary>
+    /// Hash: transfer id → what a stock transfer did in this bucket (transfer-out.lua and transfer-in.lua), kept for the
+    /// campaign's life so that a step sent again is answered, never done twice.
+    /// </summary>
+    public RedisKey Transfers => $"fs:{Tag}:transfers";
 
+    /// <summary>Hash: transfer id → a transfer this bucket gave units to and has not yet seen finished (or undone).</summary>
+    public RedisKey TransfersOpen => $"fs:{Tag}:transfers:open";
+
+    /// <summary>
+    /// <c>campaignId:skuId</c>, and <c>campaignId:skuId:bucket</c> for a bucket b ≥ 1: the SKU (or bucket) in
+    /// <see cref="RedisKeyspace.LiveSkus"/>, whose outbox the relays poll.
+    /// </summary>
+    public string Member => Bucket == 0 ? SkuMember : $"{SkuMember}:{Bucket.ToString(CultureInfo.InvariantCulture)}";
+
+    /// <summary><c>campaignId:skuId</c> whatever the bucket: the SKU as the stock channel and the sold-out cache know it.</summary>
+    public string SkuMember => $"{CampaignId}:{SkuId.ToString(CultureInfo.InvariantCulture)}";
+
+    /// <summary>The SKU's bucket 0, whose keys are the SKU's own when it is not split.</summary>
+    public SkuKeys Home => this with { Bucket = 0 };
+
+    /// <summary>The keys of bucket <paramref name="bucket"/> of the same SKU.</summary>
+    public SkuKeys InBucket(int bucket) => this with { Bucket = bucket };
+
+    /// <summary>Every bucket of the SKU, 0 first.</summary>
+    public SkuKeys[] AllBuckets(int buckets)
+    {
+        var all = new SkuKeys[Math.Max(1, buckets)];
+        for (var b = 0; b < all.Length; b++)
+        {
+            all[b] = InBucket(b);
+        }
+        return all;
+    }
+
+    /// <summary>Reads <see cref="Member"/>: <c>campaignId:skuId</c> or <c>campaignId:skuId:bucket</c> (a campaign id has no colon).</summary>
     public static bool TryParseMember(string member, out SkuKeys keys)
     {
         keys = default;
-        var colon = member.LastIndexOf(':');
-        if (colon <= 0 || !long.TryParse(member.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var skuId))
+        var colon = member.IndexOf(':');
+        if (colon <= 0)
         {
             return false;
         }
-        keys = new SkuKeys(member[..colon], skuId);
+        var rest = member.AsSpan(colon + 1);
+        var bucket = 0;
+        var second = rest.IndexOf(':');
+        if (second >= 0)
+        {
+            if (!int.TryParse(rest[(second + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out bucket) || bucket <= 0)
+            {
+                return false;
+            }
+            rest = rest[..second];
+        }
+        if (!long.TryParse(rest, NumberStyles.None, CultureInfo.InvariantCulture, out var skuId))
+        {
+            return false;
+        }
+        keys = new SkuKeys(member[..colon], skuId, bucket);
         return true;
     }
 
     /// <summary>Every key of the SKU, for tests and for tearing a campaign down.</summary>
-    public RedisKey[] All() => [Meta, Idempotency, Users, Ledger, Outbox, Pending, Republished, Queue, QueueTickets, QueueWaves, QueueUsed];
+    public RedisKey[] All() => [Meta, Idempotency, Users, Ledger, Outbox, Pending, Republished, Queue, QueueTickets, QueueWaves, QueueUsed, Transfers, TransfersOpen];
 }
 
 /// <summary>The fields of a SKU's waiting-room hash (<see cref="SkuKeys.Queue"/>).</summary>

@@ -17,7 +17,8 @@ public sealed record OutboxRecord(Message<string, byte[]> Message, long[] OrderN
 /// </summary>
 public static class OutboxEntry
 {
-    public static OutboxRecord Read(StreamEntry entry)
+    /// <param name="bucket">The stock bucket whose outbox held the entry (0 for a SKU that is not split): its record says so.</param>
+    public static OutboxRecord Read(StreamEntry entry, int bucket = 0)
     {
         if (entry["v"] == ReservationBatch.Version)
         {
@@ -30,9 +31,9 @@ public static class OutboxEntry
             var orderNos = orders.ToString().Split(',').Select(o => long.TryParse(o, NumberStyles.None, CultureInfo.InvariantCulture, out var orderNo)
                 ? orderNo
                 : throw new FormatException($"Outbox entry {entry.Id} has a malformed order number.")).ToArray();
-            return new OutboxRecord(ReservationRecords.OfBatch(orderNos[0], (byte[])batch!), orderNos);
+            return new OutboxRecord(ReservationRecords.OfBatch(orderNos[0], (byte[])batch!, bucket), orderNos);
         }
-        var single = ReadSingle(entry);
+        var single = ReadSingle(entry) with { Bucket = bucket };
         return new OutboxRecord(ReservationRecords.OfEvent(single), [single.OrderNo]);
     }
 

@@ -59,4 +59,10 @@ public enum ScriptCode
 
     /// <summary>The campaign has ended: nobody joins its queue any more.</summary>
     CampaignEnded = -11,
+
+    /// <summary>
+    /// A stock transfer's units can never land in the receiving bucket: it was rebuilt (a new epoch) since the transfer
+    /// began. The donor gives them back (transfer-close.lua).
+    /// </summary>
+    TransferVoid = -12,
 }

@@ -95,7 +95,7 @@ public sealed partial class DurableAcknowledger : IDisposable
             _inFlight[orderNo] = delivery;
         }
         var settled = new Settlement(sku, new SettledEntry(outboxId, orderNos), delivery);
-        Produce(producer, ReservationRecords.OfBatch(orderNos[0], batch), settled, createdAtMs);
+        Produce(producer, ReservationRecords.OfBatch(orderNos[0], batch, sku.Bucket), settled, createdAtMs);
         return delivery;
     }
 
@@ -124,7 +124,7 @@ public sealed partial class DurableAcknowledger : IDisposable
             if (_inFlight.TryAdd(reservation.OrderNo, mine))
             {
                 var settled = new Settlement(sku, new SettledEntry(outboxId, [reservation.OrderNo], Whole: false), mine);
-                Produce(producer, ReservationRecords.OfEvent(reservation), settled, reservation.CreatedAtMs);
+                Produce(producer, ReservationRecords.OfEvent(reservation with { Bucket = sku.Bucket }), settled, reservation.CreatedAtMs);
                 return mine;
             }
         }

@@ -278,7 +278,7 @@ internal sealed partial class OutboxRelay(
         OutboxRecord record;
         try
         {
-            record = OutboxEntry.Read(pending.Entry);
+            record = OutboxEntry.Read(pending.Entry, pending.Sku.Bucket);
         }
         catch (FormatException ex)
         {

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using FlashSale.Engine.Backpressure;
+using FlashSale.Engine.Buckets;
 using FlashSale.Engine.Campaigns;
 using FlashSale.Engine.Fencing;
 using FlashSale.Engine.Kafka;
@@ -24,6 +25,11 @@ namespace FlashSale.Engine.Reservations;
 /// With durable acknowledgement (<see cref="AcknowledgeMode.Durable"/>) a created reservation, and a replay of one
 /// whose event is not yet confirmed, is returned only once its batch's record is in Kafka; otherwise the answer is
 /// <see cref="ReservationStatus.NotYetDurable"/> and the reservation stands.
+/// A SKU split into stock buckets is decided in the buyer's bucket (<see cref="BucketRouting"/>): each bucket is a SKU
+/// of its own to the scripts, with a lane, a decision position and a gate of its own. A bucket that answers sold-out
+/// while others still hold units is refilled (<see cref="BucketRefill"/>) and the request decided again; the buyer is
+/// told sold-out only when no bucket has the units, and only then does the SKU's sold-out snapshot (every bucket's
+/// owned keys, every bucket's generation) answer from memory.
 /// </summary>
 public sealed partial class ReservationService(
     IDatabase redis,
@@ -34,6 +40,9 @@ public sealed partial class ReservationService(
     ReservationMetrics metrics,
     IOptions<ReservationOptions> options,
     ILogger<ReservationService> logger,
+    BucketMap bucketMap,
+    BucketRefill refill,
+    IOptions<BucketOptions> bucketOptions,
     DurableAcknowledger? acknowledger = null,
     BackpressureMonitor? backpressure = null)
 {
@@ -46,12 +55,12 @@ public sealed partial class ReservationService(
 
     private readonly ConcurrentDictionary<(string, long), bool> _snapshotsLoading = new();
 
-    // The lane of each SKU Redis knows, when batching.
-    private readonly ConcurrentDictionary<(string, long), SkuLane> _lanes = new();
+    // The lane of each SKU (each bucket of a split SKU) Redis knows, when batching.
+    private readonly ConcurrentDictionary<SkuKeys, SkuLane> _lanes = new();
 
-    // The furthest decision position (epoch, sequence) this process has seen per SKU, passed to every decision:
+    // The furthest decision position (epoch, sequence) this process has seen per SKU (per bucket), passed to every decision:
     // a Redis that comes back behind it (a restore, a failover to a lagging replica) fences the SKU on the first request.
-    private readonly ConcurrentDictionary<(string, long), DecisionPosition> _seen = new();
+    private readonly ConcurrentDictionary<SkuKeys, DecisionPosition> _seen = new();
 
     // The gate's identity epoch _seen belongs to: the sequences seen on a Redis that has since been replaced (and
     // fenced) say nothing about the new one; kept, they would fence a SKU again the moment recovery lifted its fence.
@@ -65,15 +74,18 @@ public sealed partial class ReservationService(
             return ReservationResult.SoldOut;
         }
 
+        // The buyer's bucket of a split SKU; a SKU's own keys otherwise (read from Redis once per SKU, then from memory).
+        var buckets = await bucketMap.CountAsync(request.CampaignId, request.SkuId);
+        var sku = BucketRouting.KeysOf(new SkuKeys(request.CampaignId, request.SkuId), request.UserId, buckets);
+
         // Here, after the sold-out answer from memory and before anything is decided: while the pipeline is behind,
         // only what decides nothing new goes on (a replay, a sold-out answer, an unknown SKU).
-        if (backpressure is { IsBusy: true } && !await DecidesNothingNewAsync(request))
+        if (backpressure is { IsBusy: true } && !await DecidesNothingNewAsync(request, sku, buckets))
         {
             metrics.Decided(ReservationStatus.Busy);
             return new(ReservationStatus.Busy);
         }
 
-        var sku = new SkuKeys(request.CampaignId, request.SkuId);
         if (!gate.IsOpenFor(sku))
         {
             // The connection was lost and the server it reaches now is not checked yet: it may be one that forgot decisions.
@@ -95,15 +107,26 @@ public sealed partial class ReservationService(
         ReservationResult result;
         try
         {
-            var decision = _lanes.TryGetValue((request.CampaignId, request.SkuId), out var lane)
-                ? await lane.DecideAsync(batchRequest)
-                : await DecideAloneAsync(sku, batchRequest);
+            var decision = await DecideAsync(sku, batchRequest);
+            var soldOutEverywhere = (RefillResult?)null;
+            for (var refills = 0; buckets > 1 && decision.Reply.Code == ScriptCode.SoldOut && refills < bucketOptions.Value.MaxRefills; refills++)
+            {
+                // The buyer's bucket is empty: units may still be in the others.
+                See(sku, decision.Reply.Position);
+                var refilled = await refill.RefillAsync(sku, buckets, request.Quantity);
+                if (refilled.Outcome == RefillOutcome.SoldOut)
+                {
+                    soldOutEverywhere = refilled;
+                    break;
+                }
+                decision = await DecideAsync(sku, batchRequest);
+            }
             var reply = decision.Reply;
             if (reply.Code is not (ScriptCode.NotWarmed or ScriptCode.Fenced))
             {
-                See((request.CampaignId, request.SkuId), reply.Position);
+                See(sku, reply.Position);
             }
-            result = Decide(sku, reply);
+            result = buckets > 1 ? DecideInBucket(sku, buckets, reply, soldOutEverywhere) : Decide(sku, reply);
             if (_acknowledger is not null && result.OutboxId is { } outboxId && result.Reservation is { } reservation)
             {
                 var started = Stopwatch.GetTimestamp();
@@ -131,10 +154,12 @@ public sealed partial class ReservationService(
 
     /// <summary>
     /// True when the buyer's Idempotency-Key already owns an order of this SKU: the request is a replay and decides
-    /// nothing. One Redis read (the SKU's idempotency hash); for answers that are refused otherwise (a rate limit).
+    /// nothing. One Redis read (the idempotency hash of the SKU, or of the buyer's bucket); for answers that are refused
+    /// otherwise (a rate limit).
     /// </summary>
-    public Task<bool> OwnsOrderAsync(string campaignId, long skuId, long userId, string idempotencyKey)
-        => redis.HashExistsAsync(new SkuKeys(campaignId, skuId).Idempotency, SoldOutCache.IdempotencyField(userId, idempotencyKey));
+    public async Task<bool> OwnsOrderAsync(string campaignId, long skuId, long userId, string idempotencyKey)
+        => await redis.HashExistsAsync((await bucketMap.KeysForAsync(campaignId, skuId, userId)).Idempotency,
+            SoldOutCache.IdempotencyField(userId, idempotencyKey));
 
     /// <summary>
     /// While the pipeline is behind: true when the request would decide nothing new, so it may go on to the script — a
@@ -142,28 +167,32 @@ public sealed partial class ReservationService(
     /// sold-out cache), or a SKU Redis does not know (404). One pipelined round trip of two reads, paid only while busy;
     /// if Redis does not answer, the request is refused busy like the others (nothing is decided either way).
     /// </summary>
-    private async Task<bool> DecidesNothingNewAsync(ReservationRequest request)
+    private async Task<bool> DecidesNothingNewAsync(ReservationRequest request, SkuKeys sku, int buckets)
     {
         var db = redis;
-        var sku = new SkuKeys(request.CampaignId, request.SkuId);
         var owned = db.HashExistsAsync(sku.Idempotency, SoldOutCache.IdempotencyField(request.UserId, request.IdempotencyKey));
-        var available = db.HashGetAsync(sku.Meta, MetaFields.Available);
+        // A split SKU lacks the units only when every bucket does (the buyer's bucket would be refilled from the others).
+        var available = sku.Home.AllBuckets(buckets).Select(b => db.HashGetAsync(b.Meta, MetaFields.Available)).ToArray();
         try
         {
-            await Task.WhenAll(owned, available);
+            await Task.WhenAll([owned, .. available]);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             return false;
         }
-        return owned.Result || available.Result.IsNull || (long)available.Result < request.Quantity;
+        return owned.Result || available[sku.Bucket].Result.IsNull || available.Sum(a => a.Result.IsNull ? 0 : (long)a.Result) < request.Quantity;
     }
+
+    /// <summary>Decides one request in the SKU's (the bucket's) lane, or in a call of its own while it has none.</summary>
+    private Task<Decision> DecideAsync(SkuKeys sku, BatchRequest request)
+        => _lanes.TryGetValue(sku, out var lane) ? lane.DecideAsync(request) : DecideAloneAsync(sku, request);
 
     /// <summary>A request decided in a call of its own: a SKU's first, or every one when batching is off.</summary>
     private async Task<Decision> DecideAloneAsync(SkuKeys sku, BatchRequest request)
     {
         var keys = SkuScripts.ReserveKeys(sku);
-        var seen = _seen.GetValueOrDefault((sku.CampaignId, sku.SkuId));
+        var seen = _seen.GetValueOrDefault(sku);
         var reply = await scripts.ReserveManyAsync(redis, keys, sku, [request], seen);
         if (reply.Code == ScriptCode.NotWarmed)
         {
@@ -171,7 +200,7 @@ public sealed partial class ReservationService(
         }
         if (_settings.MaxBatch > 1)
         {
-            _lanes.TryAdd((sku.CampaignId, sku.SkuId), new SkuLane(_settings.MaxBatch, _settings.MaxInFlightPerSku, batch => DecideBatchAsync(sku, keys, batch)));
+            _lanes.TryAdd(sku, new SkuLane(_settings.MaxBatch, _settings.MaxInFlightPerSku, batch => DecideBatchAsync(sku, keys, batch)));
         }
         return new(reply.Replies[0], Produce(sku, reply));
     }
@@ -187,7 +216,7 @@ public sealed partial class ReservationService(
         ReserveManyReply reply;
         try
         {
-            reply = await scripts.ReserveManyAsync(redis, keys, sku, requests, _seen.GetValueOrDefault((sku.CampaignId, sku.SkuId)));
+            reply = await scripts.ReserveManyAsync(redis, keys, sku, requests, _seen.GetValueOrDefault(sku));
         }
         catch (Exception ex)
         {
@@ -225,7 +254,7 @@ public sealed partial class ReservationService(
                 return new(ReservationStatus.Replayed, Reservation.From(reply.OrderNo, sku.CampaignId, sku.SkuId, reply.Record), OutboxId: reply.OutboxId);
             case ScriptCode.Fenced:
                 // The fence is in Redis now; the sequence this process saw did its work and must not outlive recovery.
-                _seen.TryRemove((sku.CampaignId, sku.SkuId), out _);
+                _seen.TryRemove(sku, out _);
                 return new(ReservationStatus.Recovering);
             case ScriptCode.SoldOut:
                 TakeSoldOutSnapshot(sku, reply.Generation);
@@ -243,6 +272,28 @@ public sealed partial class ReservationService(
         }
     }
 
+    /// <summary>
+    /// A split SKU's answer: as <see cref="Decide"/>, except that one bucket running out says nothing about the SKU. Only a
+    /// refill that found no units in any bucket (<paramref name="soldOutEverywhere"/>) feeds the sold-out cache, with a
+    /// snapshot of every bucket.
+    /// </summary>
+    private ReservationResult DecideInBucket(SkuKeys bucket, int buckets, in ReserveReply reply, RefillResult? soldOutEverywhere)
+    {
+        switch (reply.Code)
+        {
+            case ScriptCode.Done:
+                return new(ReservationStatus.Created, Reservation.From(reply.OrderNo, bucket.CampaignId, bucket.SkuId, reply.Record), reply.Sequence, reply.OutboxId);
+            case ScriptCode.SoldOut:
+                if (soldOutEverywhere is { Available: 0 } everywhere)
+                {
+                    TakeSoldOutSnapshot(bucket.Home, everywhere.Generation, buckets);
+                }
+                return ReservationResult.SoldOut;
+            default:
+                return Decide(bucket, reply);
+        }
+    }
+
     private static ReservationEvent Event(Reservation reservation, string idempotencyKey, long sequence) => new(
         ReservationEvent.CurrentVersion,
         reservation.OrderNo,
@@ -256,13 +307,14 @@ public sealed partial class ReservationService(
         idempotencyKey,
         sequence);
 
-    private void See((string, long) sku, DecisionPosition position)
+    private void See(SkuKeys sku, DecisionPosition position)
     {
         // Only ever raised: a slower reply carrying an older position must not lower what was seen.
         _seen.AddOrUpdate(sku, position, (_, current) => position > current ? position : current);
     }
 
-    private void TakeSoldOutSnapshot(SkuKeys sku, string? generation)
+    /// <param name="buckets">The SKU's buckets: a split SKU's snapshot is every bucket's, its generation theirs joined (<c>g0,g1,…</c>).</param>
+    private void TakeSoldOutSnapshot(SkuKeys sku, string? generation, int buckets = 1)
     {
         if (generation is null || !soldOut.Renew(sku.CampaignId, sku.SkuId, generation))
         {
@@ -271,15 +323,25 @@ public sealed partial class ReservationService(
         // One snapshot per SKU at a time; the requests that trigger it already have their answer.
         if (_snapshotsLoading.TryAdd((sku.CampaignId, sku.SkuId), true))
         {
-            _ = LoadSnapshotAsync(sku);
+            _ = LoadSnapshotAsync(sku, buckets);
         }
     }
 
-    private async Task LoadSnapshotAsync(SkuKeys sku)
+    private async Task LoadSnapshotAsync(SkuKeys sku, int buckets)
     {
         try
         {
-            if (await scripts.SoldOutSnapshotAsync(redis, sku) is { Available: 0 } snapshot)
+            if (buckets > 1)
+            {
+                // Each bucket's snapshot is atomic, the SKU's is not: stock returning to a bucket read earlier publishes its
+                // signal, and an entry stored after it lapses within the cache's second, as for a SKU that is not split.
+                var snapshots = await Task.WhenAll(sku.AllBuckets(buckets).Select(b => scripts.SoldOutSnapshotAsync(redis, b)));
+                if (snapshots.All(s => s is { Available: 0 }))
+                {
+                    soldOut.Store(sku.CampaignId, sku.SkuId, string.Join(",", snapshots.Select(s => s!.Generation)), snapshots.SelectMany(s => s!.OwnedKeys));
+                }
+            }
+            else if (await scripts.SoldOutSnapshotAsync(redis, sku) is { Available: 0 } snapshot)
             {
                 soldOut.Store(sku.CampaignId, sku.SkuId, snapshot.Generation, snapshot.OwnedKeys);
             }

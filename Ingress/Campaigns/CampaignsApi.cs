@@ -167,7 +167,7 @@ internal static class CampaignsApi
     // A null SKU stays null: the validator reports the body as it came.
     private static CampaignDefinition ToDefinition(CampaignBody body) => new(
         body.CampaignId, body.StartsAt, body.EndsAt, body.PaymentWindowSeconds,
-        [.. (body.Skus ?? []).Select(s => s is null ? null! : new CampaignSku(s.SkuId, s.Price, s.Stock, s.PerUserLimit))],
+        [.. (body.Skus ?? []).Select(s => s is null ? null! : new CampaignSku(s.SkuId, s.Price, s.Stock, s.PerUserLimit, s.Buckets ?? 1))],
         body.RateLimits is { } limits ? new CampaignRateLimits(ToLimit(limits.PerBuyer), ToLimit(limits.PerAddress), limits.Concurrency) : null,
         body.Admission is null ? null : new AdmissionSettings(
             body.Admission.Mode ?? "",
@@ -183,7 +183,8 @@ internal static class CampaignsApi
         campaign.StartsAt.UtcDateTime,
         campaign.EndsAt.UtcDateTime,
         campaign.PaymentWindowSeconds,
-        [.. campaign.Skus.Zip(stock, (sku, s) => new CampaignSkuView(sku.SkuId, sku.Price, sku.Stock, sku.PerUserLimit, s.Available, s.State))],
+        [.. campaign.Skus.Zip(stock, (sku, s) => new CampaignSkuView(sku.SkuId, sku.Price, sku.Stock, sku.PerUserLimit, s.Available, s.State,
+            sku.Buckets > 1 ? sku.Buckets : null))],
         new AdmissionView(campaign.EffectiveAdmission.Mode, campaign.EffectiveAdmission.AdmitFactor, campaign.EffectiveAdmission.TokenSeconds),
         campaign.RateLimits is { } limits ? new CampaignRateLimitsBody(ToBody(limits.PerBuyer), ToBody(limits.PerAddress), limits.Concurrency) : null);
 

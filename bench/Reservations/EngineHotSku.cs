@@ -4,6 +4,7 @@ using FlashSale.Bench.Infrastructure;
 using FlashSale.Contracts;
 using FlashSale.Engine;
 using FlashSale.Engine.Campaigns;
+using FlashSale.Engine.Fencing;
 using FlashSale.Engine.Redis;
 using FlashSale.Engine.Reservations;
 using FlashSale.Engine.Storage;
@@ -20,11 +21,12 @@ namespace FlashSale.Bench.Reservations;
 /// One hot SKU on sale through the engine, wired the way Ingress wires it: a host with
 /// <see cref="EngineSetup.AddFlashSaleEngine"/>, the catalog migrated, a campaign created and warmed into Redis.
 /// Every reservation comes from a new buyer, so the per-user limit of 1 never refuses one. Its keys carry the prefix
-/// <see cref="LocalServices.RedisKeyPrefix"/>, away from the dev engine's; on a Redis Cluster as on one server.
+/// <see cref="LocalServices.RedisKeyPrefix"/>, away from the dev engine's; on a Redis Cluster as on one server. A SKU
+/// split into stock buckets gets, on a cluster, an id whose buckets fall on as many masters as there are (each bucket
+/// holds a third of a stock that never runs out, so no transfer happens: the benchmark measures the decisions alone).
 /// </summary>
 public sealed class EngineHotSku : IAsyncDisposable
 {
-    public const long SkuId = 1;
     public const int Stock = CampaignValidator.MaxStock;
 
     // The idempotency field is userId:key and every buyer is new, so one key string serves all of them.
@@ -42,10 +44,24 @@ public sealed class EngineHotSku : IAsyncDisposable
         _reservations = host.Services.GetRequiredService<ReservationService>();
     }
 
+    public long SkuId => _campaign.Skus[0].SkuId;
+
     public long Reserved => Volatile.Read(ref _lastUserId);
 
+    /// <summary>The engine's Redis connection (every master of a cluster).</summary>
+    public IConnectionMultiplexer Redis => _host.Services.GetRequiredService<IConnectionMultiplexer>();
+
+    /// <summary>Where each of the SKU's buckets lives: the master's endpoint per bucket.</summary>
+    public async Task<string[]> BucketMastersAsync()
+    {
+        var topology = await RedisTopology.ReadAsync(Redis);
+        return [.. new SkuKeys(_campaign.CampaignId, SkuId).AllBuckets(_campaign.Skus[0].Buckets)
+            .Select(b => topology.PrimaryOf(b).EndPoint)];
+    }
+
     /// <param name="maxBatch">Reservations:MaxBatch: 64 (the default) coalesces concurrent buyers into one script call; 1 decides each alone.</param>
-    public static async Task<EngineHotSku> StartAsync(int maxBatch, CancellationToken cancellationToken = default)
+    /// <param name="buckets">The SKU's stock buckets: 1 is a SKU that is not split.</param>
+    public static async Task<EngineHotSku> StartAsync(int maxBatch, int buckets = 1, CancellationToken cancellationToken = default)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -76,12 +92,14 @@ public sealed class EngineHotSku : IAsyncDisposable
         await host.StartAsync(cancellationToken);
 
         var now = DateTimeOffset.UtcNow;
+        var campaignId = "bench-" + RandomNumberGenerator.GetHexString(12, lowercase: true);
+        var skuId = await SpreadSkuAsync(host.Services.GetRequiredService<IConnectionMultiplexer>(), campaignId, buckets);
         var campaign = CampaignValidator.Normalize(new CampaignDefinition(
-            "bench-" + RandomNumberGenerator.GetHexString(12, lowercase: true),
+            campaignId,
             now.AddMinutes(-1),
             now.AddDays(1),
             PaymentWindowSeconds: 600,
-            [new CampaignSku(SkuId, Price: 199.00m, Stock, PerUserLimit: 1)]));
+            [new CampaignSku(skuId, Price: 199.00m, Stock, PerUserLimit: 1, Buckets: buckets)]));
         var errors = CampaignValidator.Validate(campaign);
         if (errors.Count > 0)
         {
@@ -125,6 +143,25 @@ public sealed class EngineHotSku : IAsyncDisposable
     }
 
     /// <summary>
+    /// The first SKU id from 1 on whose buckets fall on as many different masters as can be (all three of the local
+    /// cluster for three buckets); 1 on a single server or for a SKU that is not split.
+    /// </summary>
+    private static async Task<long> SpreadSkuAsync(IConnectionMultiplexer redis, string campaignId, int buckets)
+    {
+        var primaries = (await RedisTopology.ReadAsync(redis)).Primaries;
+        var wanted = Math.Min(buckets, primaries.Count);
+        for (var sku = 1L; ; sku++)
+        {
+            var masters = new SkuKeys(campaignId, sku).AllBuckets(buckets)
+                .Select(b => primaries.First(p => p.Serves(HashSlot.Of(b.Tag))).EndPoint).Distinct().Count();
+            if (masters == wanted)
+            {
+                return sku;
+            }
+        }
+    }
+
+    /// <summary>
     /// Removes what the run wrote to Redis (the SKU's keys and its <see cref="RedisKeyspace.LiveSkus"/> entry) and the
     /// campaign, so that runs do not pile up in Redis and the catalog.
     /// </summary>
@@ -132,9 +169,12 @@ public sealed class EngineHotSku : IAsyncDisposable
     {
         var services = _host.Services;
         var db = services.GetRequiredService<IDatabase>();
-        var sku = new SkuKeys(_campaign.CampaignId, SkuId);
-        await db.KeyDeleteAsync(sku.All());
-        await db.SetRemoveAsync(RedisKeyspace.LiveSkus, sku.Member);
+        foreach (var bucket in new SkuKeys(_campaign.CampaignId, SkuId).AllBuckets(_campaign.Skus[0].Buckets))
+        {
+            // One DEL per bucket: on a cluster each is a slot of its own.
+            await db.KeyDeleteAsync(bucket.All());
+            await db.SetRemoveAsync(RedisKeyspace.LiveSkus, bucket.Member);
+        }
         await using (var connection = await services.GetRequiredService<CatalogDataSource>().OpenConnectionAsync(CancellationToken.None))
         {
             await connection.ExecuteAsync(

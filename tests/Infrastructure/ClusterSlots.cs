@@ -24,4 +24,25 @@ public static class ClusterSlots
         }
         return skus;
     }
+
+    /// <summary>
+    /// The first SKU id from <paramref name="first"/> on whose <paramref name="buckets"/> stock buckets fall on as many
+    /// different primaries as there are (all of them, when there are no more primaries than buckets); on a single server,
+    /// <paramref name="first"/> itself.
+    /// </summary>
+    public static long SpreadSku(string campaignId, IReadOnlyList<RedisPrimary> primaries, int buckets, long first)
+    {
+        var wanted = Math.Min(buckets, primaries.Count);
+        for (var sku = first; ; sku++)
+        {
+            var on = new SkuKeys(campaignId, sku).AllBuckets(buckets)
+                .Select(b => primaries.First(p => p.Serves(HashSlot.Of(b.Tag))).EndPoint)
+                .Distinct()
+                .Count();
+            if (on == wanted)
+            {
+                return sku;
+            }
+        }
+    }
 }

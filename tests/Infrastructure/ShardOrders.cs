@@ -11,10 +11,15 @@ namespace FlashSale.Tests.Infrastructure;
 public static class ShardOrders
 {
     /// <summary>Writes the SKU's outbox events as orders with the engine's own batch writer, as the Persister would.</summary>
-    public static async Task<int> PersistAsync(IngressFactory factory, TestSale sale)
+    /// <param name="buckets">The SKU's stock buckets: every bucket's outbox is written, each order with its bucket.</param>
+    public static async Task<int> PersistAsync(IngressFactory factory, TestSale sale, int buckets = 1)
     {
-        var entries = await sale.Db.StreamRangeAsync(sale.Keys.Outbox);
-        var events = entries.SelectMany(e => ReservationRecords.Read(OutboxEntry.Read(e).Message)).ToList();
+        var events = new List<ReservationEvent>();
+        foreach (var bucket in sale.BucketKeys(buckets))
+        {
+            var entries = await sale.Db.StreamRangeAsync(bucket.Outbox);
+            events.AddRange(entries.SelectMany(e => ReservationRecords.Read(OutboxEntry.Read(e, bucket.Bucket).Message)));
+        }
         await factory.Services.GetRequiredService<OrderBatchWriter>().WriteAsync(events, CancellationToken.None);
         return events.Count;
     }

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using FlashSale.Engine.Fencing;
 using FlashSale.Engine.Redis;
 using StackExchange.Redis;
 
@@ -26,6 +27,9 @@ public sealed class TestSale
 
     public SkuKeys Keys => new(CampaignId, SkuId);
 
+    /// <summary>The keys of every stock bucket of the SKU (its own keys alone when it is not split).</summary>
+    public SkuKeys[] BucketKeys(int buckets) => Keys.AllBuckets(buckets);
+
     public string ReservationsPath => $"/api/v1/campaigns/{CampaignId}/skus/{SkuId}/reservations";
 
     public string QueuePath => $"/api/v1/campaigns/{CampaignId}/skus/{SkuId}/queue";
@@ -42,9 +46,17 @@ public sealed class TestSale
         string price = "199.00",
         int paymentWindowSeconds = 900,
         string? admission = null,
-        string? rateLimits = null)
+        string? rateLimits = null,
+        int buckets = 1)
     {
-        var sale = new TestSale(factory, NewCampaignId(), Random.Shared.NextInt64(1, 1_000_000));
+        var campaignId = NewCampaignId();
+        var skuId = Random.Shared.NextInt64(1, 1_000_000);
+        if (buckets > 1)
+        {
+            // On a cluster, a SKU whose buckets fall on different masters (on all of them, with as many buckets as masters).
+            skuId = ClusterSlots.SpreadSku(campaignId, (await RedisTopology.ReadAsync(factory.Redis)).Primaries, buckets, skuId);
+        }
+        var sale = new TestSale(factory, campaignId, skuId);
         var now = DateTimeOffset.UtcNow;
         using var admin = factory.Admin();
         var created = await admin.PostAsync("/api/v1/admin/campaigns", Json($$"""
@@ -53,7 +65,7 @@ public sealed class TestSale
               "startsAt": "{{Iso(now + (startsIn ?? TimeSpan.FromMinutes(-1)))}}",
               "endsAt": "{{Iso(now + (endsIn ?? TimeSpan.FromHours(1)))}}",
               "paymentWindowSeconds": {{paymentWindowSeconds}},
-              "skus": [ { "skuId": {{sale.SkuId}}, "price": "{{price}}", "stock": {{stock}}, "perUserLimit": {{perUserLimit}} } ]{{(admission is null ? "" : ",\n  \"admission\": " + admission)}}{{(rateLimits is null ? "" : ",\n  \"rateLimits\": " + rateLimits)}}
+              "skus": [ { "skuId": {{sale.SkuId}}, "price": "{{price}}", "stock": {{stock}}, "perUserLimit": {{perUserLimit}}{{(buckets == 1 ? "" : $", \"buckets\": {buckets}")}} } ]{{(admission is null ? "" : ",\n  \"admission\": " + admission)}}{{(rateLimits is null ? "" : ",\n  \"rateLimits\": " + rateLimits)}}
             }
             """));
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);

@@ -26,7 +26,7 @@ public sealed partial class SkuScripts
     public async Task<RecoverReply> RecoverAsync(IDatabaseAsync db, SkuKeys sku, long highWater)
     {
         var reply = await WithCountsAsync(db, sku,
-            async () => (RedisResult[])(await Recover.EvaluateAsync(db, metrics, [sku.Meta], [highWater, sku.Member]))!);
+            async () => (RedisResult[])(await Recover.EvaluateAsync(db, metrics, [sku.Meta], [highWater, sku.SkuMember]))!);
         if (reply is null)
         {
             return new RecoverReply(RecoverOutcome.NotCounted, 0, 0);

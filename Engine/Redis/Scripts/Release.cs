@@ -23,7 +23,7 @@ public sealed partial class SkuScripts
 
     public async Task<ReleaseOutcome> ReleaseAsync(IDatabaseAsync db, SkuKeys sku, long orderNo)
     {
-        var code = Code(await Release.EvaluateAsync(db, metrics, [sku.Meta, sku.Users, sku.Ledger], [orderNo, sku.Member]));
+        var code = Code(await Release.EvaluateAsync(db, metrics, [sku.Meta, sku.Users, sku.Ledger], [orderNo, sku.SkuMember]));
         return code switch
         {
             ScriptCode.Done => ReleaseOutcome.Released,

@@ -13,7 +13,7 @@ public sealed partial class SkuScripts
     public async Task<RestockReply?> RestockAsync(IDatabaseAsync db, SkuKeys sku, long ceiling)
     {
         var reply = await WithCountsAsync(db, sku,
-            async () => (RedisResult[])(await Restock.EvaluateAsync(db, metrics, [sku.Meta], [ceiling, sku.Member]))!);
+            async () => (RedisResult[])(await Restock.EvaluateAsync(db, metrics, [sku.Meta], [ceiling, sku.SkuMember]))!);
         return reply is null ? null : Code(reply) switch
         {
             ScriptCode.Done => new RestockReply((long)reply[1], (long)reply[2]),

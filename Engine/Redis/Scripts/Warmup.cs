@@ -26,7 +26,7 @@ public sealed partial class SkuScripts
         var reply = await WithCountsAsync(db, sku, async () => (RedisResult[])(await Warmup.EvaluateAsync(db, metrics, [sku.Meta, sku.Ledger],
         [
             load.Total, load.StartsMs, load.EndsMs, load.PerUserLimit, load.PriceMinor, load.PaymentWindowSeconds,
-            force ? "1" : "0", sku.Member, load.AdmitFactorMilli, load.AdmissionTokenSeconds,
+            force ? "1" : "0", sku.SkuMember, load.AdmitFactorMilli, load.AdmissionTokenSeconds,
         ]))!)
             ?? throw new ScriptException($"The ledger of {sku.Member} kept changing while its units were counted; load it again once it is quiet.");
         return Code(reply) switch
