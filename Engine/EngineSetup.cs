@@ -62,6 +62,7 @@ public static class EngineSetup
         services.TryAddSingleton(TimeProvider.System);
         services.AddEngineMetrics<ScriptMetrics>();
         services.AddSingleton<SkuScripts>();
+        services.AddSingleton<CouponScripts>();
 
         // Connection strings are read when first needed, so a tool command that needs neither still runs without them.
         var configuration = builder.Configuration;

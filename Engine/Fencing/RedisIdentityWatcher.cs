@@ -25,6 +25,7 @@ public sealed partial class RedisIdentityWatcher(
     IConnectionMultiplexer redis,
     IDatabase db,
     SkuScripts scripts,
+    CouponScripts couponScripts,
     TrustedRedisStore trusted,
     RedisIdentityGate gate,
     IOptions<FencingOptions> options,
@@ -144,7 +145,10 @@ public sealed partial class RedisIdentityWatcher(
     {
         var skus = (await RedisKeyspace.LiveSkusAsync(db)).Where(sku => untrusted.Contains(topology.PrimaryOf(sku)));
         var outcomes = await Task.WhenAll(skus.Select(sku => scripts.FenceAsync(db, sku, reason)));
-        return outcomes.Count(o => o == FenceOutcome.Fenced);
+        // Coupon pools are decided in Redis like SKUs, so they are fenced (and rebuilt) like SKUs.
+        var pools = (await CouponKeyspace.LivePoolsAsync(db)).Where(pool => untrusted.Contains(topology.PrimaryOfSlot(HashSlot.Of(pool.Tag), pool.Member)));
+        var poolOutcomes = await Task.WhenAll(pools.Select(pool => couponScripts.FenceAsync(db, pool, reason)));
+        return outcomes.Count(o => o == FenceOutcome.Fenced) + poolOutcomes.Count(o => o == FenceOutcome.Fenced);
     }
 
     private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)

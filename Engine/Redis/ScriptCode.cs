@@ -59,4 +59,10 @@ public enum ScriptCode
 
     /// <summary>The campaign has ended: nobody joins its queue any more.</summary>
     CampaignEnded = -11,
+
+    /// <summary>
+    /// The coupon cannot be used: its pool is empty, the buyer's limit of it is reached, the order is below its minimum
+    /// spend, or the order number's coupon was cancelled before this Try (TCC's anti-hanging). Nothing was held.
+    /// </summary>
+    CouponUnavailable = -12,
 }
