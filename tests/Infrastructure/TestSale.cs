@@ -42,9 +42,12 @@ public sealed class TestSale
         string price = "199.00",
         int paymentWindowSeconds = 900,
         string? admission = null,
-        string? rateLimits = null)
+        string? rateLimits = null,
+        string? coupons = null,
+        string? campaignId = null,
+        long? skuId = null)
     {
-        var sale = new TestSale(factory, NewCampaignId(), Random.Shared.NextInt64(1, 1_000_000));
+        var sale = new TestSale(factory, campaignId ?? NewCampaignId(), skuId ?? Random.Shared.NextInt64(1, 1_000_000));
         var now = DateTimeOffset.UtcNow;
         using var admin = factory.Admin();
         var created = await admin.PostAsync("/api/v1/admin/campaigns", Json($$"""
@@ -53,7 +56,7 @@ public sealed class TestSale
               "startsAt": "{{Iso(now + (startsIn ?? TimeSpan.FromMinutes(-1)))}}",
               "endsAt": "{{Iso(now + (endsIn ?? TimeSpan.FromHours(1)))}}",
               "paymentWindowSeconds": {{paymentWindowSeconds}},
-              "skus": [ { "skuId": {{sale.SkuId}}, "price": "{{price}}", "stock": {{stock}}, "perUserLimit": {{perUserLimit}} } ]{{(admission is null ? "" : ",\n  \"admission\": " + admission)}}{{(rateLimits is null ? "" : ",\n  \"rateLimits\": " + rateLimits)}}
+              "skus": [ { "skuId": {{sale.SkuId}}, "price": "{{price}}", "stock": {{stock}}, "perUserLimit": {{perUserLimit}} } ]{{(admission is null ? "" : ",\n  \"admission\": " + admission)}}{{(rateLimits is null ? "" : ",\n  \"rateLimits\": " + rateLimits)}}{{(coupons is null ? "" : ",\n  \"coupons\": " + coupons)}}
             }
             """));
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
@@ -67,6 +70,17 @@ public sealed class TestSale
 
     public Task<HttpResponseMessage> ReserveAsync(HttpClient buyer, string idempotencyKey, int quantity = 1)
         => ReserveRawAsync(buyer, idempotencyKey, $$"""{"quantity":{{quantity}}}""");
+
+    /// <summary>A reservation with one of the campaign's coupons.</summary>
+    public Task<HttpResponseMessage> ReserveWithCouponAsync(HttpClient buyer, string idempotencyKey, string couponId, int quantity = 1)
+        => ReserveRawAsync(buyer, idempotencyKey, $$"""{"quantity":{{quantity}},"couponId":"{{couponId}}"}""");
+
+    /// <summary>The keys of one of the campaign's coupon pools.</summary>
+    public CouponKeys Pool(string couponId) => new(CampaignId, couponId);
+
+    /// <summary>A coupon pool's field as Redis holds it (available, reserved = locked, sold = redeemed), 0 when absent.</summary>
+    public async Task<long> PoolAsync(string couponId, string field = "available")
+        => await Db.HashGetAsync(Pool(couponId).Meta, field) is { IsNull: false } value ? (long)value : 0;
 
     public Task<HttpResponseMessage> ReserveRawAsync(HttpClient buyer, string? idempotencyKey, string body)
         => SendReservationAsync(buyer, ReservationsPath, idempotencyKey, body);
