@@ -109,8 +109,9 @@ public sealed partial class ReservationService(
             orderNo = hold.OrderNo;
             if (coupons.CrashesBetweenTries && hold.Fresh)
             {
-                // Configured for a crash test only: a coupon locked, no stock taken, and nobody left to cancel it.
-                Environment.FailFast($"Coupons:CrashPoint {CouponOptions.BetweenTries}: crashing after Try-coupon of order {orderNo}.");
+                // Configured for a crash test only: a coupon locked, no stock taken, and nobody left to cancel it (SIGKILL, as kill -9).
+                LogCrashPoint(logger, orderNo);
+                Process.GetCurrentProcess().Kill();
             }
         }
         var batchRequest = new BatchRequest(request.UserId, request.IdempotencyKey, request.Quantity, orderNo, hold?.Use);
@@ -327,6 +328,9 @@ public sealed partial class ReservationService(
             _snapshotsLoading.TryRemove((sku.CampaignId, sku.SkuId), out _);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Coupons:CrashPoint between-tries: killing this process after the Try-coupon of order {OrderNo}")]
+    private static partial void LogCrashPoint(ILogger logger, long orderNo);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not take the sold-out snapshot of {Sku}")]
     private static partial void LogSnapshotFailed(ILogger logger, Exception exception, string sku);
