@@ -63,6 +63,15 @@ public sealed class CouponProcessTests(CouponPipelineFixture engine) : IClassFix
         Assert.Equal((0L, 0L), (ledger.GetProperty("drift").GetInt64(), ledger.GetProperty("inFlight").GetInt64()));
         Assert.Equal(40, ledger.GetProperty("db").GetProperty("locked").GetInt64());
         Assert.Equal(0, ledger.GetProperty("redis").GetProperty("available").GetInt64());
+
+        // The operator's tools show the pool: warmup status, and warmup reconcile with its ledger.
+        var status = await Reconciliation.Warmup.RunAsync(engine, "status", "--campaign", campaignId);
+        Assert.Equal(0, status.ExitCode);
+        Assert.Contains("Coupon pool", status.Output, StringComparison.Ordinal);
+        Assert.Matches(@"c20\s.*20\.00\s.*100\.00\s.*40\s.*0\s.*exhausted", status.Output);
+        var reconcile = await Reconciliation.Warmup.RunAsync(engine, "reconcile", "--campaign", campaignId);
+        Assert.True(reconcile.ExitCode == 0, reconcile.Output);
+        Assert.Contains("1 coupon pool(s)", reconcile.Output, StringComparison.Ordinal);
     }
 
     [Fact]
