@@ -3,6 +3,7 @@ using System.Net;
 using FlashSale.Engine.Kafka;
 using FlashSale.Engine.Redis;
 using FlashSale.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace FlashSale.Tests.Coupons;
 
@@ -79,6 +80,40 @@ public sealed class CouponReservationTests(IngressFactory factory)
         Assert.Equal(1, await sale.PoolAsync("c20", "reserved"));
         Assert.Equal(9, await sale.AvailableAsync());
         Assert.Equal(1, await sale.Db.HashLengthAsync(sale.Keys.Ledger));
+    }
+
+    [Fact]
+    public async Task TwentyParallelRequestsWithOneKeyAndACouponMakeOneOrderWithOneCoupon()
+    {
+        var sale = await TestSale.StartAsync(factory, stock: 50, perUserLimit: 5, coupons: Pools);
+        using var buyer = factory.Buyer(32_010);
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => Task.Run(async () =>
+        {
+            using var response = await sale.ReserveWithCouponAsync(buyer, "one-click", "c20");
+            return (response.StatusCode, Body: await response.JsonAsync());
+        })));
+
+        Assert.All(responses, r => Assert.Contains(r.StatusCode, new[] { HttpStatusCode.Created, HttpStatusCode.OK }));
+        Assert.Single(responses, r => r.StatusCode == HttpStatusCode.Created);
+        Assert.Single(responses.Select(r => r.Body.GetProperty("orderNo").GetString()).Distinct());
+        Assert.All(responses, r => Assert.Equal("c20", r.Body.GetProperty("couponId").GetString()));
+        Assert.Equal((49L, 4L, 1L), (await sale.AvailableAsync(), await sale.PoolAsync("c20"), await sale.PoolAsync("c20", "reserved")));
+    }
+
+    [Fact]
+    public async Task ALostCouponedEventIsRepublishedWithItsCoupon()
+    {
+        var sale = await TestSale.StartAsync(factory, stock: 10, coupons: Pools);
+        using var buyer = factory.Buyer(32_011);
+        using var created = await sale.ReserveWithCouponAsync(buyer, "k", "c20");
+        var orderNo = long.Parse((await created.JsonAsync()).GetProperty("orderNo").GetString()!, CultureInfo.InvariantCulture);
+        await sale.Db.KeyDeleteAsync(sale.Keys.Outbox);
+
+        Assert.True(await factory.Services.GetRequiredService<SkuScripts>().RepublishAsync(sale.Db, sale.Keys, orderNo, "k"));
+
+        var republished = Assert.Single((await sale.Db.StreamRangeAsync(sale.Keys.Outbox)).SelectMany(e => ReservationRecords.Read(OutboxEntry.Read(e).Message)));
+        Assert.Equal((orderNo, "c20", 2000L, 179_00L), (republished.OrderNo, republished.CouponId, republished.DiscountMinor, republished.AmountMinor));
     }
 
     [Fact]
