@@ -91,14 +91,15 @@ public sealed class CampaignStore(CatalogDataSource catalog)
             return null;
         }
 
-        var skus = await connection.QueryAsync<CampaignSku>(new CommandDefinition("""
+        // The SKUs and the coupon pools in one round trip.
+        await using var lists = await connection.QueryMultipleAsync(new CommandDefinition("""
             SELECT sku_id AS SkuId, price AS Price, total_stock AS Stock, per_user_limit AS PerUserLimit
-            FROM campaign_skus WHERE campaign_id = @campaignId ORDER BY sku_id
-            """, new { campaignId }, cancellationToken: cancellationToken));
-        var coupons = (await connection.QueryAsync<CampaignCoupon>(new CommandDefinition("""
+            FROM campaign_skus WHERE campaign_id = @campaignId ORDER BY sku_id;
             SELECT coupon_id AS CouponId, discount AS Discount, min_spend AS MinSpend, quantity AS Quantity, per_user_limit AS PerUserLimit
-            FROM campaign_coupons WHERE campaign_id = @campaignId ORDER BY coupon_id
-            """, new { campaignId }, cancellationToken: cancellationToken))).ToList();
+            FROM campaign_coupons WHERE campaign_id = @campaignId ORDER BY coupon_id;
+            """, new { campaignId }, cancellationToken: cancellationToken));
+        var skus = await lists.ReadAsync<CampaignSku>();
+        var coupons = (await lists.ReadAsync<CampaignCoupon>()).ToList();
         return new CampaignDefinition(
             campaign.CampaignId,
             new DateTimeOffset(DateTime.SpecifyKind(campaign.StartsAt, DateTimeKind.Utc)),
