@@ -3,17 +3,14 @@ using FlashSale.Engine.Telemetry;
 
 namespace FlashSale.Engine.Coupons;
 
-/// <summary>Coupons: Tries by outcome, Cancels by cause, orphans the sweep gave back, redemptions.</summary>
+/// <summary>Coupons: Tries by outcome, and Cancels by cause (the stock refused, or the orphan sweep).</summary>
 public sealed class CouponMetrics(IMeterFactory meterFactory)
 {
     private readonly Counter<long> _tries = meterFactory.Meter().CreateCounter<long>("flashsale.coupon.tries", "{try}",
         "Try-coupon calls of couponed reservations, by outcome (locked, replay, unavailable reason, recovering, ...).");
 
     private readonly Counter<long> _cancels = meterFactory.Meter().CreateCounter<long>("flashsale.coupon.cancels", "{coupon}",
-        "Coupons given back to their pool, by cause: stock-refused (the stock's Try failed), order-cancelled, orphan (the sweep).");
-
-    private readonly Counter<long> _redeemed = meterFactory.Meter().CreateCounter<long>("flashsale.coupon.redeemed", "{coupon}",
-        "Coupons redeemed by a paid order.");
+        "Coupons given back to their pool by a Cancel, by cause: stock-refused (the stock's Try failed), orphan (the sweep).");
 
     public void Tried(string outcome) => _tries.Add(1, EngineTelemetry.Tag("outcome", outcome));
 
@@ -24,6 +21,4 @@ public sealed class CouponMetrics(IMeterFactory meterFactory)
             _cancels.Add(count, EngineTelemetry.Tag("cause", cause));
         }
     }
-
-    public void Redeemed() => _redeemed.Add(1);
 }
