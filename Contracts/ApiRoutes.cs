@@ -18,6 +18,9 @@ public static class ApiRoutes
     /// <summary>One ticket of the queue: GET polls its state (the buyer's own tickets only).</summary>
     public const string QueueTicket = Queue + "/{ticket}";
 
+    /// <summary>A campaign's coupon pool: GET reads how many are left (public).</summary>
+    public const string Coupon = Campaigns + "/{campaignId}/coupons/{couponId}";
+
     public const string Orders = "/api/v1/orders";
     public const string Order = Orders + "/{orderNo}";
     public const string OrderCancel = Order + "/cancel";
@@ -27,6 +30,9 @@ public static class ApiRoutes
     public const string CampaignWarmup = AdminCampaign + "/warmup";
     public const string SkuLedger = AdminCampaign + "/skus/{skuId:long}/ledger";
     public const string CampaignReconcile = AdminCampaign + "/reconcile";
+
+    /// <summary>A coupon pool's ledger: Redis against MySQL (admin).</summary>
+    public const string CouponLedger = AdminCampaign + "/coupons/{couponId}/ledger";
 
     /// <summary>The operator console's live stream (server-sent events, one update a second).</summary>
     public const string AdminLive = "/api/v1/admin/live";
@@ -63,6 +69,10 @@ public static class ApiRoutes
 
     public static string CampaignReconcilePath(string campaignId, bool repair = false)
         => AdminCampaignPath(campaignId) + "/reconcile" + (repair ? "?repair=true" : "");
+
+    public static string CouponPath(string campaignId, string couponId) => $"{Campaigns}/{campaignId}/coupons/{Uri.EscapeDataString(couponId)}";
+
+    public static string CouponLedgerPath(string campaignId, string couponId) => $"{AdminCampaigns}/{campaignId}/coupons/{Uri.EscapeDataString(couponId)}/ledger";
 
     public static string SkuLedgerPath(string campaignId, long skuId) => string.Create(CultureInfo.InvariantCulture, $"{AdminCampaigns}/{campaignId}/skus/{skuId}/ledger");
 

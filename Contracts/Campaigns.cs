@@ -37,7 +37,8 @@ public sealed record CampaignBody(
     int PaymentWindowSeconds,
     IReadOnlyList<CampaignSkuBody> Skus,
     CampaignRateLimitsBody? RateLimits = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] AdmissionBody? Admission = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] AdmissionBody? Admission = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<CouponBody>? Coupons = null);
 
 /// <summary>
 /// A campaign's own rate limits on its reservation endpoint, each replacing the deployment's <c>RateLimits:*</c> for
@@ -77,11 +78,18 @@ public sealed record CampaignView(
     int PaymentWindowSeconds,
     IReadOnlyList<CampaignSkuView> Skus,
     AdmissionView Admission,
-    CampaignRateLimitsBody? RateLimits = null);
+    CampaignRateLimitsBody? RateLimits = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<CampaignCouponView>? Coupons = null);
 
 public sealed record SkuWarmupView(long SkuId, WarmupOutcome Outcome, int Available);
 
-public sealed record WarmupResponse(string CampaignId, IReadOnlyList<SkuWarmupView> Skus);
+/// <summary>A coupon pool's warm-up: loaded with its quantity, or already live (its count left as it is).</summary>
+public sealed record CouponWarmupView(string CouponId, WarmupOutcome Outcome, int Available);
+
+public sealed record WarmupResponse(
+    string CampaignId,
+    IReadOnlyList<SkuWarmupView> Skus,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<CouponWarmupView>? Coupons = null);
 
 /// <summary>The public view of one SKU's stock.</summary>
 public sealed record SkuStockView(int Total, int Available, SkuState State);

@@ -10,7 +10,13 @@ public sealed record SkuReconcileView(long SkuId, SkuLedgerView Before, IReadOnl
 /// What <c>warmup reconcile</c> prints, as JSON: every SKU's ledger (with <c>repair</c>, before and after the repairs) and
 /// the units still drifting over the campaign.
 /// </summary>
-public sealed record ReconcileResponse(string CampaignId, bool Repaired, long Drift, IReadOnlyList<SkuReconcileView> Skus);
+public sealed record ReconcileResponse(
+    string CampaignId,
+    bool Repaired,
+    long Drift,
+    IReadOnlyList<SkuReconcileView> Skus,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    IReadOnlyList<CouponReconcileView>? Coupons = null);
 
 /// <summary>
 /// One update of the operator console's live stream (<see cref="ApiRoutes.AdminLive"/>), for the whole deployment: reservations

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace FlashSale.Contracts;
 
 /// <summary>The states of an order, as the API and the order tables spell them.</summary>
@@ -21,7 +23,9 @@ public sealed record OrderResponse(
     string Status,
     DateTime PaymentDeadline,
     DateTime CreatedAt,
-    bool Persisted);
+    bool Persisted,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? CouponId = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Discount = null);
 
 /// <summary>A page of the buyer's orders, newest first.</summary>
 public sealed record OrderListResponse(IReadOnlyList<OrderResponse> Items, string? NextCursor);

@@ -18,6 +18,12 @@ public static class ProblemTypes
     public const string SoldOut = "sold-out";
 
     /// <summary>
+    /// 409: the reservation named a coupon that cannot be used — unknown, its pool empty, the buyer's limit of it reached,
+    /// or the order below its <c>minSpend</c>: nothing was held, neither a unit nor a coupon.
+    /// </summary>
+    public const string CouponUnavailable = "coupon-unavailable";
+
+    /// <summary>
     /// A waiting-room SKU refused a reservation without a valid <see cref="ApiHeaders.AdmissionToken"/> (missing, malformed,
     /// expired, withdrawn at sell-out, or another buyer's): nothing was decided. Join the queue and wait for admission.
     /// </summary>

@@ -64,6 +64,7 @@ public static class EngineSetup
         services.AddEngineMetrics<ScriptMetrics>();
         services.AddSingleton<SkuScripts>();
         services.AddStockBuckets();
+        services.AddSingleton<CouponScripts>();
 
         // Connection strings are read when first needed, so a tool command that needs neither still runs without them.
         var configuration = builder.Configuration;

@@ -1,4 +1,5 @@
 using FlashSale.Engine;
+using FlashSale.Engine.Coupons;
 using FlashSale.Engine.Lifecycle;
 using FlashSale.Engine.Persistence;
 using FlashSale.Engine.Reconciliation;
@@ -10,6 +11,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddPersistence();
 builder.AddPaymentTimeouts();
 builder.AddReconcilerLoop();
+builder.AddCouponSweep();
 builder.AddPersisterOperations();
 
 var app = builder.Build();

@@ -17,8 +17,13 @@ public sealed record CampaignDefinition(
     int PaymentWindowSeconds,
     IReadOnlyList<CampaignSku> Skus,
     CampaignRateLimits? RateLimits = null,
-    AdmissionSettings? Admission = null)
+    AdmissionSettings? Admission = null,
+    IReadOnlyList<CampaignCoupon>? Coupons = null)
 {
+    /// <summary>The campaign's coupon pools (none when the definition names none).</summary>
+    [JsonIgnore]
+    public IReadOnlyList<CampaignCoupon> CouponPools => Coupons ?? [];
+
     /// <summary>The admission in force: <see cref="AdmissionSettings.Open"/> when the definition names none.</summary>
     [JsonIgnore]
     public AdmissionSettings EffectiveAdmission => Admission ?? AdmissionSettings.Open;
@@ -58,10 +63,40 @@ public sealed record CampaignDefinition(
             text.Append("|admission:queue:").Append(EffectiveAdmission.AdmitFactorMilli)
                 .Append(':').Append(EffectiveAdmission.TokenSeconds);
         }
+        // Only when present, like the rate limits: a campaign without coupons keeps the fingerprint it had before they existed.
+        foreach (var coupon in CouponPools.OrderBy(c => c.CouponId, StringComparer.Ordinal))
+        {
+            text.Append("|coupon:").Append(coupon.CouponId)
+                .Append(':').Append(coupon.Discount.ToString("0.00", CultureInfo.InvariantCulture))
+                .Append(':').Append(coupon.MinSpend.ToString("0.00", CultureInfo.InvariantCulture))
+                .Append(':').Append(coupon.Quantity)
+                .Append(':').Append(coupon.PerUserLimit);
+        }
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
     }
 
     public CampaignSku? FindSku(long skuId) => Skus.FirstOrDefault(s => s.SkuId == skuId);
+
+    /// <summary>The pool of <paramref name="couponId"/> (ids are exact), or null.</summary>
+    public CampaignCoupon? FindCoupon(string couponId) => CouponPools.FirstOrDefault(c => string.Equals(c.CouponId, couponId, StringComparison.Ordinal));
+}
+
+/// <summary>
+/// A campaign-wide coupon pool: <see cref="Quantity"/> coupons, each <see cref="Discount"/> off one order whose
+/// price × quantity is at least <see cref="MinSpend"/> (and more than the discount: a coupon never makes an order free),
+/// at most <see cref="PerUserLimit"/> held or used per buyer at once.
+/// </summary>
+public sealed record CampaignCoupon(
+    string CouponId,
+    [property: JsonConverter(typeof(MoneyJsonConverter))] decimal Discount,
+    [property: JsonConverter(typeof(MoneyJsonConverter))] decimal MinSpend,
+    int Quantity,
+    int PerUserLimit)
+{
+    /// <summary>The discount in minor units, as Redis keeps it.</summary>
+    public long DiscountMinor => Money.ToMinor(Discount);
+
+    public long MinSpendMinor => Money.ToMinor(MinSpend);
 }
 
 /// <param name="Buckets">

@@ -64,6 +64,15 @@ public sealed class CampaignStore(CatalogDataSource catalog)
             """,
             definition.Skus.Select(s => new { definition.CampaignId, s.SkuId, s.Price, s.Stock, s.PerUserLimit, s.Buckets }),
             transaction, cancellationToken: cancellationToken));
+        if (definition.CouponPools.Count > 0)
+        {
+            await connection.ExecuteAsync(new CommandDefinition("""
+                INSERT INTO campaign_coupons (campaign_id, coupon_id, discount, min_spend, quantity, per_user_limit)
+                VALUES (@CampaignId, @CouponId, @Discount, @MinSpend, @Quantity, @PerUserLimit)
+                """,
+                definition.CouponPools.Select(c => new { definition.CampaignId, c.CouponId, c.Discount, c.MinSpend, c.Quantity, c.PerUserLimit }),
+                transaction, cancellationToken: cancellationToken));
+        }
         await transaction.CommitAsync(cancellationToken);
         return CampaignCreateOutcome.Created;
     }
@@ -82,10 +91,15 @@ public sealed class CampaignStore(CatalogDataSource catalog)
             return null;
         }
 
-        var skus = await connection.QueryAsync<CampaignSku>(new CommandDefinition("""
+        // The SKUs and the coupon pools in one round trip.
+        await using var lists = await connection.QueryMultipleAsync(new CommandDefinition("""
             SELECT sku_id AS SkuId, price AS Price, total_stock AS Stock, per_user_limit AS PerUserLimit, buckets AS Buckets
-            FROM campaign_skus WHERE campaign_id = @campaignId ORDER BY sku_id
+            FROM campaign_skus WHERE campaign_id = @campaignId ORDER BY sku_id;
+            SELECT coupon_id AS CouponId, discount AS Discount, min_spend AS MinSpend, quantity AS Quantity, per_user_limit AS PerUserLimit
+            FROM campaign_coupons WHERE campaign_id = @campaignId ORDER BY coupon_id;
             """, new { campaignId }, cancellationToken: cancellationToken));
+        var skus = await lists.ReadAsync<CampaignSku>();
+        var coupons = (await lists.ReadAsync<CampaignCoupon>()).ToList();
         return new CampaignDefinition(
             campaign.CampaignId,
             new DateTimeOffset(DateTime.SpecifyKind(campaign.StartsAt, DateTimeKind.Utc)),
@@ -93,7 +107,8 @@ public sealed class CampaignStore(CatalogDataSource catalog)
             campaign.PaymentWindowSeconds,
             [.. skus],
             CampaignRateLimits.FromJson(campaign.RateLimits),
-            campaign.AdmissionMode == AdmissionModes.Queue ? new AdmissionSettings(AdmissionModes.Queue, campaign.AdmitFactor, campaign.TokenSeconds) : null);
+            campaign.AdmissionMode == AdmissionModes.Queue ? new AdmissionSettings(AdmissionModes.Queue, campaign.AdmitFactor, campaign.TokenSeconds) : null,
+            coupons.Count > 0 ? coupons : null);
     }
 
     /// <summary>The rate limits of the campaigns that have their own and end after <paramref name="endedAfter"/>.</summary>

@@ -7,6 +7,7 @@ namespace FlashSale.Engine.Campaigns;
 public static partial class CampaignValidator
 {
     public const int MaxSkus = 10_000;
+    public const int MaxCoupons = 100;
     public const int MaxStock = 100_000_000;
     public const int MaxPerUserLimit = 1_000;
     public const int MinPaymentWindowSeconds = 30;
@@ -30,6 +31,9 @@ public static partial class CampaignValidator
     private static partial Regex CampaignIdPattern();
 
     public static bool IsValidCampaignId(string? campaignId) => campaignId is not null && CampaignIdPattern().IsMatch(campaignId);
+
+    /// <summary>A coupon id has the campaign id's form: it ends up in Redis hash tags and key names too.</summary>
+    public static bool IsValidCouponId(string? couponId) => IsValidCampaignId(couponId);
 
     /// <param name="minPaymentWindowSeconds">The deployment's <see cref="CampaignOptions.MinPaymentWindowSeconds"/>.</param>
     public static Dictionary<string, string[]> Validate(CampaignDefinition? definition, int minPaymentWindowSeconds = MinPaymentWindowSeconds)
@@ -68,6 +72,7 @@ public static partial class CampaignValidator
         }
         definition.RateLimits?.Validate(errors);
         ValidateAdmission(definition.Admission, errors);
+        ValidateCoupons(definition.Coupons, errors);
         if (definition.Skus is null || definition.Skus.Count == 0 || definition.Skus.Count > MaxSkus)
         {
             errors["skus"] = [$"Between 1 and {MaxSkus} SKUs."];
@@ -118,6 +123,57 @@ public static partial class CampaignValidator
         return errors;
     }
 
+    private static void ValidateCoupons(IReadOnlyList<CampaignCoupon>? coupons, Dictionary<string, string[]> errors)
+    {
+        if (coupons is null)
+        {
+            return;
+        }
+        if (coupons.Count > MaxCoupons)
+        {
+            errors["coupons"] = [$"At most {MaxCoupons} coupon pools."];
+            return;
+        }
+        if (coupons.Where(c => c is not null).Select(c => c.CouponId).Distinct(StringComparer.Ordinal).Count() != coupons.Count(c => c is not null))
+        {
+            errors["coupons"] = ["Each couponId may appear once."];
+        }
+        for (var i = 0; i < coupons.Count; i++)
+        {
+            var coupon = coupons[i];
+            if (coupon is null)
+            {
+                errors[$"coupons[{i}]"] = ["A coupon object is required."];
+                continue;
+            }
+            var problems = new List<string>();
+            if (!IsValidCouponId(coupon.CouponId))
+            {
+                problems.Add("couponId is 1-64 characters: letters, digits, '-' or '_', starting with a letter or digit.");
+            }
+            if (coupon.Discount <= 0 || coupon.Discount > Money.Max || !Money.HasAtMostTwoDecimals(coupon.Discount))
+            {
+                problems.Add($"discount must be above 0, at most {Money.Format(Money.Max)}, with at most two decimals.");
+            }
+            if (coupon.MinSpend < 0 || coupon.MinSpend > Money.Max || !Money.HasAtMostTwoDecimals(coupon.MinSpend))
+            {
+                problems.Add($"minSpend must be between 0 and {Money.Format(Money.Max)}, with at most two decimals.");
+            }
+            if (coupon.Quantity is < 0 or > MaxStock)
+            {
+                problems.Add($"quantity must be between 0 and {MaxStock}.");
+            }
+            if (coupon.PerUserLimit is < 1 or > MaxPerUserLimit)
+            {
+                problems.Add($"perUserLimit must be between 1 and {MaxPerUserLimit}.");
+            }
+            if (problems.Count > 0)
+            {
+                errors[$"coupons[{i}]"] = [.. problems];
+            }
+        }
+    }
+
     private static void ValidateAdmission(AdmissionSettings? admission, Dictionary<string, string[]> errors)
     {
         if (admission is null)
@@ -151,6 +207,8 @@ public static partial class CampaignValidator
         // An empty rateLimits object changes nothing, and is stored (and fingerprinted) as none.
         RateLimits = definition.RateLimits is { IsEmpty: true } ? null : definition.RateLimits,
         Admission = definition.Admission is { IsQueue: true } queue ? queue : null,
+        // No pools and an empty list are the same definition.
+        Coupons = definition.Coupons is { Count: > 0 } coupons ? [.. coupons.OrderBy(c => c.CouponId, StringComparer.Ordinal)] : null,
     };
 
     private static DateTimeOffset TruncateToMilliseconds(DateTimeOffset value)

@@ -1,3 +1,4 @@
+using FlashSale.Engine.Coupons;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -13,6 +14,7 @@ public static class CampaignsSetup
         builder.Services.AddOptions<CampaignOptions>().BindConfiguration(CampaignOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.TryAddSingleton<CampaignStore>();
         builder.Services.TryAddSingleton<StockService>();
+        builder.AddCouponPools();
         return builder;
     }
 }

@@ -34,6 +34,18 @@ public sealed class RedisIdentityGate
         return view.Closed.Count == 0 || view.Topology is null || !view.Closed.Contains(view.Topology.PrimaryOf(sku).EndPoint);
     }
 
+    /// <summary>Open, and the primary that served the coupon pool at the last check has not lost its connection since.</summary>
+    public bool IsOpenFor(CouponKeys pool)
+    {
+        if (!_open)
+        {
+            return false;
+        }
+        var view = _view;
+        return view.Closed.Count == 0 || view.Topology is null
+            || !view.Closed.Contains(view.Topology.PrimaryOfSlot(HashSlot.Of(pool.Tag), pool.Member).EndPoint);
+    }
+
     /// <summary>
     /// Counts the times this process found Redis with an identity it had not seen (and its live SKUs fenced): what
     /// the process remembers of an older epoch's decisions (the sequences it saw) means nothing on the new server.

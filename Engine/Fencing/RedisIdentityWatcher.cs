@@ -25,6 +25,7 @@ public sealed partial class RedisIdentityWatcher(
     IConnectionMultiplexer redis,
     IDatabase db,
     SkuScripts scripts,
+    CouponScripts couponScripts,
     TrustedRedisStore trusted,
     RedisIdentityGate gate,
     IOptions<FencingOptions> options,
@@ -149,7 +150,10 @@ public sealed partial class RedisIdentityWatcher(
         var hit = live.Where(sku => untrusted.Contains(topology.PrimaryOf(sku))).Select(sku => sku.Home).ToHashSet();
         var skus = live.Where(sku => hit.Contains(sku.Home));
         var outcomes = await Task.WhenAll(skus.Select(sku => scripts.FenceAsync(db, sku, reason)));
-        return outcomes.Count(o => o == FenceOutcome.Fenced);
+        // Coupon pools are decided in Redis like SKUs, so they are fenced (and rebuilt) like SKUs.
+        var pools = (await CouponKeyspace.LivePoolsAsync(db)).Where(pool => untrusted.Contains(topology.PrimaryOfSlot(HashSlot.Of(pool.Tag), pool.Member)));
+        var poolOutcomes = await Task.WhenAll(pools.Select(pool => couponScripts.FenceAsync(db, pool, reason)));
+        return outcomes.Count(o => o == FenceOutcome.Fenced) + poolOutcomes.Count(o => o == FenceOutcome.Fenced);
     }
 
     private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)

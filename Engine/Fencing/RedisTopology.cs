@@ -53,12 +53,12 @@ public sealed class RedisTopology
     }
 
     /// <summary>The primary that holds the SKU's keys (they share its hash tag, so one slot).</summary>
-    public RedisPrimary PrimaryOf(SkuKeys sku)
-    {
-        var slot = HashSlot.Of(sku.Tag);
-        return Primaries.FirstOrDefault(p => p.Serves(slot))
-            ?? throw new RedisException($"No primary serves hash slot {slot} of {sku.Member}.");
-    }
+    public RedisPrimary PrimaryOf(SkuKeys sku) => PrimaryOfSlot(HashSlot.Of(sku.Tag), sku.Member);
+
+    /// <summary>The primary that serves <paramref name="slot"/> (a coupon pool's keys share its tag's slot); <paramref name="what"/> names it in the error.</summary>
+    public RedisPrimary PrimaryOfSlot(int slot, string what)
+        => Primaries.FirstOrDefault(p => p.Serves(slot))
+            ?? throw new RedisException($"No primary serves hash slot {slot} of {what}.");
 
     /// <summary>
     /// Reads the topology now. On a cluster every hash slot must be served by a primary that answers and says it is

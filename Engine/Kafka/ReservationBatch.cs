@@ -7,7 +7,9 @@ namespace FlashSale.Engine.Kafka;
 /// <summary>
 /// Many reservations of one SKU decided in one script call, carried as one outbox entry and one Kafka record
 /// (header <c>event: </c><see cref="EventName"/>), so one delivery report makes the whole batch durable:
-/// <c>{"version":3,"campaignId":"…","skuId":1,"orders":[[orderNo,userId,quantity,amountMinor,createdMs,deadlineMs,seq,idempotencyKey],…]}</c>.
+/// <c>{"version":3,"campaignId":"…","skuId":1,"orders":[[orderNo,userId,quantity,amountMinor,createdMs,deadlineMs,seq,idempotencyKey],…]}</c>;
+/// an order made with a coupon has three more elements, <c>couponId,discountMinor,couponSeq</c> (a build older than coupons
+/// cannot read such a record: deploy the Persisters first).
 /// Written by Lua (<c>outbox_add</c>/<c>batch_order</c> in prelude.lua) and forwarded as it is; only the Persister
 /// reads it. Order numbers are strings, so consumers with 53-bit numbers stay exact. Records of one order
 /// (<see cref="ReservationEvent"/>, versions 1 and 2) travel without the header and are still read.
@@ -74,7 +76,12 @@ public static class ReservationBatch
         foreach (var e in events)
         {
             json.Append(first ? "" : ",").Append(CultureInfo.InvariantCulture,
-                $"[\"{e.OrderNo}\",{e.UserId},{e.Quantity},{e.AmountMinor},{e.CreatedAtMs},{e.PaymentDeadlineMs},{e.Sequence},{Quote(e.IdempotencyKey)}]");
+                $"[\"{e.OrderNo}\",{e.UserId},{e.Quantity},{e.AmountMinor},{e.CreatedAtMs},{e.PaymentDeadlineMs},{e.Sequence},{Quote(e.IdempotencyKey)}");
+            if (e.CouponId is not null)
+            {
+                json.Append(CultureInfo.InvariantCulture, $",{Quote(e.CouponId)},{e.DiscountMinor},{e.CouponSequence}");
+            }
+            json.Append(']');
             first = false;
         }
         return Encoding.UTF8.GetBytes(json.Append("]}").ToString());
@@ -110,9 +117,22 @@ public static class ReservationBatch
             var sequence = Number(ref reader);
             Expect(ref reader, JsonTokenType.String);
             var key = reader.GetString()!;
-            Expect(ref reader, JsonTokenType.EndArray);
+            string? couponId = null;
+            long discountMinor = 0, couponSequence = 0;
+            if (Read(ref reader) == JsonTokenType.String)
+            {
+                couponId = reader.GetString()!;
+                discountMinor = Number(ref reader);
+                couponSequence = Number(ref reader);
+                Expect(ref reader, JsonTokenType.EndArray);
+            }
+            else if (reader.TokenType != JsonTokenType.EndArray)
+            {
+                throw new JsonException($"A reservation batch has {reader.TokenType} where EndArray belongs.");
+            }
             events.Add(new ReservationEvent(
-                ReservationEvent.CurrentVersion, orderNo, userId, campaignId, skuId, quantity, amountMinor, createdMs, deadlineMs, key, sequence));
+                ReservationEvent.CurrentVersion, orderNo, userId, campaignId, skuId, quantity, amountMinor, createdMs, deadlineMs, key, sequence,
+                couponId, discountMinor, couponSequence));
         }
     }
 

@@ -9,6 +9,8 @@ namespace FlashSale.Engine.Kafka;
 /// Order numbers travel as strings so that consumers in languages with 53-bit numbers stay exact.
 /// Version 2 adds <see cref="Sequence"/>, the SKU's decision sequence number in Redis (0 in version 1,
 /// and for events rebuilt from a ledger entry), which the Persister keeps as the SKU's high-water mark.
+/// An order made with a coupon also carries <see cref="CouponId"/>, the discount taken off its amount and the coupon pool's
+/// decision sequence of its lock (members left out for an order without a coupon).
 /// </summary>
 public sealed record ReservationEvent(
     int Version,
@@ -21,7 +23,10 @@ public sealed record ReservationEvent(
     long CreatedAtMs,
     long PaymentDeadlineMs,
     string IdempotencyKey,
-    long Sequence = 0)
+    long Sequence = 0,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? CouponId = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] long DiscountMinor = 0,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] long CouponSequence = 0)
 {
     public const int CurrentVersion = 2;
 

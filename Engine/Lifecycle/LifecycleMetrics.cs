@@ -11,6 +11,7 @@ public sealed class LifecycleMetrics
     private readonly Counter<long> _paymentCallbacks;
     private readonly Counter<long> _cancellations;
     private readonly Counter<long> _unitsReleased;
+    private readonly Counter<long> _couponsReleased;
 
     public LifecycleMetrics(IMeterFactory meterFactory)
     {
@@ -21,6 +22,8 @@ public sealed class LifecycleMetrics
             "Orders moved PendingPayment -> Cancelled, by reason.");
         _unitsReleased = meter.CreateCounter<long>("flashsale.stock.released", "{unit}",
             "Units of cancelled orders given back to the sale in Redis.");
+        _couponsReleased = meter.CreateCounter<long>("flashsale.coupons.released", "{coupon}",
+            "Coupons of cancelled orders given back to their pool in Redis.");
     }
 
     public void PaymentCallback(PaymentOutcome outcome, bool replayed)
@@ -40,6 +43,14 @@ public sealed class LifecycleMetrics
         if (units > 0)
         {
             _unitsReleased.Add(units);
+        }
+    }
+
+    public void CouponsReleased(long coupons)
+    {
+        if (coupons > 0)
+        {
+            _couponsReleased.Add(coupons);
         }
     }
 }

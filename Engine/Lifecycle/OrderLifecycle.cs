@@ -28,6 +28,9 @@ public sealed record PaymentResult(PaymentOutcome Outcome, string? OrderStatus);
 /// order number; <c>stock_released</c> records that it happened, and <see cref="ReleasePendingAsync"/>
 /// finishes any release a crash interrupted — so a unit returns exactly once. An order of a SKU split into stock
 /// buckets is released into (and marked paid in) the bucket that decided it, <c>orders.bucket</c>.
+/// An order made with a coupon holds a second resource the same way: its Confirm redeems the coupon (coupon-redeem.lua) and
+/// its Cancel gives the coupon back to its pool (coupon-cancel.lua, idempotent per order number) right after the units,
+/// before <c>stock_released</c> is set, so an interrupted release returns both, each exactly once.
 /// </summary>
 public sealed partial class OrderLifecycle(
     ShardDataSources shards,
@@ -35,7 +38,8 @@ public sealed partial class OrderLifecycle(
     SkuScripts scripts,
     LifecycleMetrics metrics,
     TimeProvider time,
-    ILogger<OrderLifecycle> logger)
+    ILogger<OrderLifecycle> logger,
+    CouponScripts? couponScripts = null)
 {
     /// <summary>Why an order was cancelled, as the status log and the cancellation metric name it.</summary>
     public const string PaymentFailedReason = "payment-failed";
@@ -91,6 +95,10 @@ public sealed partial class OrderLifecycle(
         if (outcome == PaymentOutcome.Applied)
         {
             await MarkPaidInLedgerAsync(new SkuKeys(order.CampaignId, order.SkuId, order.Bucket), callback.OrderNo);
+            if (order.CouponId is { } couponId)
+            {
+                await RedeemCouponAsync(new CouponKeys(order.CampaignId, couponId), callback.OrderNo);
+            }
         }
         var status = outcome switch
         {
@@ -110,7 +118,7 @@ public sealed partial class OrderLifecycle(
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             // Locking the order serialises every callback and cancel of this order, including the provider's retries.
             var order = await connection.QuerySingleOrDefaultAsync<OrderRow>(new CommandDefinition("""
-                SELECT order_no AS OrderNo, campaign_id AS CampaignId, sku_id AS SkuId, amount AS Amount, status AS Status, bucket AS Bucket
+                SELECT order_no AS OrderNo, campaign_id AS CampaignId, sku_id AS SkuId, amount AS Amount, status AS Status, bucket AS Bucket, coupon_id AS CouponId
                 FROM orders WHERE order_no = @OrderNo FOR UPDATE
                 """, new { callback.OrderNo }, transaction, cancellationToken: cancellationToken));
             if (order is null)
@@ -191,7 +199,7 @@ public sealed partial class OrderLifecycle(
     public async Task<int> ReleasePendingAsync(int limit, CancellationToken cancellationToken)
     {
         var pending = await shards.QueryEveryShardAsync<OrderRef>("""
-            SELECT order_no AS OrderNo, campaign_id AS CampaignId, sku_id AS SkuId, quantity AS Quantity, bucket AS Bucket FROM orders
+            SELECT order_no AS OrderNo, campaign_id AS CampaignId, sku_id AS SkuId, quantity AS Quantity, bucket AS Bucket, coupon_id AS CouponId FROM orders
             WHERE status = 'Cancelled' AND stock_released = 0 LIMIT @limit
             """, new { limit }, cancellationToken);
         return await ReleaseAsync(pending, cancellationToken);
@@ -203,7 +211,7 @@ public sealed partial class OrderLifecycle(
     /// order's units back at most once. Returns how many it gave back now.
     /// </summary>
     public Task<int> ReleaseCancelledAsync(SkuKeys sku, IReadOnlyList<(long OrderNo, int Quantity)> orders, CancellationToken cancellationToken)
-        => ReleaseAsync([.. orders.Select(order => new OrderRef(order.OrderNo, sku.CampaignId, sku.SkuId, order.Quantity, sku.Bucket))], cancellationToken);
+        => ReleaseAsync([.. orders.Select(order => new OrderRef(order.OrderNo, sku.CampaignId, sku.SkuId, order.Quantity, sku.Bucket, null))], cancellationToken);
 
     /// <summary>The release right after a cancel; if Redis is unreachable the cancel stands and <see cref="ReleasePendingAsync"/> returns the units later.</summary>
     private async Task TryReleaseAsync(IReadOnlyList<OrderRef> orders, CancellationToken cancellationToken)
@@ -255,6 +263,7 @@ public sealed partial class OrderLifecycle(
         }
         // Counted when Redis took the units back, the moment they are sellable again.
         metrics.UnitsReleased(unitsReleased);
+        await ReleaseCouponsAsync([.. orders.Where(o => o.CouponId is not null && done.Contains(o.OrderNo))]);
         foreach (var shard in done.GroupBy(shards.OfOrder))
         {
             await using var connection = await shards.OpenAsync(shard.Key, cancellationToken);
@@ -262,6 +271,45 @@ public sealed partial class OrderLifecycle(
                 "UPDATE orders SET stock_released = 1 WHERE order_no IN @ids", new { ids = shard.ToList() }, cancellationToken: cancellationToken));
         }
         return releasedNow;
+    }
+
+    /// <summary>
+    /// Gives the coupons of released orders back to their pools (pipelined; each at most once per order number), before the
+    /// orders are marked released: a failure here leaves them for <see cref="ReleasePendingAsync"/>, which returns both again.
+    /// </summary>
+    private async Task ReleaseCouponsAsync(IReadOnlyList<OrderRef> orders)
+    {
+        if (orders.Count == 0 || couponScripts is null)
+        {
+            return;
+        }
+        var outcomes = await Task.WhenAll(orders.Select(o => couponScripts.CancelAsync(db, new CouponKeys(o.CampaignId, o.CouponId!), o.OrderNo)));
+        for (var i = 0; i < orders.Count; i++)
+        {
+            if (outcomes[i] == CouponCancelOutcome.Redeemed)
+            {
+                // MySQL says cancelled, the pool says redeemed: left to the coupon reconciler and an operator.
+                LogCouponReleaseRefused(logger, orders[i].OrderNo, orders[i].CouponId!);
+            }
+        }
+        metrics.CouponsReleased(outcomes.Count(o => o == CouponCancelOutcome.Released));
+    }
+
+    private async Task RedeemCouponAsync(CouponKeys pool, long orderNo)
+    {
+        if (couponScripts is null)
+        {
+            return;
+        }
+        try
+        {
+            await couponScripts.RedeemAsync(db, pool, orderNo);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            // MySQL holds the truth; locked and redeemed both hold the coupon, so only the pool's label lags (the coupon reconciler relabels it).
+            LogRedeemFailed(logger, ex, orderNo);
+        }
     }
 
     private async Task MarkPaidInLedgerAsync(SkuKeys sku, long orderNo)
@@ -286,7 +334,7 @@ public sealed partial class OrderLifecycle(
             return [];
         }
         var pending = (await connection.QueryAsync<OrderRef>(new CommandDefinition("""
-            SELECT order_no AS OrderNo, campaign_id AS CampaignId, sku_id AS SkuId, quantity AS Quantity, bucket AS Bucket FROM orders
+            SELECT order_no AS OrderNo, campaign_id AS CampaignId, sku_id AS SkuId, quantity AS Quantity, bucket AS Bucket, coupon_id AS CouponId FROM orders
             WHERE order_no IN @orderNos AND status = 'PendingPayment' FOR UPDATE
             """, new { orderNos }, transaction, cancellationToken: cancellationToken))).ToList();
         if (pending.Count == 0)
@@ -304,6 +352,16 @@ public sealed partial class OrderLifecycle(
             INSERT INTO counter_outbox (campaign_id, sku_id, released, created_at)
             SELECT campaign_id, sku_id, SUM(quantity), @now FROM orders WHERE order_no IN @ids GROUP BY campaign_id, sku_id;
             """, new { ids, reason, now }, transaction, cancellationToken: cancellationToken));
+        var couponed = pending.Where(o => o.CouponId is not null).Select(o => o.OrderNo).ToList();
+        if (couponed.Count > 0)
+        {
+            await connection.ExecuteAsync(new CommandDefinition("""
+                INSERT IGNORE INTO coupon_log (order_no, campaign_id, coupon_id, movement, created_at)
+                SELECT order_no, campaign_id, coupon_id, 'release', @now FROM orders WHERE order_no IN @couponed;
+                INSERT INTO coupon_counter_outbox (campaign_id, coupon_id, released, created_at)
+                SELECT campaign_id, coupon_id, COUNT(*), @now FROM orders WHERE order_no IN @couponed GROUP BY campaign_id, coupon_id;
+                """, new { couponed, now }, transaction, cancellationToken: cancellationToken));
+        }
         return pending;
     }
 
@@ -318,14 +376,18 @@ public sealed partial class OrderLifecycle(
             SELECT order_no, campaign_id, sku_id, 'confirm', quantity, @now FROM orders WHERE order_no = @orderNo;
             INSERT INTO counter_outbox (campaign_id, sku_id, sold, created_at)
             SELECT campaign_id, sku_id, quantity, @now FROM orders WHERE order_no = @orderNo;
+            INSERT IGNORE INTO coupon_log (order_no, campaign_id, coupon_id, movement, created_at)
+            SELECT order_no, campaign_id, coupon_id, 'redeem', @now FROM orders WHERE order_no = @orderNo AND coupon_id IS NOT NULL;
+            INSERT INTO coupon_counter_outbox (campaign_id, coupon_id, redeemed, created_at)
+            SELECT campaign_id, coupon_id, 1, @now FROM orders WHERE order_no = @orderNo AND coupon_id IS NOT NULL;
             """, new { orderNo, now }, transaction, cancellationToken: cancellationToken));
 
-    private sealed record OrderRow(long OrderNo, string CampaignId, long SkuId, decimal Amount, string Status, int Bucket);
+    private sealed record OrderRow(long OrderNo, string CampaignId, long SkuId, decimal Amount, string Status, int Bucket, string? CouponId);
 
     private sealed record PaymentDecision(PaymentOutcome Outcome, OrderRow? Order, List<OrderRef> ToRelease, bool Replayed);
 
     /// <param name="Bucket">The stock bucket that decided the order (0 when its SKU is not split): whose ledger holds it.</param>
-    private sealed record OrderRef(long OrderNo, string CampaignId, long SkuId, int Quantity, int Bucket);
+    private sealed record OrderRef(long OrderNo, string CampaignId, long SkuId, int Quantity, int Bucket, string? CouponId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Order {OrderNo} is cancelled in MySQL but paid in the Redis ledger; not releasing it")]
     private static partial void LogReleaseRefused(ILogger logger, long orderNo);
@@ -335,6 +397,12 @@ public sealed partial class OrderLifecycle(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} order(s) cancelled; their stock goes back to Redis once Redis answers")]
     private static partial void LogReleaseDeferred(ILogger logger, Exception exception, int count);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Order {OrderNo} is cancelled in MySQL but its coupon {CouponId} is redeemed in Redis; not giving it back")]
+    private static partial void LogCouponReleaseRefused(ILogger logger, long orderNo, string couponId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not redeem the coupon of order {OrderNo} in Redis")]
+    private static partial void LogRedeemFailed(ILogger logger, Exception exception, long orderNo);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not mark order {OrderNo} paid in the Redis ledger")]
     private static partial void LogMarkPaidFailed(ILogger logger, Exception exception, long orderNo);

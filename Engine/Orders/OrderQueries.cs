@@ -17,7 +17,9 @@ public sealed record OrderView(
     string Status,
     DateTimeOffset PaymentDeadline,
     DateTimeOffset CreatedAt,
-    bool Persisted);
+    bool Persisted,
+    string? CouponId = null,
+    decimal Discount = 0);
 
 public sealed record OrderPage(IReadOnlyList<OrderView> Items, long? NextCursor);
 
@@ -33,7 +35,8 @@ public sealed class OrderQueries(ShardDataSources shards, IDatabase db)
 {
     private const string Columns = """
         order_no AS OrderNo, user_id AS UserId, campaign_id AS CampaignId, sku_id AS SkuId, quantity AS Quantity,
-        amount AS Amount, status AS Status, payment_deadline AS PaymentDeadline, created_at AS CreatedAt
+        amount AS Amount, status AS Status, payment_deadline AS PaymentDeadline, created_at AS CreatedAt,
+        coupon_id AS CouponId, discount AS Discount
         """;
 
     /// <param name="owner">The buyer asking; their unpersisted orders are found in Redis. Null: MySQL only.</param>
@@ -86,19 +89,28 @@ public sealed class OrderQueries(ShardDataSources shards, IDatabase db)
         var skus = await RedisKeyspace.LiveSkusAsync(db);
         var records = await Task.WhenAll(skus.Select(sku => db.HashGetAsync(sku.Ledger, orderNo)));
         var found = Array.FindIndex(records, r => !r.IsNull);
-        return found < 0 ? null : View(orderNo, skus[found], LedgerRecord.Parse(records[found].ToString()));
+        if (found < 0)
+        {
+            return null;
+        }
+        // An order made with a coupon has its coupon use beside the ledger, in the SKU's coupons hash.
+        var coupon = CouponUse.Parse(await db.HashGetAsync(CouponKeyspace.CouponsOf(skus[found]), orderNo) is { IsNull: false } value ? value.ToString() : null);
+        return View(orderNo, skus[found], LedgerRecord.Parse(records[found].ToString()), coupon);
     }
 
-    private static OrderView View(long orderNo, SkuKeys sku, LedgerRecord ledger)
+    private static OrderView View(long orderNo, SkuKeys sku, LedgerRecord ledger, CouponUse? coupon)
         => new(orderNo, ledger.UserId, sku.CampaignId, sku.SkuId, ledger.Quantity, Money.FromMinor(ledger.AmountMinor),
             OrderStates.OfLedger(ledger.State),
-            DateTimeOffset.FromUnixTimeMilliseconds(ledger.DeadlineMs), DateTimeOffset.FromUnixTimeMilliseconds(ledger.CreatedMs), Persisted: false);
+            DateTimeOffset.FromUnixTimeMilliseconds(ledger.DeadlineMs), DateTimeOffset.FromUnixTimeMilliseconds(ledger.CreatedMs), Persisted: false,
+            coupon?.CouponId, coupon is null ? 0 : Money.FromMinor(coupon.DiscountMinor));
 
-    private sealed record OrderRow(long OrderNo, long UserId, string CampaignId, long SkuId, int Quantity, decimal Amount, string Status, DateTime PaymentDeadline, DateTime CreatedAt)
+    private sealed record OrderRow(
+        long OrderNo, long UserId, string CampaignId, long SkuId, int Quantity, decimal Amount, string Status, DateTime PaymentDeadline, DateTime CreatedAt,
+        string? CouponId, decimal Discount)
     {
         public OrderView ToView() => new(OrderNo, UserId, CampaignId, SkuId, Quantity, Amount, Status,
             new DateTimeOffset(DateTime.SpecifyKind(PaymentDeadline, DateTimeKind.Utc)),
             new DateTimeOffset(DateTime.SpecifyKind(CreatedAt, DateTimeKind.Utc)),
-            Persisted: true);
+            Persisted: true, CouponId, Discount);
     }
 }

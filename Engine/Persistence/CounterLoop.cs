@@ -13,6 +13,7 @@ namespace FlashSale.Engine.Persistence;
 /// </summary>
 public sealed partial class CounterLoop(
     CounterApplier counters,
+    CouponCounterApplier couponCounters,
     IOptions<PersistenceOptions> options,
     TimeProvider time,
     ILogger<CounterLoop> logger) : BackgroundService
@@ -27,6 +28,7 @@ public sealed partial class CounterLoop(
                 try
                 {
                     await counters.ApplyAsync(stoppingToken);
+                    await couponCounters.ApplyAsync(stoppingToken);
                 }
                 catch (MySqlException ex)
                 {

@@ -30,15 +30,15 @@ namespace FlashSale.Engine.Persistence;
 /// </remarks>
 public sealed class OrderBatchWriter : IAsyncDisposable
 {
-    /// <summary>Rows per INSERT statement: the statement's text and its 13 parameters a row stay small for the parser.</summary>
+    /// <summary>Rows per INSERT statement: the statement's text and its 16 parameters a row stay small for the parser.</summary>
     public const int RowsPerStatement = 500;
 
-    private const string ValuesRow = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3), ?, ?, ?)";
+    private const string ValuesRow = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3), ?, ?, ?, ?, ?, ?)";
 
     private const string InsertPrefix = """
         INSERT IGNORE INTO orders
           (order_no, user_id, campaign_id, sku_id, quantity, amount, status, payment_deadline,
-           idempotency_key, created_at, updated_at, batch_id, decision_seq, bucket)
+           idempotency_key, created_at, updated_at, batch_id, decision_seq, bucket, coupon_id, discount, coupon_seq)
         VALUES
         """;
 
@@ -65,6 +65,29 @@ public sealed class OrderBatchWriter : IAsyncDisposable
         INSERT INTO sku_high_water (campaign_id, sku_id, bucket, seq, updated_at)
         SELECT campaign_id, sku_id, bucket, MAX(decision_seq), UTC_TIMESTAMP(3) FROM orders WHERE batch_id = ?
         GROUP BY campaign_id, sku_id, bucket
+        ON DUPLICATE KEY UPDATE seq = GREATEST(seq, VALUES(seq)), updated_at = VALUES(updated_at)
+        """,
+    ];
+
+    /// <summary>
+    /// What a part with orders made with coupons derives besides (each with the batch id as its only parameter): the coupon
+    /// log's lock rows, the pools' counter deltas and their high-water marks. Left out of a part without any.
+    /// </summary>
+    private static readonly string[] CouponDerived =
+    [
+        """
+        INSERT IGNORE INTO coupon_log (order_no, campaign_id, coupon_id, movement, created_at)
+        SELECT order_no, campaign_id, coupon_id, 'lock', created_at FROM orders WHERE batch_id = ? AND coupon_id IS NOT NULL
+        """,
+        """
+        INSERT INTO coupon_counter_outbox (campaign_id, coupon_id, locked, created_at)
+        SELECT campaign_id, coupon_id, COUNT(*), UTC_TIMESTAMP(3) FROM orders WHERE batch_id = ? AND coupon_id IS NOT NULL
+        GROUP BY campaign_id, coupon_id
+        """,
+        """
+        INSERT INTO coupon_high_water (campaign_id, coupon_id, seq, updated_at)
+        SELECT campaign_id, coupon_id, MAX(coupon_seq), UTC_TIMESTAMP(3) FROM orders WHERE batch_id = ? AND coupon_id IS NOT NULL
+        GROUP BY campaign_id, coupon_id
         ON DUPLICATE KEY UPDATE seq = GREATEST(seq, VALUES(seq)), updated_at = VALUES(updated_at)
         """,
     ];
@@ -155,7 +178,8 @@ public sealed class OrderBatchWriter : IAsyncDisposable
             // For INSERT IGNORE, the rows inserted: a duplicate order number is skipped and not counted.
             batch.BatchCommands.Add(new MySqlBatchCommand("SELECT ROW_COUNT()"));
         }
-        foreach (var sql in Derived)
+        var derivedStatements = events.Any(e => e.CouponId is not null) ? Derived.Concat(CouponDerived) : Derived;
+        foreach (var sql in derivedStatements)
         {
             var derived = new MySqlBatchCommand(sql);
             derived.Parameters.Add(new MySqlParameter { Value = batchId });
@@ -186,6 +210,9 @@ public sealed class OrderBatchWriter : IAsyncDisposable
             parameters.Add(new MySqlParameter { Value = boxedBatchId });
             parameters.Add(new MySqlParameter { Value = e.Sequence });
             parameters.Add(new MySqlParameter { Value = e.Bucket });
+            parameters.Add(new MySqlParameter { Value = (object?)e.CouponId ?? DBNull.Value });
+            parameters.Add(new MySqlParameter { Value = Money.FromMinor(e.DiscountMinor) });
+            parameters.Add(new MySqlParameter { Value = e.CouponSequence });
         }
         return command;
     }

@@ -17,6 +17,7 @@ public static class PersistenceSetup
         builder.Services.AddEngineMetrics<PersistenceMetrics>();
         builder.Services.TryAddSingleton<OrderBatchWriter>();
         builder.Services.TryAddSingleton<CounterApplier>();
+        builder.Services.TryAddSingleton<CouponCounterApplier>();
         return builder;
     }
 

@@ -4,9 +4,11 @@ using FlashSale.Engine.Redis;
 namespace FlashSale.Engine.Reconciliation;
 
 /// <summary>An order of a SKU as MySQL holds it, for the comparison.</summary>
+/// <remarks>An order made with a coupon also has <see cref="CouponId"/>, its discount and the pool's sequence of its lock.</remarks>
 public sealed record DbOrder(
     long OrderNo, long UserId, int Quantity, decimal Amount, string Status,
-    DateTime PaymentDeadline, DateTime CreatedAt, DateTime UpdatedAt, string IdempotencyKey);
+    DateTime PaymentDeadline, DateTime CreatedAt, DateTime UpdatedAt, string IdempotencyKey,
+    string? CouponId = null, decimal Discount = 0, long CouponSeq = 0);
 
 /// <summary>
 /// One page of the reconciler's walk of a SKU's ledger (one HSCAN call), and what Redis said about those orders

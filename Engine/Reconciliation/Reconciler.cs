@@ -72,7 +72,7 @@ public sealed partial class Reconciler(
     private const string SelectOrders = """
         SELECT order_no AS OrderNo, user_id AS UserId, quantity AS Quantity, amount AS Amount, status AS Status,
                payment_deadline AS PaymentDeadline, created_at AS CreatedAt, updated_at AS UpdatedAt,
-               idempotency_key AS IdempotencyKey
+               idempotency_key AS IdempotencyKey, coupon_id AS CouponId, discount AS Discount, coupon_seq AS CouponSeq
         FROM orders
         """;
 
@@ -376,6 +376,11 @@ public sealed partial class Reconciler(
     {
         var record = new LedgerRecord(order.UserId, order.Quantity, Money.ToMinor(order.Amount),
             Milliseconds(order.CreatedAt), Milliseconds(order.PaymentDeadline), OrderStates.ToLedger(order.Status));
+        if (order.CouponId is { } couponId)
+        {
+            // Its coupon beside the ledger first (MySQL is the truth), so a replay of the adopted order answers with it.
+            await db.HashSetAsync(CouponKeyspace.CouponsOf(keys), order.OrderNo, new CouponUse(couponId, Money.ToMinor(order.Discount), order.CouponSeq).ToString());
+        }
         var reply = await scripts.AdoptAsync(db, keys, order.OrderNo, record, order.IdempotencyKey);
         if (reply.Outcome != AdoptOutcome.Adopted)
         {

@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using FlashSale.Engine.Coupons;
 using FlashSale.Engine.Redis;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -22,7 +23,8 @@ internal sealed partial class ReconcilerService(
     IDatabase db,
     IOptions<ReconcilerOptions> options,
     TimeProvider time,
-    ILogger<ReconcilerService> logger) : BackgroundService
+    ILogger<ReconcilerService> logger,
+    CouponReconciler? coupons = null) : BackgroundService
 {
     private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
 
@@ -101,6 +103,11 @@ internal sealed partial class ReconcilerService(
             fenced = await recovery.FencedAsync();
             metrics.Fenced(fenced.Count);
         }
+        // Coupon pools are fenced and rebuilt like SKUs (their own keys, the same Kafka catch-up).
+        if (coupons is not null && await coupons.FencedAsync() is { Count: > 0 } pools)
+        {
+            await coupons.RecoverAsync(pools, stoppingToken);
+        }
         if (fenced.Count == 0 && trustCheckDue)
         {
             await recovery.TrustIfRebuiltAsync(stoppingToken);
@@ -126,6 +133,20 @@ internal sealed partial class ReconcilerService(
                 // campaigns are still reconciled, and this one is named until an operator looks.
                 LogUnreadable(logger, ex, campaign.CampaignId);
                 continue;
+            }
+            if (coupons is not null && campaign.CouponPools.Count > 0)
+            {
+                try
+                {
+                    foreach (var pool in await coupons.ReconcileAsync(campaign, repair: true, stoppingToken))
+                    {
+                        drift += pool.After.Drift;
+                    }
+                }
+                catch (FormatException ex)
+                {
+                    LogUnreadable(logger, ex, campaign.CampaignId);
+                }
             }
             foreach (var sku in results)
             {

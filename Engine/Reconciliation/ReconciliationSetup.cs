@@ -1,4 +1,5 @@
 using FlashSale.Engine.Campaigns;
+using FlashSale.Engine.Coupons;
 using FlashSale.Engine.Fencing;
 using FlashSale.Engine.Kafka;
 using FlashSale.Engine.Lifecycle;
@@ -20,6 +21,7 @@ public static class ReconciliationSetup
         builder.Services.AddOptions<ReconcilerOptions>().BindConfiguration(ReconcilerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddEngineMetrics<ReconcilerMetrics>();
         builder.Services.TryAddSingleton<Reconciler>();
+        builder.AddCouponReconciliation();
         return builder;
     }
 

@@ -79,6 +79,7 @@ public sealed class RedisScript
         }
         text.Append(" }\n")
             .Append(CultureInfo.InvariantCulture, $"local STOCK_RETURNED_CHANNEL = '{RedisKeyspace.StockReturnedChannelName}'\n")
+            .Append(CultureInfo.InvariantCulture, $"local BARRED = '{CouponKeyspace.Barred}'\n")
             .Append(Resource("prelude.lua"))
             .Append("-- end of prelude\n");
         return text.ToString();

@@ -65,4 +65,10 @@ public enum ScriptCode
     /// began. The donor gives them back (transfer-close.lua).
     /// </summary>
     TransferVoid = -12,
+
+    /// <summary>
+    /// The coupon cannot be used: its pool is empty, the buyer's limit of it is reached, the order is below its minimum
+    /// spend, or the order number's coupon was cancelled before this Try (TCC's anti-hanging). Nothing was held.
+    /// </summary>
+    CouponUnavailable = -13,
 }

@@ -3,7 +3,8 @@ using FlashSale.Engine.Redis;
 
 namespace FlashSale.Engine.Reservations;
 
-public readonly record struct ReservationRequest(string CampaignId, long SkuId, long UserId, string IdempotencyKey, int Quantity);
+/// <param name="CouponId">One of the campaign's coupon pools to take a coupon from (null: none).</param>
+public readonly record struct ReservationRequest(string CampaignId, long SkuId, long UserId, string IdempotencyKey, int Quantity, string? CouponId = null);
 
 public enum ReservationStatus
 {
@@ -27,6 +28,9 @@ public enum ReservationStatus
 
     /// <summary>The durable path behind Redis is behind (backpressure): nothing was decided; retry after Retry-After.</summary>
     Busy,
+
+    /// <summary>The coupon asked for cannot be used (unknown, none left, the buyer's limit, the minimum spend): nothing held.</summary>
+    CouponUnavailable,
 }
 
 /// <summary>A unit (or several) of a SKU held for a buyer until they pay or the payment window closes.</summary>
@@ -38,9 +42,10 @@ public sealed record Reservation(
     int Quantity,
     decimal Amount,
     DateTimeOffset CreatedAt,
-    DateTimeOffset PaymentDeadline)
+    DateTimeOffset PaymentDeadline,
+    CouponUse? Coupon = null)
 {
-    public static Reservation From(long orderNo, string campaignId, long skuId, LedgerRecord record) => new(
+    public static Reservation From(long orderNo, string campaignId, long skuId, LedgerRecord record, CouponUse? coupon = null) => new(
         orderNo,
         campaignId,
         skuId,
@@ -48,12 +53,15 @@ public sealed record Reservation(
         record.Quantity,
         Money.FromMinor(record.AmountMinor),
         DateTimeOffset.FromUnixTimeMilliseconds(record.CreatedMs),
-        DateTimeOffset.FromUnixTimeMilliseconds(record.DeadlineMs));
+        DateTimeOffset.FromUnixTimeMilliseconds(record.DeadlineMs),
+        coupon);
 }
 
 /// <param name="Sequence">The SKU's decision sequence number of a created reservation (carried in its event).</param>
 /// <param name="OutboxId">The reservation's outbox entry, while its event is not yet confirmed durable in Kafka.</param>
-public readonly record struct ReservationResult(ReservationStatus Status, Reservation? Reservation = null, long Sequence = 0, string? OutboxId = null)
+/// <param name="PriorOrderNo">For <see cref="ReservationStatus.IdempotencyKeyReused"/>: the order the key owns.</param>
+public readonly record struct ReservationResult(
+    ReservationStatus Status, Reservation? Reservation = null, long Sequence = 0, string? OutboxId = null, long? PriorOrderNo = null)
 {
     public static readonly ReservationResult SoldOut = new(ReservationStatus.SoldOut);
 }

@@ -18,6 +18,7 @@ public sealed class ReservationMetrics(IMeterFactory meterFactory)
     private static readonly KeyValuePair<string, object?> Recovering = EngineTelemetry.Tag("outcome", "recovering");
     private static readonly KeyValuePair<string, object?> NotDurable = EngineTelemetry.Tag("outcome", "not-durable");
     private static readonly KeyValuePair<string, object?> Busy = EngineTelemetry.Tag("outcome", "busy");
+    private static readonly KeyValuePair<string, object?> CouponUnavailable = EngineTelemetry.Tag("outcome", "coupon-unavailable");
     private static readonly KeyValuePair<string, object?> Error = EngineTelemetry.Tag("outcome", "error");
 
     private readonly Counter<long> _reservations = meterFactory.Meter().CreateCounter<long>("flashsale.reservations", "{reservation}",
@@ -43,6 +44,7 @@ public sealed class ReservationMetrics(IMeterFactory meterFactory)
         ReservationStatus.Recovering => Recovering,
         ReservationStatus.NotYetDurable => NotDurable,
         ReservationStatus.Busy => Busy,
+        ReservationStatus.CouponUnavailable => CouponUnavailable,
         _ => Error,
     });
 

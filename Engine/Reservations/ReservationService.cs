@@ -3,6 +3,7 @@ using System.Diagnostics;
 using FlashSale.Engine.Backpressure;
 using FlashSale.Engine.Buckets;
 using FlashSale.Engine.Campaigns;
+using FlashSale.Engine.Coupons;
 using FlashSale.Engine.Fencing;
 using FlashSale.Engine.Kafka;
 using FlashSale.Engine.Redis;
@@ -44,7 +45,8 @@ public sealed partial class ReservationService(
     BucketRefill refill,
     IOptions<BucketOptions> bucketOptions,
     DurableAcknowledger? acknowledger = null,
-    BackpressureMonitor? backpressure = null)
+    BackpressureMonitor? backpressure = null,
+    CouponReservations? coupons = null)
 {
     // Null in Decided mode: the answer follows the decision, the relay moves the event later.
     private readonly DurableAcknowledger? _acknowledger = options.Value.Acknowledge == AcknowledgeMode.Durable ? acknowledger : null;
@@ -103,7 +105,28 @@ public sealed partial class ReservationService(
         activity?.SetTag("flashsale.campaign_id", request.CampaignId);
         activity?.SetTag("flashsale.sku_id", request.SkuId);
 
-        var batchRequest = new BatchRequest(request.UserId, request.IdempotencyKey, request.Quantity, orderNumbers.Next(request.UserId));
+        var orderNo = orderNumbers.Next(request.UserId);
+        // A couponed reservation: Try-coupon first (the coupon's pool, its own hash tag), then the stock's Try below under
+        // the order number the coupon is locked for, with its discount; the coupon goes back if the stock is refused.
+        CouponHold? hold = null;
+        if (request.CouponId is not null)
+        {
+            var tried = await (coupons ?? throw new InvalidOperationException("Coupons are not registered in this host.")).TryAsync(request, orderNo);
+            if (tried.Hold is null)
+            {
+                metrics.Decided(tried.Refusal);
+                return new(tried.Refusal);
+            }
+            hold = tried.Hold;
+            orderNo = hold.OrderNo;
+            if (coupons.CrashesBetweenTries && hold.Fresh)
+            {
+                // Configured for a crash test only: a coupon locked, no stock taken, and nobody left to cancel it (SIGKILL, as kill -9).
+                LogCrashPoint(logger, orderNo);
+                Process.GetCurrentProcess().Kill();
+            }
+        }
+        var batchRequest = new BatchRequest(request.UserId, request.IdempotencyKey, request.Quantity, orderNo, hold?.Use);
         ReservationResult result;
         try
         {
@@ -127,6 +150,10 @@ public sealed partial class ReservationService(
                 See(sku, reply.Position);
             }
             result = buckets > 1 ? DecideInBucket(sku, buckets, reply, soldOutEverywhere) : Decide(sku, reply);
+            if (hold is not null && CouponReservations.StockRefused(result.Status, result.PriorOrderNo, hold))
+            {
+                await coupons!.CancelAsync(hold);
+            }
             if (_acknowledger is not null && result.OutboxId is { } outboxId && result.Reservation is { } reservation)
             {
                 var started = Stopwatch.GetTimestamp();
@@ -249,9 +276,11 @@ public sealed partial class ReservationService(
                 {
                     TakeSoldOutSnapshot(sku, reply.Generation);
                 }
-                return new(ReservationStatus.Created, Reservation.From(reply.OrderNo, sku.CampaignId, sku.SkuId, reply.Record), reply.Sequence, reply.OutboxId);
+                return new(ReservationStatus.Created, Reservation.From(reply.OrderNo, sku.CampaignId, sku.SkuId, reply.Record, reply.Coupon), reply.Sequence,
+                    reply.OutboxId);
             case ScriptCode.Replayed:
-                return new(ReservationStatus.Replayed, Reservation.From(reply.OrderNo, sku.CampaignId, sku.SkuId, reply.Record), OutboxId: reply.OutboxId);
+                return new(ReservationStatus.Replayed, Reservation.From(reply.OrderNo, sku.CampaignId, sku.SkuId, reply.Record, reply.Coupon),
+                    OutboxId: reply.OutboxId);
             case ScriptCode.Fenced:
                 // The fence is in Redis now; the sequence this process saw did its work and must not outlive recovery.
                 _seen.TryRemove(sku, out _);
@@ -260,7 +289,9 @@ public sealed partial class ReservationService(
                 TakeSoldOutSnapshot(sku, reply.Generation);
                 return ReservationResult.SoldOut;
             case ScriptCode.KeyReused:
-                return new(ReservationStatus.IdempotencyKeyReused);
+                return new(ReservationStatus.IdempotencyKeyReused, PriorOrderNo: reply.OrderNo);
+            case ScriptCode.CouponUnavailable:
+                return new(ReservationStatus.CouponUnavailable);
             case ScriptCode.NotWarmed:
                 return new(ReservationStatus.NotOnSale);
             case ScriptCode.NotStarted:
@@ -305,7 +336,10 @@ public sealed partial class ReservationService(
         reservation.CreatedAt.ToUnixTimeMilliseconds(),
         reservation.PaymentDeadline.ToUnixTimeMilliseconds(),
         idempotencyKey,
-        sequence);
+        sequence,
+        reservation.Coupon?.CouponId,
+        reservation.Coupon?.DiscountMinor ?? 0,
+        reservation.Coupon?.PoolSequence ?? 0);
 
     private void See(SkuKeys sku, DecisionPosition position)
     {
@@ -356,6 +390,9 @@ public sealed partial class ReservationService(
             _snapshotsLoading.TryRemove((sku.CampaignId, sku.SkuId), out _);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Coupons:CrashPoint between-tries: killing this process after the Try-coupon of order {OrderNo}")]
+    private static partial void LogCrashPoint(ILogger logger, long orderNo);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not take the sold-out snapshot of {Sku}")]
     private static partial void LogSnapshotFailed(ILogger logger, Exception exception, string sku);

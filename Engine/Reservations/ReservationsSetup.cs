@@ -1,3 +1,4 @@
+using FlashSale.Engine.Coupons;
 using FlashSale.Engine.Fencing;
 using FlashSale.Engine.Relay;
 using FlashSale.Engine.Telemetry;
@@ -29,6 +30,7 @@ public static class ReservationsSetup
         services.AddSingleton(sp => new OrderNumberGenerator(
             sp.GetRequiredService<IOptions<EngineOptions>>().Value.NodeId, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<SoldOutCache>();
+        builder.AddCouponReservations();
         services.AddSingleton<ReservationService>();
         services.AddHostedService<StockSignalListener>();
         return builder;

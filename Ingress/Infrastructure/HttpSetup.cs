@@ -24,6 +24,8 @@ namespace FlashSale.Ingress.Infrastructure;
 [JsonSerializable(typeof(WarmupResponse))]
 [JsonSerializable(typeof(SkuStockView))]
 [JsonSerializable(typeof(SkuLedgerView))]
+[JsonSerializable(typeof(CouponStockView))]
+[JsonSerializable(typeof(CouponLedgerView))]
 [JsonSerializable(typeof(IReadOnlyList<CampaignSummaryView>))]
 [JsonSerializable(typeof(ReconcileResponse))]
 [JsonSerializable(typeof(LiveUpdate))]

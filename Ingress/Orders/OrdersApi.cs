@@ -102,5 +102,7 @@ internal static class OrdersApi
         order.Status,
         order.PaymentDeadline.UtcDateTime,
         order.CreatedAt.UtcDateTime,
-        order.Persisted);
+        order.Persisted,
+        order.CouponId,
+        order.CouponId is null ? null : Money.Format(order.Discount));
 }

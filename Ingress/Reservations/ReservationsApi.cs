@@ -61,7 +61,7 @@ internal static class ReservationsApi
         catch (JsonException ex)
         {
             var (field, detail) = JsonBodies.Describe(ex);
-            return Problems.BadRequest(ProblemTypes.InvalidBody, field, detail + " The body must be JSON like {\"quantity\":1}.");
+            return Problems.BadRequest(ProblemTypes.InvalidBody, field, detail + " The body must be JSON like {\"quantity\":1} or {\"quantity\":1,\"couponId\":\"c20\"}.");
         }
         if (body is null || body.Quantity is < 1 or > MaxQuantity)
         {
@@ -71,11 +71,16 @@ internal static class ReservationsApi
         {
             return NotOnSale(campaignId, skuId);
         }
+        if (body.CouponId is not null && !CampaignValidator.IsValidCouponId(body.CouponId))
+        {
+            // No pool can have that id: the coupon is unknown, and nothing is held.
+            return Refusals.CouponUnavailable;
+        }
 
         // No cancellation past this point: a buyer who hangs up must not leave a decision half-observed;
         // the script runs to completion either way and a replay returns its result.
         var result = await reservations.ReserveAsync(
-            new ReservationRequest(campaignId, skuId, user.BuyerId()!.Value, idempotencyKey!, body.Quantity));
+            new ReservationRequest(campaignId, skuId, user.BuyerId()!.Value, idempotencyKey!, body.Quantity, body.CouponId));
 
         return result.Status switch
         {
@@ -91,6 +96,7 @@ internal static class ReservationsApi
             ReservationStatus.Recovering => Refusals.Recovering,
             ReservationStatus.NotYetDurable => Refusals.NotYetDurable,
             ReservationStatus.Busy => busy.Problem,
+            ReservationStatus.CouponUnavailable => Refusals.CouponUnavailable,
             _ => throw new InvalidOperationException($"Unhandled reservation status {result.Status}."),
         };
     }
@@ -109,7 +115,9 @@ internal static class ReservationsApi
         reservation.Quantity,
         Money.Format(reservation.Amount),
         OrderStatus.PendingPayment,
-        reservation.PaymentDeadline.UtcDateTime);
+        reservation.PaymentDeadline.UtcDateTime,
+        reservation.Coupon?.CouponId,
+        reservation.Coupon is { } coupon ? Money.Format(Money.FromMinor(coupon.DiscountMinor)) : null);
 
     /// <summary>
     /// The refusals a sale answers thousands of times a second, prepared once (<see cref="PreparedProblem"/>):
@@ -134,6 +142,10 @@ internal static class ReservationsApi
             "This would take you over the campaign's per-buyer limit for this SKU.");
 
         public static readonly PreparedProblem SoldOut = Problems.Prepare(StatusCodes.Status409Conflict, ProblemTypes.SoldOut, "Sold out", "This SKU is sold out.");
+
+        public static readonly PreparedProblem CouponUnavailable = Problems.Prepare(StatusCodes.Status409Conflict, ProblemTypes.CouponUnavailable,
+            "Coupon unavailable",
+            "This coupon cannot be used for this order: it is unknown, none is left, you hold as many as you may, or the order is below its minimum spend. Nothing was reserved.");
 
         public static readonly PreparedProblem Recovering = Problems.Prepare(StatusCodes.Status503ServiceUnavailable, ProblemTypes.Recovering, "Recovering",
             "This SKU's stock is being rebuilt after its Redis lost recent decisions; nothing was decided. Retry with the same Idempotency-Key.",

@@ -19,4 +19,14 @@ internal static class Formats
         SkuState.Recovering => "[yellow]recovering (fenced)[/]",
         _ => state.ToString(),
     };
+
+    /// <summary>A coupon pool's state, <c>recovering</c> while it is fenced.</summary>
+    public static string State(FlashSale.Engine.Coupons.CouponStock pool) => pool switch
+    {
+        { State: CouponState.NotWarmed } => "[grey]not loaded[/]",
+        { Fenced: true } => "[yellow]recovering (fenced)[/]",
+        { State: CouponState.Available } => "[green]available[/]",
+        { State: CouponState.Exhausted } => "[red]exhausted[/]",
+        _ => pool.State.ToString(),
+    };
 }

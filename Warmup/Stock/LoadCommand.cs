@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using FlashSale.Contracts;
 using FlashSale.Engine.Campaigns;
+using FlashSale.Engine.Coupons;
 using FlashSale.Warmup.Campaigns;
 using FlashSale.Warmup.Infrastructure;
 using Spectre.Console;
@@ -16,7 +17,7 @@ internal sealed class LoadSettings : CampaignSettings
 }
 
 /// <summary>Loads a stored campaign's stock into Redis, where reservations are decided.</summary>
-internal sealed class LoadCommand(CatalogSchema schema, StockService stock) : AsyncCommand<LoadSettings>
+internal sealed class LoadCommand(CatalogSchema schema, StockService stock, CouponStockService coupons) : AsyncCommand<LoadSettings>
 {
     public override async Task<int> ExecuteAsync(CommandContext context, LoadSettings settings, CancellationToken cancellationToken)
     {
@@ -47,6 +48,19 @@ internal sealed class LoadCommand(CatalogSchema schema, StockService stock) : As
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLineInterpolated(
             $"[green]Loaded[/] {results.Count} SKU(s) of [bold]{campaign.CampaignId}[/]: {Formats.Units(results.Sum(r => (long)r.Available))} unit(s) available.");
+        // The coupon pools go live with the stock; a pool live already keeps its count unless --force.
+        var pools = await coupons.WarmAsync(campaign, settings.Force);
+        foreach (var pool in pools)
+        {
+            if (pool.Outcome == WarmupOutcome.AlreadyLive)
+            {
+                Output.Warn($"Coupon pool {pool.CouponId} was already live ({Formats.Units(pool.Available)} available); left as it is (use --force to reload it).");
+            }
+            else
+            {
+                AnsiConsole.MarkupLineInterpolated($"[green]Loaded[/] coupon pool [bold]{pool.CouponId}[/]: {Formats.Units(pool.Available)} coupon(s) available.");
+            }
+        }
         if (settings.Force)
         {
             AnsiConsole.MarkupLine("[grey]Forced reload: units that buyers already hold were left out of the available stock.[/]");

@@ -1,5 +1,6 @@
 using FlashSale.Contracts;
 using FlashSale.Engine.Campaigns;
+using FlashSale.Engine.Coupons;
 using FlashSale.Warmup.Campaigns;
 using FlashSale.Warmup.Infrastructure;
 using Spectre.Console;
@@ -8,7 +9,7 @@ using Spectre.Console.Cli;
 namespace FlashSale.Warmup.Stock;
 
 /// <summary>The campaign's SKUs as Redis holds them right now.</summary>
-internal sealed class StatusCommand(CatalogSchema schema, StockService stock) : AsyncCommand<CampaignSettings>
+internal sealed class StatusCommand(CatalogSchema schema, StockService stock, CouponStockService coupons) : AsyncCommand<CampaignSettings>
 {
     public override async Task<int> ExecuteAsync(CommandContext context, CampaignSettings settings, CancellationToken cancellationToken)
     {
@@ -38,6 +39,31 @@ internal sealed class StatusCommand(CatalogSchema schema, StockService stock) : 
                 Formats.State(sku.State));
         }
         AnsiConsole.Write(table);
+
+        if (campaign.CouponPools.Count > 0)
+        {
+            var pools = await coupons.ReadAsync(campaign);
+            var poolTable = new Table()
+                .AddColumn("Coupon pool")
+                .AddColumn(new TableColumn("Discount").RightAligned())
+                .AddColumn(new TableColumn("Min spend").RightAligned())
+                .AddColumn(new TableColumn("Per buyer").RightAligned())
+                .AddColumn(new TableColumn("Total").RightAligned())
+                .AddColumn(new TableColumn("Available in Redis").RightAligned())
+                .AddColumn("State");
+            foreach (var (definition, pool) in campaign.CouponPools.Zip(pools))
+            {
+                poolTable.AddRow(
+                    Markup.Escape(definition.CouponId),
+                    Money.Format(definition.Discount),
+                    Money.Format(definition.MinSpend),
+                    Formats.Units(definition.PerUserLimit),
+                    Formats.Units(pool.Total),
+                    pool.State == CouponState.NotWarmed ? "-" : Formats.Units(pool.Available),
+                    Formats.State(pool));
+            }
+            AnsiConsole.Write(poolTable);
+        }
         return ExitCodes.Ok;
     }
 }

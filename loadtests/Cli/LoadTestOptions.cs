@@ -294,6 +294,15 @@ public sealed class FullSaleOptions : LoadTestOptions
     [TypeConverter(typeof(DurationConverter))]
     public TimeSpan? SecondWave { get; init; }
 
+    [CommandOption("--coupon-share <S>")]
+    [Description("Share of the reservation attempts that take the sale's coupon (2.00 off, one per buyer); 0: no coupon pool.")]
+    [DefaultValue(FullSaleScenario.DefaultCouponShare)]
+    public double CouponShare { get; init; }
+
+    [CommandOption("--coupons <N>")]
+    [Description("Coupons in the sale's pool. Default a quarter of the stock.")]
+    public int? Coupons { get; init; }
+
     [CommandOption("--settle-timeout <D>")]
     [Description("Wait at most this past the last payment deadline for the timeout scan.")]
     [TypeConverter(typeof(DurationConverter))]
@@ -305,6 +314,8 @@ public sealed class FullSaleOptions : LoadTestOptions
     public override ValidationResult Validate() => base.Validate() is { Successful: false } failed ? failed : Check(
         (PayShare is >= 0 and <= 1 && CancelShare is >= 0 and <= 1 && DuplicateShare is >= 0 and <= 1, "--pay-share, --cancel-share and --duplicate-callbacks are shares between 0 and 1."),
         (PayShare + CancelShare <= 1, $"--pay-share {PayShare} and --cancel-share {CancelShare} add up to more than 1."),
+        (CouponShare is >= 0 and <= 1, "--coupon-share is a share between 0 and 1."),
+        (Coupons is null or (>= 0 and <= CampaignValidator.MaxStock), $"--coupons is between 0 and {CampaignValidator.MaxStock}."),
         (PayShare < 1, "--pay-share 1 leaves nothing to cancel or time out: the full sale is about units coming back."),
         (PaymentWindowSeconds is >= CampaignValidator.MinPaymentWindowSeconds and <= CampaignValidator.MaxPaymentWindowSeconds,
             $"--payment-window must be between {CampaignValidator.MinPaymentWindowSeconds} s and {CampaignValidator.MaxPaymentWindowSeconds} s (what the admin API accepts)."));

@@ -56,7 +56,7 @@ public sealed class FullSaleCommand : ScenarioCommand<FullSaleOptions>
     protected override IScenario Create(FullSaleOptions options) => new FullSaleScenario(new FullSaleSettings(
         options.Stock ?? FullSaleScenario.DefaultStock, options.Buyers ?? FullSaleScenario.DefaultBuyers,
         options.PayShare, options.CancelShare, options.DuplicateShare, options.PaymentWindowSeconds,
-        options.ThinkTime, options.SecondWave, options.SettleTimeout, options.Seed));
+        options.ThinkTime, options.SecondWave, options.SettleTimeout, options.Seed, options.CouponShare, options.Coupons));
 }
 
 public sealed class WaitingRoomCommand : ScenarioCommand<WaitingRoomOptions>

@@ -129,9 +129,9 @@ public sealed class EngineClient : IDisposable
 
     public async Task CreateCampaignAsync(
         string campaignId, DateTime startsAt, DateTime endsAt, int paymentWindowSeconds, IReadOnlyList<CampaignSkuBody> skus,
-        CancellationToken cancellationToken, AdmissionBody? admission = null)
+        CancellationToken cancellationToken, AdmissionBody? admission = null, IReadOnlyList<CouponBody>? coupons = null)
     {
-        var body = new CampaignBody(campaignId, startsAt, endsAt, paymentWindowSeconds, skus, CampaignRateLimits, admission);
+        var body = new CampaignBody(campaignId, startsAt, endsAt, paymentWindowSeconds, skus, CampaignRateLimits, admission, coupons);
         using var request = new HttpRequestMessage(HttpMethod.Post, ApiRoutes.AdminCampaigns)
         {
             Content = JsonContent.Create(body, LoadTestJson.Default.CampaignBody),
@@ -236,7 +236,7 @@ public sealed class EngineClient : IDisposable
 
         using var request = new HttpRequestMessage(HttpMethod.Post, ReservationUri(reservation.CampaignId, reservation.SkuId))
         {
-            Content = new ByteArrayContent(reservation.Quantity == 1 ? QuantityOne : QuantityBody(reservation.Quantity)),
+            Content = new ByteArrayContent(reservation.Quantity == 1 && reservation.CouponId is null ? QuantityOne : Body(reservation)),
         };
         // Without validation: the values are known-good, and parsing them per request is measurable at 10k+/s.
         request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
@@ -349,6 +349,8 @@ public sealed class EngineClient : IDisposable
                     return new ReserveResult(Outcome.NotStarted);
                 case ProblemTypes.Ended:
                     return new ReserveResult(Outcome.Ended);
+                case ProblemTypes.CouponUnavailable:
+                    return new ReserveResult(Outcome.CouponUnavailable);
             }
         }
         var detail = slug is null ? status.ToString(CultureInfo.InvariantCulture) : $"{status} {slug}";
@@ -603,8 +605,30 @@ public sealed class EngineClient : IDisposable
         => _reservationUris.GetOrAdd((campaignId, skuId), static key =>
             new Uri(ApiRoutes.ReservationsPath(key.CampaignId, key.SkuId), UriKind.Relative));
 
-    private static byte[] QuantityBody(int quantity)
-        => Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{{\"quantity\":{quantity}}}"));
+    /// <summary>A reservation's body: its quantity, and its coupon when it takes one (ids are visible ASCII without quotes).</summary>
+    internal static byte[] Body(ReserveRequest reservation) => Encoding.UTF8.GetBytes(reservation.CouponId is null
+        ? string.Create(CultureInfo.InvariantCulture, $"{{\"quantity\":{reservation.Quantity}}}")
+        : string.Create(CultureInfo.InvariantCulture, $"{{\"quantity\":{reservation.Quantity},\"couponId\":\"{reservation.CouponId}\"}}"));
+
+    /// <summary>A coupon pool's ledger as the admin endpoint reports it; null when the answer was not a 200 with one.</summary>
+    public async Task<CouponLedgerView?> GetCouponLedgerAsync(string campaignId, string couponId, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(ApiRoutes.CouponLedgerPath(campaignId, couponId), UriKind.Relative));
+        request.Headers.TryAddWithoutValidation("Authorization", _tokens.Admin);
+        using var response = await _http.SendAsync(request, cancellationToken);
+        if (response.StatusCode != HttpStatusCode.OK)
+        {
+            return null;
+        }
+        try
+        {
+            return JsonSerializer.Deserialize(await response.Content.ReadAsStringAsync(cancellationToken), LoadTestJson.Default.CouponLedgerView);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
 
     private async Task SendAdminAsync(HttpRequestMessage request, string what, CancellationToken cancellationToken)
     {

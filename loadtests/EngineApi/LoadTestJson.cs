@@ -13,5 +13,6 @@ namespace FlashSale.LoadTests.EngineApi;
 [JsonSerializable(typeof(OrderResponse))]
 [JsonSerializable(typeof(OrderListResponse))]
 [JsonSerializable(typeof(SkuLedgerView))]
+[JsonSerializable(typeof(CouponLedgerView))]
 [JsonSerializable(typeof(IReadOnlyList<PaymentAdminView>))]
 internal sealed partial class LoadTestJson : JsonSerializerContext;

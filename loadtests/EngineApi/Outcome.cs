@@ -21,6 +21,9 @@ public enum Outcome
 
     /// <summary>403 admission-required: a waiting room's SKU and no valid admission token (nothing decided).</summary>
     AdmissionRequired,
+
+    /// <summary>409 coupon-unavailable: the coupon asked for cannot be used (none left, the buyer's limit, ...); nothing held.</summary>
+    CouponUnavailable,
     OtherClientError,
     ServerError,
     Timeout,
@@ -46,6 +49,7 @@ public static class Outcomes
         Outcome.RateLimited => "rate-limited",
         Outcome.Busy => "busy",
         Outcome.AdmissionRequired => "admission-required",
+        Outcome.CouponUnavailable => "coupon-unavailable",
         Outcome.OtherClientError => "other-4xx",
         Outcome.ServerError => "5xx",
         Outcome.Timeout => "timeout",
@@ -59,7 +63,8 @@ public static class Outcomes
 
     /// <summary>The engine answered as designed: a reservation, or a refusal the sale expects (admission control's included).</summary>
     public static bool IsExpected(this Outcome outcome)
-        => outcome is Outcome.Created or Outcome.Replayed or Outcome.SoldOut or Outcome.PurchaseLimit or Outcome.RateLimited or Outcome.Busy;
+        => outcome is Outcome.Created or Outcome.Replayed or Outcome.SoldOut or Outcome.PurchaseLimit or Outcome.RateLimited or Outcome.Busy
+            or Outcome.CouponUnavailable;
 }
 
 /// <summary>An attempt's outcome; <see cref="OrderNo"/> for 200/201, <see cref="Detail"/> for what the outcome does not say.</summary>

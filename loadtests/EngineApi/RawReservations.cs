@@ -131,7 +131,7 @@ public sealed class RawReservations : IDisposable
         var head = _heads.GetOrAdd((reservation.CampaignId, reservation.SkuId), static (key, host) => Encoding.ASCII.GetBytes(
             $"POST {ApiRoutes.ReservationsPath(key.CampaignId, key.SkuId)} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nAuthorization: "), _host);
         var authorization = _authorization.GetOrAdd(reservation.BuyerId, static (id, tokens) => Encoding.ASCII.GetBytes(tokens.For(id)), _tokens);
-        var body = reservation.Quantity == 1 ? QuantityOne : Encoding.ASCII.GetBytes(Invariant($"{{\"quantity\":{reservation.Quantity}}}"));
+        var body = reservation.Quantity == 1 && reservation.CouponId is null ? QuantityOne : EngineClient.Body(reservation);
         var key = reservation.IdempotencyKey;
         var admission = reservation.AdmissionToken;
         var size = head.Length + authorization.Length + 64 + key.Length + 32 + body.Length + (admission is null ? 0 : AdmissionHeader.Length + admission.Length);

@@ -366,6 +366,7 @@ public static class HtmlReport
         Outcome.RateLimited => "#0969da",
         Outcome.Busy => "#9a6700",
         Outcome.AdmissionRequired => "#8250df",
+        Outcome.CouponUnavailable => "#d4a72c",
         Outcome.OtherClientError => "#e85aad",
         Outcome.ServerError => "#cf222e",
         Outcome.Timeout => "#82071e",

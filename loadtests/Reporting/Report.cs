@@ -357,6 +357,9 @@ public static class Report
             table.Add("payment window", Invariant($"{fullSale.PaymentWindowSeconds} s"))
                 .Add("pay / cancel / time out (first wave)", Invariant($"{fullSale.PayShare:0.##} / {fullSale.CancelShare:0.##} / the rest"))
                 .Add("callbacks sent twice", Invariant($"{fullSale.DuplicateShare:P0} of payments"))
+                .Add("coupon", fullSale.CouponShare > 0
+                    ? Invariant($"{fullSale.CouponShare:P0} of attempts take {Scenarios.FullSale.FullSaleScenario.CouponId} ({Scenarios.FullSale.FullSaleScenario.Discount:0.00} off), pool of {(fullSale.Coupons is { } n ? n.ToString("N0", CultureInfo.InvariantCulture) : "a quarter of the stock")}")
+                    : "none")
                 .Add("think time", Invariant($"{fullSale.ThinkTime.TotalSeconds:0.###} s"))
                 .Add("payment secret", run.UsingDevelopmentSecret ? "development default" : PaymentSigner.SecretVariable);
         }

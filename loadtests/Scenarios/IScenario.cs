@@ -103,4 +103,6 @@ public sealed record SkuUnderTest(long SkuId, int Stock);
 public sealed record SaleUnderTest(string CampaignId, IReadOnlyList<SkuUnderTest> Skus);
 
 /// <summary>One reservation attempt: who buys what, under which Idempotency-Key (and, in a waiting room, with which admission token).</summary>
-public sealed record ReserveRequest(string CampaignId, long SkuId, long BuyerId, string IdempotencyKey, int Quantity, string? AdmissionToken = null);
+/// <param name="CouponId">One of the campaign's coupon pools the reservation takes a coupon from (null: none).</param>
+public sealed record ReserveRequest(string CampaignId, long SkuId, long BuyerId, string IdempotencyKey, int Quantity, string? AdmissionToken = null,
+    string? CouponId = null);

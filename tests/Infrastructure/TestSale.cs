@@ -47,16 +47,19 @@ public sealed class TestSale
         int paymentWindowSeconds = 900,
         string? admission = null,
         string? rateLimits = null,
-        int buckets = 1)
+        int buckets = 1,
+        string? coupons = null,
+        string? campaignId = null,
+        long? skuId = null)
     {
-        var campaignId = NewCampaignId();
-        var skuId = Random.Shared.NextInt64(1, 1_000_000);
+        campaignId ??= NewCampaignId();
+        var sku = skuId ?? Random.Shared.NextInt64(1, 1_000_000);
         if (buckets > 1)
         {
             // On a cluster, a SKU whose buckets fall on different masters (on all of them, with as many buckets as masters).
-            skuId = ClusterSlots.SpreadSku(campaignId, (await RedisTopology.ReadAsync(factory.Redis)).Primaries, buckets, skuId);
+            sku = ClusterSlots.SpreadSku(campaignId, (await RedisTopology.ReadAsync(factory.Redis)).Primaries, buckets, sku);
         }
-        var sale = new TestSale(factory, campaignId, skuId);
+        var sale = new TestSale(factory, campaignId, sku);
         var now = DateTimeOffset.UtcNow;
         using var admin = factory.Admin();
         var created = await admin.PostAsync("/api/v1/admin/campaigns", Json($$"""
@@ -65,7 +68,7 @@ public sealed class TestSale
               "startsAt": "{{Iso(now + (startsIn ?? TimeSpan.FromMinutes(-1)))}}",
               "endsAt": "{{Iso(now + (endsIn ?? TimeSpan.FromHours(1)))}}",
               "paymentWindowSeconds": {{paymentWindowSeconds}},
-              "skus": [ { "skuId": {{sale.SkuId}}, "price": "{{price}}", "stock": {{stock}}, "perUserLimit": {{perUserLimit}}{{(buckets == 1 ? "" : $", \"buckets\": {buckets}")}} } ]{{(admission is null ? "" : ",\n  \"admission\": " + admission)}}{{(rateLimits is null ? "" : ",\n  \"rateLimits\": " + rateLimits)}}
+              "skus": [ { "skuId": {{sale.SkuId}}, "price": "{{price}}", "stock": {{stock}}, "perUserLimit": {{perUserLimit}}{{(buckets == 1 ? "" : $", \"buckets\": {buckets}")}} } ]{{(admission is null ? "" : ",\n  \"admission\": " + admission)}}{{(rateLimits is null ? "" : ",\n  \"rateLimits\": " + rateLimits)}}{{(coupons is null ? "" : ",\n  \"coupons\": " + coupons)}}
             }
             """));
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
@@ -79,6 +82,17 @@ public sealed class TestSale
 
     public Task<HttpResponseMessage> ReserveAsync(HttpClient buyer, string idempotencyKey, int quantity = 1)
         => ReserveRawAsync(buyer, idempotencyKey, $$"""{"quantity":{{quantity}}}""");
+
+    /// <summary>A reservation with one of the campaign's coupons.</summary>
+    public Task<HttpResponseMessage> ReserveWithCouponAsync(HttpClient buyer, string idempotencyKey, string couponId, int quantity = 1)
+        => ReserveRawAsync(buyer, idempotencyKey, $$"""{"quantity":{{quantity}},"couponId":"{{couponId}}"}""");
+
+    /// <summary>The keys of one of the campaign's coupon pools.</summary>
+    public CouponKeys Pool(string couponId) => new(CampaignId, couponId);
+
+    /// <summary>A coupon pool's field as Redis holds it (available, reserved = locked, sold = redeemed), 0 when absent.</summary>
+    public async Task<long> PoolAsync(string couponId, string field = "available")
+        => await Db.HashGetAsync(Pool(couponId).Meta, field) is { IsNull: false } value ? (long)value : 0;
 
     public Task<HttpResponseMessage> ReserveRawAsync(HttpClient buyer, string? idempotencyKey, string body)
         => SendReservationAsync(buyer, ReservationsPath, idempotencyKey, body);

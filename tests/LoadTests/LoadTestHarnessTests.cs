@@ -106,8 +106,11 @@ public sealed class LoadTestHarnessTests(PipelineFixture engine) : IClassFixture
             "every order ends Paid or Cancelled", "paid ≤ stock (SKU 1)", "cancelled and timed-out units came back (SKU 1)",
             "every paid order's payment recorded once",
             "released units were sold again", "paid + pending never exceeded stock (SKU 1)", "payments and cancels answered as sent",
+            // A share of the attempts took the sale's coupon (default 0.3; a pool of a quarter of the stock).
+            "coupons exact (pool lt-coupon of 6)",
         ]);
         Assert.Contains("| pay (duplicate) | applied |", markdown, StringComparison.Ordinal);
+        Assert.Contains("| coupon-unavailable |", markdown, StringComparison.Ordinal);
         Assert.Contains("## Sale lifecycle", markdown, StringComparison.Ordinal);
     }
 

@@ -28,7 +28,7 @@ public sealed class CounterLoopTests(IngressFactory factory)
         var catalog = factory.Services.GetRequiredService<CatalogDataSource>();
         var writer = factory.Services.GetRequiredService<OrderBatchWriter>();
         var time = new FakeTimeProvider();
-        var loop = new CounterLoop(new CounterApplier(shards, catalog),
+        var loop = new CounterLoop(new CounterApplier(shards, catalog), new CouponCounterApplier(shards, catalog),
             Options.Create(new PersistenceOptions { CounterIntervalMs = (int)Interval.TotalMilliseconds }), time, NullLogger<CounterLoop>.Instance);
         await loop.StartAsync(CancellationToken.None);
         try

@@ -19,7 +19,8 @@ public readonly record struct ReserveReply(
     long AvailableAfter = 0,
     string? Generation = null,
     DecisionPosition Position = default,
-    string? OutboxId = null)
+    string? OutboxId = null,
+    CouponUse? Coupon = null)
 {
     public long Sequence => Position.Sequence;
 }
@@ -42,8 +43,11 @@ public readonly record struct DecisionPosition(long Epoch, long Sequence) : ICom
     public static bool operator <=(DecisionPosition a, DecisionPosition b) => a.CompareTo(b) <= 0;
 }
 
-/// <summary>One buyer's request in a batch: the order number is allocated by the caller before the decision.</summary>
-public readonly record struct BatchRequest(long UserId, string IdempotencyKey, int Quantity, long OrderNo);
+/// <summary>
+/// One buyer's request in a batch: the order number is allocated by the caller before the decision (for a couponed
+/// request, the one its Try-coupon locked <paramref name="Coupon"/> for).
+/// </summary>
+public readonly record struct BatchRequest(long UserId, string IdempotencyKey, int Quantity, long OrderNo, CouponUse? Coupon = null);
 
 /// <summary>
 /// reserve-many.lua's answer: <see cref="ScriptCode.NotWarmed"/> for the whole batch, or one <see cref="ReserveReply"/>
@@ -63,7 +67,9 @@ public sealed partial class SkuScripts
     private const int Header = 10;
 
     /// <summary>The script's keys in the order it reads them; callers may build them once per SKU.</summary>
-    public static RedisKey[] ReserveKeys(SkuKeys sku) => [sku.Meta, sku.Idempotency, sku.Users, sku.Ledger, sku.Outbox, sku.Pending];
+    public static RedisKey[] ReserveKeys(SkuKeys sku) => [sku.Meta, sku.Idempotency, sku.Users, sku.Ledger, sku.Outbox, sku.Pending, CouponKeyspace.CouponsOf(sku)];
+
+    private const int PerRequest = 5;
 
     /// <summary>
     /// Decides <paramref name="requests"/> in one script call, with the outcomes they would get one after another;
@@ -72,7 +78,7 @@ public sealed partial class SkuScripts
     public async Task<ReserveManyReply> ReserveManyAsync(
         IDatabaseAsync db, RedisKey[] reserveKeys, SkuKeys sku, IReadOnlyList<BatchRequest> requests, DecisionPosition seen)
     {
-        var values = new RedisValue[4 + requests.Count * 4];
+        var values = new RedisValue[4 + requests.Count * PerRequest];
         values[0] = sku.CampaignId;
         values[1] = sku.SkuId;
         values[2] = seen.Sequence;
@@ -80,17 +86,19 @@ public sealed partial class SkuScripts
         for (var i = 0; i < requests.Count; i++)
         {
             var request = requests[i];
-            values[4 + i * 4] = request.UserId;
-            values[5 + i * 4] = request.IdempotencyKey;
-            values[6 + i * 4] = request.Quantity;
-            values[7 + i * 4] = request.OrderNo;
+            var at = 4 + i * PerRequest;
+            values[at] = request.UserId;
+            values[at + 1] = request.IdempotencyKey;
+            values[at + 2] = request.Quantity;
+            values[at + 3] = request.OrderNo;
+            values[at + 4] = request.Coupon?.ToString() ?? "";
         }
         var reply = (RedisResult[])(await ReserveMany.EvaluateAsync(db, metrics, reserveKeys, values))!;
         if (Code(reply) == ScriptCode.NotWarmed)
         {
             return ReserveManyReply.NotWarmed;
         }
-        if (Code(reply) != ScriptCode.Done || reply.Length != Header + requests.Count * 4)
+        if (Code(reply) != ScriptCode.Done || reply.Length != Header + requests.Count * PerRequest)
         {
             throw Unexpected(ReserveMany, Code(reply));
         }
@@ -105,16 +113,18 @@ public sealed partial class SkuScripts
         for (var i = 0; i < requests.Count; i++)
         {
             var request = requests[i];
-            var at = Header + i * 4;
+            var at = Header + i * PerRequest;
             var code = (ScriptCode)(int)reply[at];
             replies[i] = code switch
             {
                 ScriptCode.Done => new(ScriptCode.Done, request.OrderNo,
-                    new LedgerRecord(request.UserId, request.Quantity, price * request.Quantity, now, now + windowMs, LedgerRecord.Reserved),
-                    available, generation, new(epoch, (long)reply[at + 1]), outboxId),
+                    new LedgerRecord(request.UserId, request.Quantity, price * request.Quantity - (request.Coupon?.DiscountMinor ?? 0), now, now + windowMs,
+                        LedgerRecord.Reserved),
+                    available, generation, new(epoch, (long)reply[at + 1]), outboxId, request.Coupon),
                 ScriptCode.Replayed => new(ScriptCode.Replayed, OrderNo(reply[at + 1]), LedgerRecord.Parse((string)reply[at + 2]!),
-                    Position: after, OutboxId: Text(reply[at + 3])),
+                    Position: after, OutboxId: Text(reply[at + 3]), Coupon: CouponUse.Parse((string?)reply[at + 4])),
                 ScriptCode.KeyReused => new(ScriptCode.KeyReused, OrderNo(reply[at + 1])),
+                ScriptCode.CouponUnavailable => new(ScriptCode.CouponUnavailable),
                 ScriptCode.SoldOut => new(ScriptCode.SoldOut, AvailableAfter: available, Generation: generation, Position: after),
                 ScriptCode.Fenced => new(ScriptCode.Fenced, Position: after),
                 ScriptCode.NotStarted or ScriptCode.Ended or ScriptCode.PurchaseLimit => new(code),

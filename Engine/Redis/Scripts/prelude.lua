@@ -63,12 +63,51 @@ local function json_string(value)
   return '"' .. (string.gsub(value, '["\\]', '\\%0')) .. '"'
 end
 
--- One order of a batch record: [orderNo, userId, quantity, amountMinor, createdMs, deadlineMs, seq, idempotencyKey].
+-- One order of a batch record: [orderNo, userId, quantity, amountMinor, createdMs, deadlineMs, seq, idempotencyKey],
+-- and for an order made with a coupon three more: couponId, discountMinor, the pool's decision sequence of its lock.
 -- The order number travels as a string (consumers with 53-bit numbers stay exact). seq is the SKU's decision
--- sequence number of the reservation, 0 where it is not known. C#: ReservationBatch.
-local function batch_order(orderNo, r, idempotencyKey, seq)
-  return string.format('["%s",%s,%d,%d,%d,%d,%d,%s]',
+-- sequence number of the reservation, 0 where it is not known. coupon: nil, or coupon_decode's table. C#: ReservationBatch.
+local function batch_order(orderNo, r, idempotencyKey, seq, coupon)
+  local order = string.format('["%s",%s,%d,%d,%d,%d,%d,%s',
     orderNo, r.user, r.quantity, r.amount, r.created, r.deadline, seq, json_string(idempotencyKey))
+  if coupon then
+    order = order .. string.format(',%s,%d,%d', json_string(coupon.id), coupon.discount, coupon.seq)
+  end
+  return order .. ']'
+end
+
+-- The coupon an order was made with, as reserve-many.lua gets it and keeps it in the SKU's coupons hash:
+-- couponId|discountMinor|poolSeq (the pool's decision sequence of the coupon's lock). nil for '' (no coupon).
+-- C#: CouponUse.
+local function coupon_decode(value)
+  if not value or value == '' then
+    return nil
+  end
+  local id, discount, seq = string.match(value, '^([^|]+)|(%d+)|(%d+)$')
+  if not id then
+    error('malformed coupon use: ' .. value)
+  end
+  return { id = id, discount = tonumber(discount), seq = tonumber(seq) }
+end
+
+-- A coupon pool's lock of one order number: userId|skuId|discountMinor|createdMs|state, state T (tried: the coupon is
+-- held, its order not yet known to exist), L (locked by an order that exists), R (redeemed: paid), C (released) or
+-- X (cancelled before any Try: an empty rollback, kept so that a late Try is refused). C#: CouponLock.
+local function lock_decode(record)
+  local user, sku, discount, created, state = string.match(record, '^(%d+)|(%d+)|(%d+)|(%d+)|([TLRCX])$')
+  if not state then
+    error('malformed coupon lock: ' .. record)
+  end
+  return { user = user, sku = sku, discount = tonumber(discount), created = tonumber(created), state = state }
+end
+
+local function lock_encode(l)
+  return string.format('%s|%s|%d|%d|%s', l.user, l.sku, l.discount, l.created, l.state)
+end
+
+-- Whether a lock holds its coupon (tried, locked or redeemed), as opposed to released or never tried.
+local function lock_holds(l)
+  return l.state == 'T' or l.state == 'L' or l.state == 'R'
 end
 
 -- Puts a batch of reservation events on the SKU's outbox stream as one entry, the Kafka record's value as it will

@@ -2,17 +2,22 @@
 -- after another in this order: an idempotent replay (also of an order created earlier in the same batch), the
 -- purchase window, the per-buyer limit (also for one buyer twice in a batch), the stock checked before it is taken.
 -- Every key shares the SKU's hash tag: on a cluster the batch is one slot's work.
--- KEYS: 1 meta, 2 idempotency, 3 users, 4 ledger, 5 outbox, 6 pending
+-- KEYS: 1 meta, 2 idempotency, 3 users, 4 ledger, 5 outbox, 6 pending, 7 coupons
 -- ARGV: 1 campaignId, 2 skuId, 3 and 4 the highest (epoch, sequence) of this SKU the caller has seen,
---       then four per request: userId, idempotency key, quantity, order number (allocated by the caller).
+--       then five per request: userId, idempotency key, quantity, order number (allocated by the caller), and the
+--       coupon its Try-coupon locked for that order number ('' for none; couponId|discountMinor|poolSeq).
 -- Reply (C#: SkuScripts.ReserveManyAsync):
 --   { NOT_WARMED }
---   { DONE, epoch, seq, available, gen, price, windowSeconds, nowMs, outboxId or 0, batch or 0, then four per request }
---   per request:  DONE, seq, 0, 0                              created (the caller knows its order number)
---                 REPLAYED, orderNo, ledgerRecord, outboxId or 0  the key owns this order; the outbox id while its
---                                                                 event is not yet confirmed durable
---                 KEY_REUSED, orderNo, 0, 0                     the key owns an order of another quantity
---                 FENCED / NOT_STARTED / ENDED / PURCHASE_LIMIT / SOLD_OUT, 0, 0, 0
+--   { DONE, epoch, seq, available, gen, price, windowSeconds, nowMs, outboxId or 0, batch or 0, then five per request }
+--   per request:  DONE, seq, 0, 0, ''                              created (the caller knows its order number)
+--                 REPLAYED, orderNo, ledgerRecord, outboxId or 0, coupon  the key owns this order (coupon: its coupon
+--                                                                 use, or ''); the outbox id while its event is not yet
+--                                                                 confirmed durable
+--                 KEY_REUSED, orderNo, 0, 0, ''                     the key owns an order of another quantity or coupon
+--                 COUPON_UNAVAILABLE, 0, 0, 0, ''                  the order number's coupon was cancelled before this Try
+--                                                                 (coupon-bar.lua), or the discount is not below the price
+--                 FENCED / NOT_STARTED / ENDED / PURCHASE_LIMIT / SOLD_OUT, 0, 0, 0, ''
+-- An order with a coupon costs price × quantity − discount; its coupon use goes to the coupons hash and into its event.
 -- The created orders go to the outbox as ONE entry (the batch record Kafka will carry, returned as batch) and each
 -- order's pending mark names that entry. seq and available are the SKU's after the batch.
 -- The epoch is set when the SKU is first loaded and moved on by every recovery, so a caller's memory of an older
@@ -32,11 +37,12 @@ local seenSeq, seenEpoch = tonumber(ARGV[3]), tonumber(ARGV[4])
 -- A Redis behind what a caller saw lost decisions (a restore, a failover to a lagging replica).
 local behind = epoch < seenEpoch or (epoch == seenEpoch and seq < seenSeq)
 
-local n = (#ARGV - 4) / 4
+local STRIDE = 5
+local n = (#ARGV - 4) / STRIDE
 local idemFields, userFields, users = {}, {}, {}
 for i = 1, n do
-  local user = ARGV[4 * i + 1]
-  idemFields[i] = user .. ':' .. ARGV[4 * i + 2]
+  local user = ARGV[STRIDE * i]
+  idemFields[i] = user .. ':' .. ARGV[STRIDE * i + 1]
   if not users[user] then
     userFields[#userFields + 1] = user
     users[user] = { index = #userFields }
@@ -52,29 +58,36 @@ end
 local reply = { CODE.DONE, epoch, seq, available, meta[7], price, window, 0, 0, 0 }
 local now
 local taken = 0          -- units the batch's created orders hold (state R)
-local created = {}       -- idempotency field -> { orderNo, record } of orders created in this batch
+local created = {}       -- idempotency field -> { orderNo, record, coupon } of orders created in this batch
 local replayedHere = {}  -- reply slots of replays of those orders: their outbox id is the batch's entry
-local ledgerWrites, idemWrites, pendingWrites, orders, orderNos = {}, {}, {}, {}, {}
+local ledgerWrites, idemWrites, pendingWrites, couponWrites, orders, orderNos = {}, {}, {}, {}, {}, {}
 
 for i = 1, n do
-  local base = 4 * i
+  local base = STRIDE * i - 1
   local user, key, quantity, orderNo = ARGV[base + 1], ARGV[base + 2], tonumber(ARGV[base + 3]), ARGV[base + 4]
+  local couponArg = ARGV[base + 5]
+  local coupon = coupon_decode(couponArg)
   local field = idemFields[i]
   local mine = created[field]
   local prior = mine and mine.orderNo or priors[i]
-  local code, a, b, c = nil, 0, 0, 0
+  local code, a, b, c, d = nil, 0, 0, 0, ''
   if prior then
     local record = mine and mine.record or redis.call('HGET', KEYS[4], prior)
-    if ledger_decode(record).quantity ~= quantity then
+    local priorCoupon = mine and (mine.coupon or '') or redis.call('HGET', KEYS[7], prior) or ''
+    -- The same key with another quantity or another coupon (or with one where it had none) is another request.
+    if ledger_decode(record).quantity ~= quantity or string.match(priorCoupon, '^[^|]*') ~= (coupon and coupon.id or '') then
       code, a = CODE.KEY_REUSED, prior
     else
-      code, a, b = CODE.REPLAYED, prior, record
+      code, a, b, d = CODE.REPLAYED, prior, record, priorCoupon
       if mine then
         replayedHere[#replayedHere + 1] = #reply + 4
       else
         c = redis.call('HGET', KEYS[6], prior) or 0
       end
     end
+  elseif coupon and (redis.call('HGET', KEYS[7], orderNo) == BARRED or coupon.discount >= price * quantity) then
+    -- Its coupon was cancelled before this Try came (a Try that hung: TCC's anti-hanging), or would make it free.
+    code = CODE.COUPON_UNAVAILABLE
   elseif fenced then
     code = CODE.FENCED
   elseif behind then
@@ -99,14 +112,19 @@ for i = 1, n do
       taken = taken + quantity
       u.bought = u.bought + quantity
       u.changed = true
-      local r = { user = user, quantity = quantity, amount = price * quantity, created = now, deadline = now + window * 1000, state = 'R' }
+      local r = { user = user, quantity = quantity, amount = price * quantity - (coupon and coupon.discount or 0),
+        created = now, deadline = now + window * 1000, state = 'R' }
       local record = ledger_encode(r)
-      created[field] = { orderNo = orderNo, record = record }
+      created[field] = { orderNo = orderNo, record = record, coupon = coupon and couponArg }
+      if coupon then
+        couponWrites[#couponWrites + 1] = orderNo
+        couponWrites[#couponWrites + 1] = couponArg
+      end
       ledgerWrites[#ledgerWrites + 1] = orderNo
       ledgerWrites[#ledgerWrites + 1] = record
       idemWrites[#idemWrites + 1] = field
       idemWrites[#idemWrites + 1] = orderNo
-      orders[#orders + 1] = batch_order(orderNo, r, key, seq)
+      orders[#orders + 1] = batch_order(orderNo, r, key, seq, coupon)
       orderNos[#orderNos + 1] = orderNo
       code, a = CODE.DONE, seq
     end
@@ -115,6 +133,7 @@ for i = 1, n do
   reply[#reply + 1] = a
   reply[#reply + 1] = b
   reply[#reply + 1] = c
+  reply[#reply + 1] = d
 end
 
 if #orders > 0 then
@@ -130,6 +149,9 @@ if #orders > 0 then
   redis.call('HSET', KEYS[3], unpack(userWrites))
   redis.call('HSET', KEYS[2], unpack(idemWrites))
   redis.call('HSET', KEYS[4], unpack(ledgerWrites))
+  if #couponWrites > 0 then
+    redis.call('HSET', KEYS[7], unpack(couponWrites))
+  end
   local id, value = outbox_add(KEYS[5], ARGV[1], ARGV[2], orders, orderNos)
   for i = 1, #orderNos do
     pendingWrites[#pendingWrites + 1] = orderNos[i]

@@ -21,7 +21,13 @@ public sealed record FullSaleSettings(
     TimeSpan ThinkTime,
     TimeSpan? SecondWave,
     TimeSpan SettleTimeout,
-    ulong Seed);
+    ulong Seed,
+    double CouponShare = FullSaleScenario.DefaultCouponShare,
+    int? Coupons = null)
+{
+    /// <summary>The coupon pool's size: <see cref="Coupons"/>, or a quarter of the stock.</summary>
+    public int CouponPool => Coupons ?? Math.Max(1, Stock / 4);
+}
 
 /// <summary>Where a wave left the sale once it had settled.</summary>
 public sealed record WaveSummary(int Wave, int Orders, int Units, int Paid, int CancelledByBuyer, int TimedOut, int NotFinal, TimeSpan Settle, int? AvailableAfter);
@@ -56,6 +62,12 @@ public sealed class FullSaleScenario : IScenario, IAsyncDisposable
     public const long SkuId = 1;
     public const decimal Price = 9.99m;
 
+    /// <summary>The sale's coupon pool: a share of the reservations ask for one (<see cref="FullSaleSettings.CouponShare"/>).</summary>
+    public const string CouponId = "lt-coupon";
+    public const decimal Discount = 2.00m;
+    public const decimal MinSpend = 5.00m;
+    public const double DefaultCouponShare = 0.3;
+
     /// <summary>A follow-up answered 503 or with an unknown outcome is sent again at most this often in all.</summary>
     public const int MaxAttempts = 10;
 
@@ -74,6 +86,10 @@ public sealed class FullSaleScenario : IScenario, IAsyncDisposable
     private const int MaxExamples = 3;
     private const ulong DuplicateSalt = 0xD0B1_E5A1_7000_0001;
     private const ulong ThinkSalt = 0x7411_4C00_0000_0002;
+    private const ulong CouponSalt = 0xC0DB_0000_0000_0003;
+
+    /// <summary>How long a cancelled order's coupon may take to show in its pool after MySQL says cancelled (as for units).</summary>
+    private static readonly TimeSpan CouponSettleTimeout = TimeSpan.FromSeconds(15);
 
     private readonly FullSaleSettings _settings;
     private readonly double _fateOffset;
@@ -87,6 +103,7 @@ public sealed class FullSaleScenario : IScenario, IAsyncDisposable
     private IReadOnlyList<PaymentAdminView>? _refundRequired;
     private string? _paymentsFailure;
     private int? _availableAfterSale;
+    private CouponLedgerView? _couponsAfterSale;
 
     public FullSaleScenario(FullSaleSettings settings)
     {
@@ -105,7 +122,8 @@ public sealed class FullSaleScenario : IScenario, IAsyncDisposable
     {
         await setup.Engine.CreateCampaignAsync(
             setup.CampaignId, setup.StartsAt, setup.EndsAt, _settings.PaymentWindowSeconds,
-            [new CampaignSkuBody(SkuId, Price, _settings.Stock, PerUserLimit: 1)], cancellationToken);
+            [new CampaignSkuBody(SkuId, Price, _settings.Stock, PerUserLimit: 1)], cancellationToken,
+            coupons: _settings.CouponShare > 0 ? [new CouponBody(CouponId, Discount, MinSpend, _settings.CouponPool, PerUserLimit: 1)] : null);
         await setup.Engine.WarmUpAsync(setup.CampaignId, cancellationToken);
         _campaignId = setup.CampaignId;
         _timeline = new StockTimeline(setup.Observer, setup.CampaignId, SkuId);
@@ -117,7 +135,9 @@ public sealed class FullSaleScenario : IScenario, IAsyncDisposable
     {
         var campaignId = _campaignId ?? throw new InvalidOperationException("SetUpAsync has not run.");
         var buyer = 1 + (long)(SplitMix64.Hash(_settings.Seed ^ (ulong)sequence) % (ulong)_settings.Buyers);
-        return new ReserveRequest(campaignId, SkuId, buyer, SingleSkuSale.IdempotencyKey(campaignId, sequence), 1);
+        // A share of the attempts take the sale's coupon: 20 % off the price, one per buyer, while the pool lasts.
+        var coupon = SplitMix64.Uniform(_settings.Seed ^ CouponSalt ^ (ulong)sequence) < _settings.CouponShare ? CouponId : null;
+        return new ReserveRequest(campaignId, SkuId, buyer, SingleSkuSale.IdempotencyKey(campaignId, sequence), 1, CouponId: coupon);
     }
 
     public void Observe(ReserveRequest request, ReserveResult result, ILoadContext context)
@@ -129,7 +149,11 @@ public sealed class FullSaleScenario : IScenario, IAsyncDisposable
         var k = Interlocked.Increment(ref _created) - 1;
         var fate = DrawFate(k, context.Wave);
         var duplicate = fate == Fate.Pay && Uniform(k, DuplicateSalt) < _settings.DuplicateShare;
-        var order = new SaleOrder(result.OrderNo, request.BuyerId, request.SkuId, request.Quantity, context.Wave, fate, duplicate);
+        var order = new SaleOrder(result.OrderNo, request.BuyerId, request.SkuId, request.Quantity, context.Wave, fate, duplicate)
+        {
+            // A couponed request's 201 always carries its coupon: one that cannot be used is a 409 instead.
+            Coupon = request.CouponId is not null,
+        };
         _orders[order.OrderNo] = order;
         _inOrder.Enqueue(order);
 
@@ -139,7 +163,7 @@ public sealed class FullSaleScenario : IScenario, IAsyncDisposable
         {
             case Fate.Pay:
                 context.FollowUp(new PayOrder(request.CampaignId, request.SkuId, request.BuyerId, order.OrderNo,
-                    Amount(request.Quantity), TransactionId(order.OrderNo), Duplicate: false, Attempt: 1), delay);
+                    Amount(request.Quantity, order.Coupon), TransactionId(order.OrderNo), Duplicate: false, Attempt: 1), delay);
                 break;
             case Fate.Cancel:
                 // Read before scheduling: the cancel is sent at its due time or later, never earlier than this.
@@ -241,6 +265,11 @@ public sealed class FullSaleScenario : IScenario, IAsyncDisposable
         if (context.IsLast)
         {
             _availableAfterSale = available;
+            if (_settings.CouponShare > 0)
+            {
+                var redeemed = _inOrder.Count(o => o.Coupon && o.Final?.Status == OrderStatus.Paid);
+                _couponsAfterSale = await WaitForCouponsAsync(context.Observer, redeemed, cancellationToken);
+            }
             await ReadPaymentsAsync(context.Observer, cancellationToken);
             if (_timeline is not null)
             {
@@ -264,6 +293,7 @@ public sealed class FullSaleScenario : IScenario, IAsyncDisposable
             ReleasedUnitsSoldAgain(),
             HeldWithinStock(all),
             FollowUpsAsExpected(all),
+            .. _settings.CouponShare > 0 ? (InvariantResult[])[CouponsExact(all)] : [],
         ];
     }
 
@@ -281,6 +311,10 @@ public sealed class FullSaleScenario : IScenario, IAsyncDisposable
                     + Invariant($"the rest time out; the second wave's pay or cancel in the same ratio. Buyers act {_settings.ThinkTime.TotalSeconds / 4:0.##}–{_settings.ThinkTime.TotalSeconds:0.##} s after their 201."),
                 Invariant($"{duplicates:N0} payment callbacks were sent twice (same providerTxnId, {DuplicateDelay.TotalMilliseconds:0} ms after the first answer), as a provider retries."),
                 Invariant($"{resold:N0} units given back by buyers during the first wave were sold again within it."),
+                .. _settings.CouponShare > 0
+                    ? (string[])[Invariant($"{_settings.CouponShare:P0} of the attempts took the coupon {CouponId} ({Discount:0.00} off, {_settings.CouponPool:N0} in the pool, one per buyer): ")
+                        + Invariant($"{all.Count(o => o.Coupon):N0} orders carried it, {all.Count(o => o.Coupon && o.Final?.Status == OrderStatus.Paid):N0} paid at {Price - Discount:0.00}.")]
+                    : [],
             ];
         }
     }
@@ -326,7 +360,63 @@ public sealed class FullSaleScenario : IScenario, IAsyncDisposable
 
     private double Uniform(long k, ulong salt) => SplitMix64.Uniform(_settings.Seed ^ salt ^ (ulong)k);
 
-    private static string Amount(int quantity) => (Price * quantity).ToString("0.00", CultureInfo.InvariantCulture);
+    private static string Amount(int quantity, bool coupon) => ((Price * quantity) - (coupon ? Discount : 0)).ToString("0.00", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Waits until the pool shows every coupon back but those of paid orders (and none locked): MySQL says cancelled a moment
+    /// before the coupon is back in Redis, as for units. Returns the pool's ledger as it last read it.
+    /// </summary>
+    private async Task<CouponLedgerView?> WaitForCouponsAsync(EngineClient observer, int redeemed, CancellationToken cancellationToken)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(CouponSettleTimeout.TotalSeconds * Stopwatch.Frequency);
+        while (true)
+        {
+            CouponLedgerView? ledger;
+            try
+            {
+                ledger = await observer.GetCouponLedgerAsync(_campaignId!, CouponId, cancellationToken);
+            }
+            catch (HttpRequestException)
+            {
+                ledger = null;
+            }
+            if ((ledger is { Drift: 0, InFlight: 0 } && ledger.Redis.Available == _settings.CouponPool - redeemed && ledger.Redis.Locked == 0)
+                || Stopwatch.GetTimestamp() > deadline)
+            {
+                return ledger;
+            }
+            await Task.Delay(SettlePoll, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// The coupon pool at the end, every order final: the coupons of paid orders redeemed, every other one back in the pool
+    /// (total = available + locked + redeemed with nothing locked), MySQL agreeing, no drift; and never more coupons used
+    /// than the pool had.
+    /// </summary>
+    private InvariantResult CouponsExact(List<SaleOrder> all)
+    {
+        var name = Invariant($"coupons exact (pool {CouponId} of {_settings.CouponPool:N0})");
+        var paid = all.Count(o => o.Coupon && o.Final?.Status == OrderStatus.Paid);
+        var cancelled = all.Count(o => o.Coupon && o.Final?.Status == OrderStatus.Cancelled);
+        var wrongAmount = all.Where(o => o.Final is { } f && f.Amount != Amount(o.Quantity, o.Coupon)).ToList();
+        if (_couponsAfterSale is not { } ledger)
+        {
+            return new InvariantResult(name, false, "the pool's ledger could not be read");
+        }
+        var passed = paid <= _settings.CouponPool && ledger.Drift == 0 && ledger.Redis.Locked == 0 && ledger.Redis.Redeemed == paid
+            && ledger.Redis.Available == _settings.CouponPool - paid && ledger.Total == ledger.Redis.Available + ledger.Redis.Locked + ledger.Redis.Redeemed
+            && ledger.Db.Redeemed == paid && ledger.Db.Released == cancelled && wrongAmount.Count == 0;
+        var detail = Invariant($"{all.Count(o => o.Coupon):N0} orders carried the coupon: {paid:N0} paid, {cancelled:N0} cancelled; the pool: ")
+            + Invariant($"{ledger.Redis.Available:N0} available + {ledger.Redis.Locked:N0} locked + {ledger.Redis.Redeemed:N0} redeemed of {ledger.Total:N0}, ")
+            + Invariant($"MySQL {ledger.Db.Locked:N0} locked / {ledger.Db.Redeemed:N0} redeemed / {ledger.Db.Released:N0} released, drift {ledger.Drift:N0}");
+        if (wrongAmount.Count > 0)
+        {
+            detail += Invariant($"; {wrongAmount.Count:N0} orders with another amount than price − discount, e.g. ")
+                + string.Join("; ", wrongAmount.Take(MaxExamples).Select(o => $"{o.OrderNo}: {o.Final!.Amount} (coupon: {o.Coupon})"));
+        }
+        return new InvariantResult(name, passed, detail);
+    }
 
     private string TransactionId(string orderNo) => $"{_campaignId}-pay-{orderNo}";
 

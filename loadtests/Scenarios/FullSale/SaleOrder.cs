@@ -38,6 +38,9 @@ public sealed class SaleOrder(string orderNo, long buyerId, long skuId, int quan
     /// <summary>The provider sends this order's callback twice (the second after the first was answered).</summary>
     public bool DuplicateCallback => duplicateCallback;
 
+    /// <summary>The order was made with the sale's coupon: it costs the discount less, and its coupon comes back if it is cancelled.</summary>
+    public bool Coupon { get; init; }
+
     /// <summary>The first payment callback's decisive answer (not a 503 or an unknown one).</summary>
     public FollowUpOutcome? Payment { get; set; }
 
