@@ -36,27 +36,7 @@ cp "$WRK_OUT/tokens-created.txt" "$WRK_OUT/tokens-constant-1.txt"
 cp "$WRK_OUT/tokens-created.txt" "$WRK_OUT/tokens-constant-2.txt"
 harness tokens --buyers 1 --first 2 >"$WRK_OUT/tokens-sold-out.txt"
 
-# admin_post PATH [BODY]: an admin call that must succeed.
-admin_post() {
-  local out status
-  out=$(curl -sS -o "$WRK_OUT/admin.json" -w '%{http_code}' -X POST "$FLASHSALE_INGRESS_URL$1" \
-    -H "Authorization: $admin" -H 'Content-Type: application/json' ${2:+-d "$2"}) || die "POST $1 failed"
-  status=$out
-  [[ "$status" == 2* ]] || die "POST $1: $status $(cat "$WRK_OUT/admin.json")"
-}
-
-limits_off='{"perBuyer":{"permitsPerSecond":0},"perAddress":{"permitsPerSecond":0}}'
 limits_high='{"perBuyer":{"permitsPerSecond":1000000,"burst":1000000},"perAddress":{"permitsPerSecond":1000000,"burst":1000000}}'
-
-# new_campaign ID STOCK PER_USER_LIMIT [RATE_LIMITS]: created and warmed, open from a minute ago for a day, a payment
-# window of a day, so that no payment-window scan cancels its orders (and takes CPU) during the runs; rate limits off
-# unless given.
-new_campaign() {
-  admin_post /api/v1/admin/campaigns "{\"campaignId\":\"$1\",\"startsAt\":\"$(date -u -d '-1 min' +%Y-%m-%dT%H:%M:%SZ)\",
-    \"endsAt\":\"$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)\",\"paymentWindowSeconds\":86400,
-    \"skus\":[{\"skuId\":1,\"price\":\"9.99\",\"stock\":$2,\"perUserLimit\":$3}],\"rateLimits\":${4:-$limits_off}}"
-  admin_post "/api/v1/admin/campaigns/$1/warmup"
-}
 
 suffix=$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')
 created_campaign="wrk-$suffix"

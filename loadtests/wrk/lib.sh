@@ -94,3 +94,24 @@ wrk_measure() {
 field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+
+# admin_post PATH [BODY]: an admin call that must succeed (the token in $admin; the answer kept in $WRK_OUT/admin.json).
+admin_post() {
+  local out status
+  out=$(curl -sS -o "$WRK_OUT/admin.json" -w '%{http_code}' -X POST "$FLASHSALE_INGRESS_URL$1" \
+    -H "Authorization: $admin" -H 'Content-Type: application/json' ${2:+-d "$2"}) || die "POST $1 failed"
+  status=$out
+  [[ "$status" == 2* ]] || die "POST $1: $status $(cat "$WRK_OUT/admin.json")"
+}
+
+# new_campaign ID STOCK PER_USER_LIMIT [RATE_LIMITS]: created and warmed, open from a minute ago for a day, a payment
+# window of a day, so that no payment-window scan cancels its orders (and takes CPU) during the runs; rate limits off unless given
+# (limits_off, or a JSON object of the campaign's "rateLimits").
+limits_off='{"perBuyer":{"permitsPerSecond":0},"perAddress":{"permitsPerSecond":0}}'
+new_campaign() {
+  admin_post /api/v1/admin/campaigns "{\"campaignId\":\"$1\",\"startsAt\":\"$(date -u -d '-1 min' +%Y-%m-%dT%H:%M:%SZ)\",
+    \"endsAt\":\"$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)\",\"paymentWindowSeconds\":86400,
+    \"skus\":[{\"skuId\":1,\"price\":\"9.99\",\"stock\":$2,\"perUserLimit\":$3}],\"rateLimits\":${4:-$limits_off}}"
+  admin_post "/api/v1/admin/campaigns/$1/warmup"
+}
+
