@@ -313,7 +313,8 @@ public sealed partial class ReservationService(
         switch (reply.Code)
         {
             case ScriptCode.Done:
-                return new(ReservationStatus.Created, Reservation.From(reply.OrderNo, bucket.CampaignId, bucket.SkuId, reply.Record), reply.Sequence, reply.OutboxId);
+                return new(ReservationStatus.Created, Reservation.From(reply.OrderNo, bucket.CampaignId, bucket.SkuId, reply.Record, reply.Coupon),
+                    reply.Sequence, reply.OutboxId);
             case ScriptCode.SoldOut:
                 if (soldOutEverywhere is { Available: 0 } everywhere)
                 {

@@ -50,7 +50,10 @@ public sealed class CouponBucketTests(IngressFactory factory)
             var bucket = sale.Keys.AllBuckets(Buckets)[BucketRouting.BucketOf(order.Buyer, Buckets)];
             var orderNo = JsonDocument.Parse(order.Body).RootElement.GetProperty("orderNo").GetString()!;
             Assert.True(await sale.Db.HashExistsAsync(bucket.Ledger, orderNo));
-            Assert.Equal("100.00", JsonDocument.Parse(order.Body).RootElement.GetProperty("amount").GetString());
+            var created201 = JsonDocument.Parse(order.Body).RootElement;
+            Assert.Equal("100.00", created201.GetProperty("amount").GetString());
+            Assert.Equal("c20", created201.GetProperty("couponId").GetString());
+            Assert.Equal("20.00", created201.GetProperty("discount").GetString());
         }
         Assert.Equal(stock - coupons, await AvailableAsync(sale));
         Assert.Equal(0, await sale.PoolAsync("c20"));
