@@ -141,15 +141,8 @@ public sealed class CouponProcessTests(CouponPipelineFixture engine) : IClassFix
     {
         var path = $"/api/v1/campaigns/{campaignId}/skus/{SkuId}/reservations";
         const string body = """{"quantity":1,"couponId":"c20"}""";
-        var response = await TestSale.SendReservationAsync(client, path, key, body);
         // A buyer answered 503 retries with the same key, as a real client does.
-        for (var attempt = 0; response.StatusCode == HttpStatusCode.ServiceUnavailable && attempt < 100; attempt++)
-        {
-            response.Dispose();
-            await Task.Delay(250);
-            response = await TestSale.SendReservationAsync(client, path, key, body);
-        }
-        using (response)
+        using (var response = await TestSale.SendRetryingUnavailableAsync(client, path, key, body, attempts: 101))
         {
             return (buyer, response.StatusCode, await response.Content.ReadAsStringAsync());
         }

@@ -117,14 +117,7 @@ public sealed class CouponRecoveryTests(SnapshotRedisFixture engine) : IClassFix
         for (var buyer = first; buyer < first + buyers; buyer++)
         {
             using var client = engine.Client(engine.Tokens.Mint(buyer));
-            var response = await TestSale.SendReservationAsync(client, Path(campaignId), $"k-{buyer}", """{"quantity":1,"couponId":"c20"}""");
-            for (var attempt = 0; response.StatusCode == HttpStatusCode.ServiceUnavailable && attempt < 120; attempt++)
-            {
-                response.Dispose();
-                await Task.Delay(250);
-                response = await TestSale.SendReservationAsync(client, Path(campaignId), $"k-{buyer}", """{"quantity":1,"couponId":"c20"}""");
-            }
-            using (response)
+            using (var response = await TestSale.SendRetryingUnavailableAsync(client, Path(campaignId), $"k-{buyer}", """{"quantity":1,"couponId":"c20"}""", attempts: 121))
             {
                 if (response.StatusCode is HttpStatusCode.Created or HttpStatusCode.OK)
                 {

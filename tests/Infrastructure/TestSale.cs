@@ -107,6 +107,22 @@ public sealed class TestSale
         return buyer.SendAsync(request);
     }
 
+    /// <summary>
+    /// As a buyer retries: <see cref="SendReservationAsync"/> again with the same key after a 503 (recovering, not yet durable),
+    /// every 250 ms for up to <paramref name="attempts"/> attempts, until an answer that is not one.
+    /// </summary>
+    public static async Task<HttpResponseMessage> SendRetryingUnavailableAsync(HttpClient buyer, string path, string idempotencyKey, string body, int attempts)
+    {
+        var response = await SendReservationAsync(buyer, path, idempotencyKey, body);
+        for (var attempt = 1; response.StatusCode == HttpStatusCode.ServiceUnavailable && attempt < attempts; attempt++)
+        {
+            response.Dispose();
+            await Task.Delay(250);
+            response = await SendReservationAsync(buyer, path, idempotencyKey, body);
+        }
+        return response;
+    }
+
     public async Task<long> AvailableAsync() => (long)await Db.HashGetAsync(Keys.Meta, "available");
 
     /// <summary>Everything the reservation script writes, to show that a refusal changed nothing.</summary>
