@@ -268,13 +268,16 @@ public class PipelineFixture : IAsyncLifetime
 
     public virtual async Task DisposeAsync()
     {
-        await Ingress.DisposeAsync();
-        await Persister.DisposeAsync();
+        // Null-tolerant: a fixture whose start failed half-way stops what it started, and its failure stays the one reported.
+        await DisposeIfStartedAsync(Ingress);
+        await DisposeIfStartedAsync(Persister);
         await Shards.DisposeAsync();
         RedisScope?.Dispose();
-        await Redis.DisposeAsync();
+        await DisposeIfStartedAsync(Redis);
         await _services.DisposeAsync();
     }
+
+    protected static ValueTask DisposeIfStartedAsync(IAsyncDisposable? started) => started?.DisposeAsync() ?? ValueTask.CompletedTask;
 
     public string ShardDatabase(int shard) => $"flashsale_test_p{_number}_shard_{shard}";
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net.Sockets;
 using StackExchange.Redis;
 
 namespace FlashSale.Tests.Infrastructure;
@@ -30,7 +31,7 @@ public sealed class PrivateCluster(bool withReplica = false) : IAsyncDisposable
         await RedisCliAsync(["--cluster", "create", .. Masters.Select(m => m.Endpoint), "--cluster-replicas", "0", "--cluster-yes"]);
         if (Replica is not null)
         {
-            var masterId = (await Masters[0].ExecuteAsync("CLUSTER", "MYID")).ToString();
+            var masterId = await Masters[0].ExecuteAsync("CLUSTER", "MYID");
             await RedisCliAsync(["--cluster", "add-node", Replica.Endpoint, Masters[0].Endpoint, "--cluster-slave", "--cluster-master-id", masterId]);
         }
         await WaitHealthyAsync();
@@ -53,7 +54,7 @@ public sealed class PrivateCluster(bool withReplica = false) : IAsyncDisposable
                     {
                         return false;
                     }
-                    var info = (await node.ExecuteAsync("CLUSTER", "INFO")).ToString();
+                    var info = await node.ExecuteAsync("CLUSTER", "INFO");
                     if (!info.Contains("cluster_state:ok", StringComparison.Ordinal) || !info.Contains($"cluster_known_nodes:{expected}", StringComparison.Ordinal))
                     {
                         return false;
@@ -62,7 +63,7 @@ public sealed class PrivateCluster(bool withReplica = false) : IAsyncDisposable
                 // A replica only while it is one: after a takeover it is a master.
                 return Replica is null || nodes is not null || await Replica.InfoAsync("replication", "master_link_status") == "up";
             }
-            catch (RedisException)
+            catch (Exception e) when (e is IOException or SocketException or RedisException)
             {
                 return false;
             }

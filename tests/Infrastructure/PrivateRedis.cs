@@ -1,5 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
 using StackExchange.Redis;
 
 namespace FlashSale.Tests.Infrastructure;
@@ -53,17 +56,15 @@ public sealed class PrivateRedis : IAsyncDisposable
         _server.BeginOutputReadLine();
         _server.BeginErrorReadLine();
 
-        // One connection that keeps trying, asked as soon as the server answers: a test that reads what a restarted server
-        // came back with must read it before the engine's recovery (a second or two later) changes it.
-        await using var probe = await ConnectionMultiplexer.ConnectAsync($"{Endpoint},abortConnect=false,connectTimeout=500");
+        // Asked as soon as the server answers: a test that reads what a restarted server came back with must read it before
+        // the engine's recovery (a second or two later) changes it.
         await Eventually.HoldsAsync(async () =>
         {
             try
             {
-                await probe.GetServer(Endpoint).PingAsync();
-                return true;
+                return await ExecuteAsync("PING") == "PONG";
             }
-            catch (RedisException)
+            catch (Exception e) when (e is IOException or SocketException or RedisServerException)
             {
                 return false;
             }
@@ -80,23 +81,100 @@ public sealed class PrivateRedis : IAsyncDisposable
         }
     }
 
-    /// <summary>One field of INFO (any section), read on a connection of its own.</summary>
+    /// <summary>One field of INFO (any section).</summary>
     public async Task<string> InfoAsync(string section, string field)
     {
-        await using var connection = await ConnectionMultiplexer.ConnectAsync(Alone(Endpoint));
-        var info = await connection.GetServer(Endpoint).InfoRawAsync(section);
-        return info!.Split('\n').Select(l => l.Trim()).First(l => l.StartsWith(field + ":", StringComparison.Ordinal))[(field.Length + 1)..];
+        var info = await ExecuteAsync("INFO", section);
+        return info.Split('\n').Select(l => l.Trim()).First(l => l.StartsWith(field + ":", StringComparison.Ordinal))[(field.Length + 1)..];
     }
 
-    /// <summary>One command to this server, on a connection of its own (to a cluster node too: sent there, never redirected).</summary>
-    public async Task<RedisResult> ExecuteAsync(string command, params object[] arguments)
+    /// <summary>
+    /// One command to this server and its reply (a status, a bulk string or an integer, as text), on a socket of its own:
+    /// to a cluster node too, sent there and never redirected. Plain RESP rather than a ConnectionMultiplexer, which would
+    /// discover the cluster around the node, and whose disposal can race that discovery while the cluster is forming.
+    /// </summary>
+    public async Task<string> ExecuteAsync(string command, params string[] arguments)
     {
-        await using var connection = await ConnectionMultiplexer.ConnectAsync(Alone(Endpoint));
-        return await connection.GetServer(Endpoint).ExecuteAsync(command, arguments);
+        using var client = new TcpClient { NoDelay = true };
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        await client.ConnectAsync(IPAddress.Loopback, Port, timeout.Token);
+        var stream = client.GetStream();
+        string[] parts = [command, .. arguments];
+        var request = new StringBuilder().Append(CultureInfo.InvariantCulture, $"*{parts.Length}\r\n");
+        foreach (var part in parts)
+        {
+            request.Append(CultureInfo.InvariantCulture, $"${Encoding.UTF8.GetByteCount(part)}\r\n{part}\r\n");
+        }
+        await stream.WriteAsync(Encoding.UTF8.GetBytes(request.ToString()), timeout.Token);
+        var reader = new RespReader(stream);
+        var header = await reader.LineAsync(timeout.Token);
+        return header[0] switch
+        {
+            '+' or ':' => header[1..],
+            '-' => throw new RedisServerException(header[1..]),
+            '$' => await reader.BulkAsync(int.Parse(header.AsSpan(1), CultureInfo.InvariantCulture), timeout.Token),
+            _ => throw new NotSupportedException($"{command}: a reply of type '{header[0]}' is not read here"),
+        };
     }
 
-    /// <summary>Admin rights, and a connection that comes up even while the server (or, for a cluster node, its peers) is not up yet.</summary>
-    private static string Alone(string endpoint) => $"{endpoint},allowAdmin=true,abortConnect=false,connectTimeout=1000";
+    /// <summary>Reads the lines and bulk strings of one RESP reply.</summary>
+    private sealed class RespReader(Stream stream)
+    {
+        private readonly List<byte> _buffer = [];
+        private readonly byte[] _chunk = new byte[16 * 1024];
+
+        public async Task<string> LineAsync(CancellationToken cancel)
+        {
+            int end;
+            while ((end = IndexOfLineEnd()) < 0)
+            {
+                await FillAsync(cancel);
+            }
+            return Take(end, 2);
+        }
+
+        public async Task<string> BulkAsync(int length, CancellationToken cancel)
+        {
+            if (length < 0)
+            {
+                return "";
+            }
+            while (_buffer.Count < length + 2)
+            {
+                await FillAsync(cancel);
+            }
+            return Take(length, 2);
+        }
+
+        private int IndexOfLineEnd()
+        {
+            for (var i = 0; i + 1 < _buffer.Count; i++)
+            {
+                if (_buffer[i] == '\r' && _buffer[i + 1] == '\n')
+                {
+                    return i;
+                }
+            }
+            return -1;
+        }
+
+        private async Task FillAsync(CancellationToken cancel)
+        {
+            var read = await stream.ReadAsync(_chunk, cancel);
+            if (read == 0)
+            {
+                throw new IOException("The server closed the connection before its reply was complete.");
+            }
+            _buffer.AddRange(_chunk.AsSpan(0, read));
+        }
+
+        private string Take(int length, int skip)
+        {
+            var text = Encoding.UTF8.GetString([.. _buffer.GetRange(0, length)]);
+            _buffer.RemoveRange(0, length + skip);
+            return text;
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {

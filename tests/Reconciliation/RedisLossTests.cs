@@ -39,7 +39,7 @@ public abstract class TwoIngressFixture : PipelineFixture
 
     public override async Task DisposeAsync()
     {
-        await SecondIngress.DisposeAsync();
+        await DisposeIfStartedAsync(SecondIngress);
         await base.DisposeAsync();
     }
 
