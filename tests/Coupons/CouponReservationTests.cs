@@ -177,17 +177,20 @@ public sealed class CouponReservationTests(IngressFactory factory)
     [Fact]
     public async Task WhenTheStockIsRefusedTheCouponGoesBackAndTheAnswerIsTheStocks()
     {
-        var sale = await TestSale.StartAsync(factory, stock: 1, perUserLimit: 1, coupons: Pools);
+        var sale = await TestSale.StartAsync(factory, stock: 2, perUserLimit: 1, coupons: Pools);
         using var buyer = factory.Buyer(32_006);
         using var other = factory.Buyer(32_007);
+        using var last = factory.Buyer(32_008);
         using var first = await sale.ReserveAsync(buyer, "plain");
         Assert.Equal(HttpStatusCode.Created, first.StatusCode);
 
-        // The buyer's SKU limit is reached; then the SKU is sold out for the other buyer.
+        // The buyer's SKU limit is reached while a unit is left (once the SKU is sold out, the Ingress may answer
+        // sold-out from memory before any limit is looked at); then the last unit goes, and the SKU is sold out for another.
         using var limited = await sale.ReserveWithCouponAsync(buyer, "with-coupon", "c20");
-        using var soldOut = await sale.ReserveWithCouponAsync(other, "with-coupon", "c20");
-
         await limited.AssertProblemAsync(HttpStatusCode.Conflict, "purchase-limit");
+        using var lastUnit = await sale.ReserveAsync(last, "plain");
+        Assert.Equal(HttpStatusCode.Created, lastUnit.StatusCode);
+        using var soldOut = await sale.ReserveWithCouponAsync(other, "with-coupon", "c20");
         await soldOut.AssertProblemAsync(HttpStatusCode.Conflict, "sold-out");
         Assert.Equal(5, await sale.PoolAsync("c20"));
         Assert.Equal(0, await sale.PoolAsync("c20", "reserved"));
