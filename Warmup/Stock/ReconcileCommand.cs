@@ -64,51 +64,49 @@ internal sealed class ReconcileCommand(CatalogSchema schema, Reconciler reconcil
         return ExitCodes.Ok;
     }
 
-    private static Table PoolTable(IReadOnlyList<CouponReconciliation> results, bool repaired)
-    {
-        var table = new Table().AddColumn("Coupon pool");
-        foreach (var heading in new[] { "Total", "Redis available", "locked", "redeemed", "MySQL locked", "redeemed", "released", "In flight", "Drift" })
-        {
-            table.AddColumn(new TableColumn(heading).RightAligned());
-        }
-        if (repaired)
-        {
-            table.AddColumn("Repairs");
-        }
-        foreach (var result in results)
-        {
-            var ledger = result.After;
-            var drift = ledger.Drift == 0 ? "[green]0[/]" : $"[red]{Formats.Units(ledger.Drift)}[/]";
-            if (repaired && result.Before.Drift != ledger.Drift)
-            {
-                drift = $"{Formats.Units(result.Before.Drift)} → {drift}";
-            }
-            var cells = new List<string>
-            {
-                Markup.Escape(ledger.CouponId),
-                Formats.Units(ledger.Total),
-                ledger.Warmed ? Formats.Units(ledger.Redis.Available) : "[grey]not loaded[/]",
-                Formats.Units(ledger.Redis.Locked),
-                Formats.Units(ledger.Redis.Redeemed),
-                Formats.Units(ledger.Db.Locked),
-                Formats.Units(ledger.Db.Redeemed),
-                Formats.Units(ledger.Db.Released),
-                Formats.Units(ledger.InFlight),
-                drift,
-            };
-            if (repaired)
-            {
-                cells.Add(result.Repairs.Count == 0 ? "-" : Markup.Escape(string.Join(", ", result.Repairs.Select(r => $"{r.Key} {r.Value}"))));
-            }
-            table.AddRow([.. cells]);
-        }
-        return table;
-    }
+    private static Table PoolTable(IReadOnlyList<CouponReconciliation> results, bool repaired) => DriftTable(
+        "Coupon pool", ["Total", "Redis available", "locked", "redeemed", "MySQL locked", "redeemed", "released", "In flight"], repaired,
+        results.Select(result => new DriftRow(
+            [
+                Markup.Escape(result.After.CouponId),
+                Formats.Units(result.After.Total),
+                result.After.Warmed ? Formats.Units(result.After.Redis.Available) : "[grey]not loaded[/]",
+                Formats.Units(result.After.Redis.Locked),
+                Formats.Units(result.After.Redis.Redeemed),
+                Formats.Units(result.After.Db.Locked),
+                Formats.Units(result.After.Db.Redeemed),
+                Formats.Units(result.After.Db.Released),
+                Formats.Units(result.After.InFlight),
+            ],
+            result.Before.Drift, result.After.Drift, result.Repairs)));
 
-    private static Table LedgerTable(IReadOnlyList<SkuReconciliation> results, bool repaired)
+    private static Table LedgerTable(IReadOnlyList<SkuReconciliation> results, bool repaired) => DriftTable(
+        "SKU", ["Total", "Redis available", "reserved", "sold", "MySQL pending", "paid", "cancelled", "In flight"], repaired,
+        results.Select(result => new DriftRow(
+            [
+                result.After.SkuId.ToString(Formats.Culture),
+                Formats.Units(result.After.Total),
+                result.After.Warmed ? Formats.Units(result.After.Redis.Available) : "[grey]not loaded[/]",
+                Formats.Units(result.After.Redis.Reserved),
+                Formats.Units(result.After.Redis.Sold),
+                Formats.Units(result.After.Db.Pending),
+                Formats.Units(result.After.Db.Paid),
+                Formats.Units(result.After.Db.Cancelled),
+                Formats.Units(result.After.InFlight),
+            ],
+            result.Before.Drift, result.After.Drift, result.Repairs)));
+
+    /// <summary>One row of a reconciliation table: its cells up to the drift, the drift before and after, and the repairs.</summary>
+    private sealed record DriftRow(IReadOnlyList<string> Cells, long DriftBefore, long DriftAfter, IReadOnlyDictionary<string, int> Repairs);
+
+    /// <summary>
+    /// A reconciliation's table: the subject's column, the numeric <paramref name="headings"/> right-aligned, the drift
+    /// (red when not 0, with what it was before when the repairs changed it) and, after repairs, what they did.
+    /// </summary>
+    private static Table DriftTable(string subject, string[] headings, bool repaired, IEnumerable<DriftRow> rows)
     {
-        var table = new Table().AddColumn("SKU");
-        foreach (var heading in new[] { "Total", "Redis available", "reserved", "sold", "MySQL pending", "paid", "cancelled", "In flight", "Drift" })
+        var table = new Table().AddColumn(subject);
+        foreach (var heading in headings.Append("Drift"))
         {
             table.AddColumn(new TableColumn(heading).RightAligned());
         }
@@ -116,30 +114,17 @@ internal sealed class ReconcileCommand(CatalogSchema schema, Reconciler reconcil
         {
             table.AddColumn("Repairs");
         }
-        foreach (var result in results)
+        foreach (var row in rows)
         {
-            var ledger = result.After;
-            var drift = ledger.Drift == 0 ? "[green]0[/]" : $"[red]{Formats.Units(ledger.Drift)}[/]";
-            if (repaired && result.Before.Drift != ledger.Drift)
+            var drift = row.DriftAfter == 0 ? "[green]0[/]" : $"[red]{Formats.Units(row.DriftAfter)}[/]";
+            if (repaired && row.DriftBefore != row.DriftAfter)
             {
-                drift = $"{Formats.Units(result.Before.Drift)} → {drift}";
+                drift = $"{Formats.Units(row.DriftBefore)} → {drift}";
             }
-            var cells = new List<string>
-            {
-                ledger.SkuId.ToString(Formats.Culture),
-                Formats.Units(ledger.Total),
-                ledger.Warmed ? Formats.Units(ledger.Redis.Available) : "[grey]not loaded[/]",
-                Formats.Units(ledger.Redis.Reserved),
-                Formats.Units(ledger.Redis.Sold),
-                Formats.Units(ledger.Db.Pending),
-                Formats.Units(ledger.Db.Paid),
-                Formats.Units(ledger.Db.Cancelled),
-                Formats.Units(ledger.InFlight),
-                drift,
-            };
+            List<string> cells = [.. row.Cells, drift];
             if (repaired)
             {
-                cells.Add(result.Repairs.Count == 0 ? "-" : Markup.Escape(string.Join(", ", result.Repairs.Select(r => $"{r.Key} {r.Value}"))));
+                cells.Add(row.Repairs.Count == 0 ? "-" : Markup.Escape(string.Join(", ", row.Repairs.Select(r => $"{r.Key} {r.Value}"))));
             }
             table.AddRow([.. cells]);
         }
