@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.ComponentModel.DataAnnotations;
+using System.Numerics;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 
@@ -37,6 +38,16 @@ public sealed class TokenCacheOptions
 /// is full it becomes the old one and the former old one is dropped whole. A hit in the old generation moves
 /// the entry to the young one, so the tokens in use survive a rotation while a flood of distinct tokens only
 /// ever replaces itself. Lookups take no lock; only a rotation does.
+/// <para>
+/// A token is kept from its second validation on, not its first: a doorkeeper remembers the hash of each token
+/// validated once, in a fixed array of ints allocated with the cache (no references, nothing for the GC to trace),
+/// and admits a token whose hash it already holds. In a sale most tokens are sent once or twice; keeping every one
+/// on first sight filled the heap with about 2 KB per buyer that lived minutes, and the collections that promoted
+/// them were the Ingress's longest pauses (0.21-0.25 s of pause in 15 s at 1,000 one-shot buyers/s, against
+/// 0.06-0.08 s with the cache off; p99 24-26 ms against 13-17 ms). A buyer who comes back pays one more full
+/// validation and is served from the cache after that. Two tokens with one hash only admit the second early:
+/// the doorkeeper decides what is kept, never what is valid.
+/// </para>
 /// </remarks>
 public sealed class TokenValidationCache
 {
@@ -47,12 +58,16 @@ public sealed class TokenValidationCache
     private ConcurrentDictionary<string, Entry> _young = new(StringComparer.Ordinal);
     private ConcurrentDictionary<string, Entry> _old = new(StringComparer.Ordinal);
     private int _youngCount;
+    private readonly int[] _seenOnce;
 
     public TokenValidationCache(IOptions<TokenCacheOptions> options, TimeProvider time)
     {
         _time = time;
         _maxAge = TimeSpan.FromSeconds(options.Value.MaxAgeSeconds);
         _generationCapacity = (options.Value.Capacity + 1) / 2;
+        // As many slots as tokens held, at least: a one-shot token's slot is taken over by another within about
+        // capacity tokens, so a buyer who comes back within that many others is admitted.
+        _seenOnce = options.Value.Capacity == 0 ? [] : new int[(int)BitOperations.RoundUpToPowerOf2((uint)options.Value.Capacity)];
     }
 
     public bool Enabled => _generationCapacity > 0;
@@ -84,16 +99,37 @@ public sealed class TokenValidationCache
         return true;
     }
 
-    /// <summary>Keeps a result that validated; one without an expiry is not kept (the validator refuses those anyway).</summary>
-    public void Add(string token, SecurityKey? signingKey, TokenValidationResult result)
+    /// <summary>
+    /// A result that validated: kept when the doorkeeper saw the token validated before (true), else only remembered
+    /// as seen. One without an expiry is never kept (the validator refuses those anyway).
+    /// </summary>
+    public bool Add(string token, SecurityKey? signingKey, TokenValidationResult result)
     {
-        if (!Enabled || !result.IsValid || result.SecurityToken is not { } validated || validated.ValidTo == DateTime.MinValue)
+        if (!Enabled || !result.IsValid || result.SecurityToken is not { } validated || validated.ValidTo == DateTime.MinValue || !SeenBefore(token))
         {
-            return;
+            return false;
         }
         var expires = new DateTimeOffset(DateTime.SpecifyKind(validated.ValidTo, DateTimeKind.Utc));
         var capped = _time.GetUtcNow() + _maxAge;
         Insert(token, new Entry(result, signingKey, expires < capped ? expires : capped));
+        return true;
+    }
+
+    /// <summary>
+    /// True when the token's hash is in its slot (a second sighting); else it takes the slot. Two threads racing for
+    /// a slot only lose a sighting. The low bit is set so that an empty slot (0) never matches.
+    /// </summary>
+    private bool SeenBefore(string token)
+    {
+        var hash = StringComparer.Ordinal.GetHashCode(token);
+        ref var slot = ref _seenOnce[hash & (_seenOnce.Length - 1)];
+        var mark = hash | 1;
+        if (Volatile.Read(ref slot) == mark)
+        {
+            return true;
+        }
+        Volatile.Write(ref slot, mark);
+        return false;
     }
 
     private void Insert(string token, Entry entry)

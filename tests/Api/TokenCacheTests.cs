@@ -42,6 +42,8 @@ public sealed class TokenCacheTests(FakeClockIngressFactory factory)
         var token = factory.Tokens.Mint(NewBuyer());
         using var genuine = factory.Authorized(token);
         Assert.Equal(HttpStatusCode.OK, (await genuine.GetAsync(OrdersPath)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await genuine.GetAsync(OrdersPath)).StatusCode);
+        Assert.True(factory.Cache.TryGet(token, factory.SigningKey, out _), "the token was not cached");
 
         var lastDot = token.LastIndexOf('.');
         var forged = token[..(lastDot + 1)] + new string('A', token.Length - lastDot - 1);
@@ -58,6 +60,8 @@ public sealed class TokenCacheTests(FakeClockIngressFactory factory)
         var theirs = factory.Tokens.Mint(NewBuyer()).Split('.');
         using var genuine = factory.Authorized(string.Join('.', mine));
         Assert.Equal(HttpStatusCode.OK, (await genuine.GetAsync(OrdersPath)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await genuine.GetAsync(OrdersPath)).StatusCode);
+        Assert.True(factory.Cache.TryGet(string.Join('.', mine), factory.SigningKey, out _), "the token was not cached");
 
         using var forger = factory.Authorized($"{mine[0]}.{theirs[1]}.{mine[2]}");
 
@@ -72,6 +76,9 @@ public sealed class TokenCacheTests(FakeClockIngressFactory factory)
         var token = factory.Tokens.Mint(buyer);
         using var client = factory.Authorized(token);
 
+        // Kept from its second validation on (the doorkeeper): a one-shot token is never held.
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(OrdersPath)).StatusCode);
+        Assert.False(factory.Cache.TryGet(token, factory.SigningKey, out _));
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(OrdersPath)).StatusCode);
 
         Assert.True(factory.Cache.TryGet(token, factory.SigningKey, out var cached));

@@ -19,7 +19,7 @@ public sealed class TokenValidationCacheTests
     {
         var cache = Cache(maxAgeSeconds: 3600);
         var token = Mint(1, TimeSpan.FromMinutes(10));
-        cache.Add(token, Key, Validated(token));
+        Keep(cache, token);
 
         _time.Advance(TimeSpan.FromMinutes(10) - TimeSpan.FromSeconds(1));
         Assert.True(cache.TryGet(token, Key, out _));
@@ -33,7 +33,7 @@ public sealed class TokenValidationCacheTests
     {
         var cache = Cache(maxAgeSeconds: 60);
         var token = Mint(1, TimeSpan.FromHours(12));
-        cache.Add(token, Key, Validated(token));
+        Keep(cache, token);
 
         _time.Advance(TimeSpan.FromSeconds(59));
         Assert.True(cache.TryGet(token, Key, out _));
@@ -47,7 +47,7 @@ public sealed class TokenValidationCacheTests
     {
         var cache = Cache();
         var token = Mint(1, TimeSpan.FromHours(1));
-        cache.Add(token, Key, Validated(token));
+        Keep(cache, token);
 
         Assert.False(cache.TryGet(token, new SymmetricSecurityKey(new byte[32]), out _));
     }
@@ -57,8 +57,10 @@ public sealed class TokenValidationCacheTests
     {
         var cache = Cache();
         var token = Mint(1, TimeSpan.FromHours(1));
-        cache.Add(token, Key, new TokenValidationResult { IsValid = false, SecurityToken = new JsonWebToken(token) });
+        var failed = new TokenValidationResult { IsValid = false, SecurityToken = new JsonWebToken(token) };
 
+        Assert.False(cache.Add(token, Key, failed));
+        Assert.False(cache.Add(token, Key, failed));
         Assert.False(cache.TryGet(token, Key, out _));
         Assert.Equal(0, cache.Count);
     }
@@ -72,7 +74,7 @@ public sealed class TokenValidationCacheTests
         for (var user = 1; user <= 10 * capacity; user++)
         {
             var token = Mint(user, TimeSpan.FromHours(1));
-            cache.Add(token, Key, Validated(token));
+            Keep(cache, token);
             Assert.InRange(cache.Count, 1, capacity);
         }
     }
@@ -83,12 +85,12 @@ public sealed class TokenValidationCacheTests
         const int capacity = 20;
         var cache = Cache(capacity: capacity);
         var regular = Mint(1, TimeSpan.FromHours(1));
-        cache.Add(regular, Key, Validated(regular));
+        Keep(cache, regular);
 
         for (var user = 2; user <= 10 * capacity; user++)
         {
             var token = Mint(user, TimeSpan.FromHours(1));
-            cache.Add(token, Key, Validated(token));
+            Keep(cache, token);
             Assert.True(cache.TryGet(regular, Key, out _), $"lost after {user - 1} other tokens");
         }
     }
@@ -98,9 +100,47 @@ public sealed class TokenValidationCacheTests
     {
         var cache = Cache(capacity: 0);
         var token = Mint(1, TimeSpan.FromHours(1));
-        cache.Add(token, Key, Validated(token));
 
+        Assert.False(cache.Add(token, Key, Validated(token)));
+        Assert.False(cache.Add(token, Key, Validated(token)));
         Assert.False(cache.TryGet(token, Key, out _));
+    }
+
+    [Fact]
+    public void ATokenIsKeptFromItsSecondValidation()
+    {
+        var cache = Cache();
+        var token = Mint(1, TimeSpan.FromHours(1));
+
+        Assert.False(cache.Add(token, Key, Validated(token)));
+        Assert.False(cache.TryGet(token, Key, out _));
+        Assert.Equal(0, cache.Count);
+
+        Assert.True(cache.Add(token, Key, Validated(token)));
+        Assert.True(cache.TryGet(token, Key, out _));
+    }
+
+    [Fact]
+    public void AFloodOfOneShotTokensKeepsNothing()
+    {
+        const int capacity = 100;
+        var cache = Cache(capacity: capacity);
+
+        // Distinct tokens, each validated once: the doorkeeper remembers them, the cache holds none. (A second token
+        // with both the slot and the whole 32-bit hash of the one before it would be admitted: about one in 4 billion.)
+        for (var user = 1; user <= 10 * capacity; user++)
+        {
+            var token = Mint(user, TimeSpan.FromHours(1));
+            Assert.False(cache.Add(token, Key, Validated(token)), $"token {user} was kept on its first validation");
+        }
+        Assert.Equal(0, cache.Count);
+    }
+
+    /// <summary>Validates <paramref name="token"/> twice, as a buyer's first two requests do: the second is kept.</summary>
+    private static void Keep(TokenValidationCache cache, string token)
+    {
+        cache.Add(token, Key, Validated(token));
+        Assert.True(cache.Add(token, Key, Validated(token)), "a token validated twice was not kept");
     }
 
     private TokenValidationCache Cache(int capacity = 1000, int maxAgeSeconds = 300)
