@@ -48,20 +48,9 @@ public sealed class BucketSale(PipelineFixture engine, string campaignId, long s
         return (response.StatusCode, long.Parse(orderNo, CultureInfo.InvariantCulture));
     }
 
-    /// <summary>As a buyer retries: the same key again after a 503 (recovering, not yet durable), until an answer that is not one.</summary>
-    public async Task<(HttpStatusCode Status, long OrderNo)> ReserveAsync(HttpClient client, long buyer, string key)
-    {
-        var giveUp = DateTime.UtcNow.AddSeconds(90);
-        while (true)
-        {
-            var outcome = await ReserveOnceAsync(client, buyer, key);
-            if (outcome.Status != HttpStatusCode.ServiceUnavailable || DateTime.UtcNow > giveUp)
-            {
-                return outcome;
-            }
-            await Task.Delay(100);
-        }
-    }
+    /// <summary>As a buyer retries: the same key again after a 503 (recovering, not yet durable), for up to 90 s, until an answer that is not one.</summary>
+    public Task<(HttpStatusCode Status, long OrderNo)> ReserveAsync(HttpClient client, long buyer, string key)
+        => TestSale.RetryingUnavailableAsync(() => ReserveOnceAsync(client, buyer, key), outcome => outcome.Status, attempts: 361);
 
     public async Task<JsonElement> LedgerAsync()
     {

@@ -111,16 +111,23 @@ public sealed class TestSale
     /// As a buyer retries: <see cref="SendReservationAsync"/> again with the same key after a 503 (recovering, not yet durable),
     /// every 250 ms for up to <paramref name="attempts"/> attempts, until an answer that is not one.
     /// </summary>
-    public static async Task<HttpResponseMessage> SendRetryingUnavailableAsync(HttpClient buyer, string path, string idempotencyKey, string body, int attempts)
+    public static Task<HttpResponseMessage> SendRetryingUnavailableAsync(HttpClient buyer, string path, string idempotencyKey, string body, int attempts)
+        => RetryingUnavailableAsync(() => SendReservationAsync(buyer, path, idempotencyKey, body), response => response.StatusCode, attempts);
+
+    /// <summary>
+    /// As a buyer retries: <paramref name="attempt"/> again after a 503 (recovering, not yet durable), every 250 ms for up
+    /// to <paramref name="attempts"/> attempts, until an answer that is not one. An outcome given up on is disposed.
+    /// </summary>
+    public static async Task<T> RetryingUnavailableAsync<T>(Func<Task<T>> attempt, Func<T, HttpStatusCode> status, int attempts)
     {
-        var response = await SendReservationAsync(buyer, path, idempotencyKey, body);
-        for (var attempt = 1; response.StatusCode == HttpStatusCode.ServiceUnavailable && attempt < attempts; attempt++)
+        var outcome = await attempt();
+        for (var tried = 1; status(outcome) == HttpStatusCode.ServiceUnavailable && tried < attempts; tried++)
         {
-            response.Dispose();
+            (outcome as IDisposable)?.Dispose();
             await Task.Delay(250);
-            response = await SendReservationAsync(buyer, path, idempotencyKey, body);
+            outcome = await attempt();
         }
-        return response;
+        return outcome;
     }
 
     public async Task<long> AvailableAsync() => (long)await Db.HashGetAsync(Keys.Meta, "available");
