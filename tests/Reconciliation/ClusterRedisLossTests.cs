@@ -73,11 +73,12 @@ public sealed class ClusterRollbackTests(ClusterRollbackFixture engine) : IClass
         var forgotten = (int)(PerSecond * SnapshotAgeMs / 1000);
         // At the pace, a third of the forgotten units are left at the kill, and never fewer than the purchases that may be
         // in flight when the buyers are held for the snapshot.
-        var killAt = Stock - Math.Max((int)Math.Ceiling(0.35 * forgotten), Clients + 2);
+        var leftAtKillPaced = Math.Max((int)Math.Ceiling(0.35 * forgotten), Clients + 2);
+        var killAt = Stock - leftAtKillPaced;
         await Eventually.HoldsAsync(() => onLost.Acknowledged >= killAt - forgotten || selling.IsCompleted, TimeSpan.FromSeconds(60));
         Task<long> AvailableAsync() => RedisLossMoments.AvailableAsync(engine, keys);
         var availableAtSave = await RedisLossMoments.SnapshotAsync(onLost, () => victim.ExecuteAsync("SAVE"), AvailableAsync);
-        await Task.Delay(SnapshotAgeMs);
+        await RedisLossMoments.AgeSnapshotAsync(TimeSpan.FromMilliseconds(SnapshotAgeMs), leftAtKillPaced, AvailableAsync);
         await RedisLossMoments.HoldForKillAsync(onLost, availableAtSave, AvailableAsync);
         await victim.KillAsync();
         var restartedAt = DateTime.UtcNow;
