@@ -29,7 +29,7 @@ public sealed record LedgerPage(
 public readonly record struct OrderVerdict(long OrderNo, char State, int Quantity, string? Kind, bool InFlight, bool PaidLabel);
 
 /// <summary>What one check found: the ledger to show, and what a repair has to act on.</summary>
-public sealed class SkuCheck
+public sealed record SkuCheck
 {
     public required SkuLedger Ledger { get; init; }
 

@@ -45,6 +45,7 @@ namespace FlashSale.Engine.Reconciliation;
 public sealed partial class Reconciler(
     IDatabase db,
     ShardDataSources shards,
+    CatalogDataSource catalog,
     CampaignStore campaigns,
     OrderLifecycle lifecycle,
     SkuScripts scripts,
@@ -80,6 +81,12 @@ public sealed partial class Reconciler(
 
     // Where the loop's walk of each SKU stopped: the next round goes on from there.
     private readonly ConcurrentDictionary<SkuKeys, WalkCursor> _cursors = new();
+
+    // The loop's last count of each SKU's orders in MySQL, with both sides' running counters as they were then.
+    private readonly ConcurrentDictionary<SkuKeys, CountedTotals> _counted = new();
+
+    // The decision sequence each SKU had at the loop's last round: one that moved since is selling.
+    private readonly ConcurrentDictionary<SkuKeys, long> _sequences = new();
 
     /// <summary>The ledger of one campaign SKU, or null when the catalog has no such SKU. Read-only; walks every order that needs it.</summary>
     public async Task<SkuLedger?> CheckAsync(string campaignId, long skuId, CancellationToken cancellationToken)
@@ -144,7 +151,7 @@ public sealed partial class Reconciler(
             await CountIfUncountedAsync(keys);
         }
         var cursor = budgeted ? _cursors.GetOrAdd(keys, _ => WalkCursor.Resumable(_settings.WalkPagesPerRound)).ForRound() : WalkCursor.Whole();
-        var before = await CheckSkuAsync(keys, sku, cursor, cancellationToken);
+        var before = await CheckSkuAsync(keys, sku, cursor, cancellationToken, loop: budgeted);
         if (repair)
         {
             foreach (var kind in before.Ledger.Findings.GroupBy(f => f.Kind))
@@ -161,7 +168,7 @@ public sealed partial class Reconciler(
         {
             return new SkuReconciliation(before.Ledger, new Dictionary<string, int>(), before.Ledger);
         }
-        var repairs = await RepairAsync(keys, before, cancellationToken);
+        var repairs = await RepairAsync(keys, sku, before, cancellationToken);
         var after = budgeted ? AfterCounts(before, await CheckSkuAsync(keys, sku, WalkCursor.CountsOnly(), cancellationToken))
             : await CheckSkuAsync(keys, sku, WalkCursor.Whole(), cancellationToken);
         return new SkuReconciliation(before.Ledger, repairs, after.Ledger);
@@ -398,11 +405,14 @@ public sealed partial class Reconciler(
     /// Checks the SKU <paramref name="keys"/>, or one bucket of a split SKU: its counts and ledger against the orders that
     /// bucket decided, and its stock against the bucket's own total (its share, as transfers moved it).
     /// </summary>
-    private async Task<SkuCheck> CheckSkuAsync(SkuKeys keys, CampaignSku sku, WalkCursor cursor, CancellationToken cancellationToken)
+    /// <param name="loop">A round of the loop: MySQL's orders are counted only when they may have moved (<see cref="LoopTotalsAsync"/>).</param>
+    private async Task<SkuCheck> CheckSkuAsync(SkuKeys keys, CampaignSku sku, WalkCursor cursor, CancellationToken cancellationToken, bool loop = false)
     {
         // Redis first: whatever MySQL shows after it may be newer, never older, than what the counts say.
         var counters = await scripts.SkuCountersAsync(db, keys);
-        var totals = await DbTotalsAsync(keys, sku.Buckets > 1, cancellationToken);
+        var (totals, source) = loop
+            ? await LoopTotalsAsync(keys, sku, counters, cursor, cancellationToken)
+            : (await DbTotalsAsync(keys, sku.Buckets > 1, cancellationToken), DbTotalsSource.Exact);
         var walk = LedgerWalk.NotNeeded();
         if (LedgerComparison.WalkNeeded(counters, totals))
         {
@@ -410,8 +420,75 @@ public sealed partial class Reconciler(
             await WalkAsync(db, keys, sku, counters.At, cursor, walk, WalkMargin, cancellationToken);
         }
         var stock = sku.Buckets > 1 ? (int)counters.Total : sku.Stock;
-        return LedgerComparison.Compare(keys.CampaignId, sku.SkuId, stock, counters, totals, walk);
+        var check = LedgerComparison.Compare(keys.CampaignId, sku.SkuId, stock, counters, totals, walk);
+        return check with { Ledger = check.Ledger with { DbTotals = source } };
     }
+
+    /// <summary>
+    /// A loop round's MySQL totals of the SKU. Counting its orders is one GROUP BY over all of them on every shard, the one
+    /// cost of a round that grows with sales (a second or more at a million orders), so a round counts only when they may
+    /// have moved: it reuses the last count while neither Redis's counts nor the catalog's running counters moved since
+    /// (every persisted order, payment and cancel adds to those in its own transaction); while the SKU is selling (its
+    /// decision sequence moved since the last round), when the counts disagree by the orders on their way whatever
+    /// MySQL holds, it takes the running counters, and its walk takes <see cref="ReconcilerOptions.WalkPagesPerSellingRound"/>
+    /// pages at most. Either way the orders are counted again at least every <see cref="ReconcilerOptions.TotalsMaxAgeMs"/>,
+    /// so a change that bypassed the counters is seen too. Totals only decide whether the orders are walked (and fill the
+    /// report): every finding comes from the walk, and a restock counts the orders first.
+    /// </summary>
+    private async Task<(DbLedgerSide Totals, string Source)> LoopTotalsAsync(
+        SkuKeys keys, CampaignSku sku, SkuCounters counters, WalkCursor cursor, CancellationToken cancellationToken)
+    {
+        var split = sku.Buckets > 1;
+        var selling = _sequences.TryGetValue(keys, out var seen) && seen != counters.Sequence;
+        _sequences[keys] = counters.Sequence;
+        if (selling)
+        {
+            cursor.Limit(_settings.WalkPagesPerSellingRound);
+        }
+        var running = await RunningCountersAsync(keys, cancellationToken);
+        var source = DbTotalsSource.Exact;
+        if (_counted.TryGetValue(keys, out var last) && time.GetElapsedTime(last.At).TotalMilliseconds < _settings.TotalsMaxAgeMs)
+        {
+            if (last.Running == running && last.Redis == counters with { At = last.Redis.At, OutboxLength = last.Redis.OutboxLength })
+            {
+                source = DbTotalsSource.Unchanged;
+            }
+            else if (selling && !split)
+            {
+                // The catalog counts the SKU as a whole: a bucket's share of it is not there.
+                source = DbTotalsSource.RunningCounters;
+            }
+        }
+        metrics.Totals(source);
+        switch (source)
+        {
+            case DbTotalsSource.Unchanged:
+                return (last!.Totals, source);
+            case DbTotalsSource.RunningCounters:
+                return (running.AsDbSide(), source);
+        }
+        var totals = await DbTotalsAsync(keys, split, cancellationToken);
+        _counted[keys] = new CountedTotals(counters, running, totals, time.GetTimestamp());
+        return (totals, source);
+    }
+
+    /// <summary>The catalog's running counters of the SKU (all its buckets together); zeros before its first persisted order.</summary>
+    private async Task<RunningCounters> RunningCountersAsync(SkuKeys keys, CancellationToken cancellationToken)
+    {
+        await using var connection = await catalog.OpenConnectionAsync(cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<RunningCounters>(new CommandDefinition(
+            "SELECT reserved AS Reserved, sold AS Sold, released AS Released FROM campaign_sku_counters WHERE campaign_id = @campaignId AND sku_id = @skuId",
+            new { campaignId = keys.CampaignId, skuId = keys.SkuId }, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>Units ever reserved, sold and released by the SKU's persisted orders, as the counter loop last applied them.</summary>
+    private readonly record struct RunningCounters(long Reserved, long Sold, long Released)
+    {
+        public DbLedgerSide AsDbSide() => new(Reserved - Sold - Released, Sold, Released);
+    }
+
+    /// <param name="At">A <see cref="TimeProvider.GetTimestamp"/> of the count.</param>
+    private sealed record CountedTotals(SkuCounters Redis, RunningCounters Running, DbLedgerSide Totals, long At);
 
     /// <summary>Units of the SKU's orders by status, summed over every shard; of one bucket's orders when <paramref name="split"/>.</summary>
     private async Task<DbLedgerSide> DbTotalsAsync(SkuKeys keys, bool split, CancellationToken cancellationToken)
@@ -550,7 +627,7 @@ public sealed partial class Reconciler(
     }
 
     /// <summary>Repairs what the check of <paramref name="keys"/> (a SKU, or one bucket of a split SKU) found, in its own keys.</summary>
-    private async Task<Dictionary<string, int>> RepairAsync(SkuKeys keys, SkuCheck check, CancellationToken cancellationToken)
+    private async Task<Dictionary<string, int>> RepairAsync(SkuKeys keys, CampaignSku sku, SkuCheck check, CancellationToken cancellationToken)
     {
         var (campaignId, skuId) = (keys.CampaignId, keys.SkuId);
         var repairs = new Dictionary<string, int>();
@@ -603,8 +680,15 @@ public sealed partial class Reconciler(
 
         if (check.StockOff)
         {
-            // The total the check judged by: the SKU's, or a bucket's share of it.
-            if (await scripts.RestockAsync(db, keys, Math.Max(0, check.Ledger.Total - check.LiveDbUnits)) is { } restock && restock.Before != restock.After)
+            // The total the check judged by: the SKU's, or a bucket's share of it; the units MySQL holds counted now if the
+            // loop's round took them from an earlier count or the running counters.
+            var live = check.LiveDbUnits;
+            if (check.Ledger.DbTotals != DbTotalsSource.Exact)
+            {
+                var counted = await DbTotalsAsync(keys, sku.Buckets > 1, cancellationToken);
+                live = counted.Pending + counted.Paid;
+            }
+            if (await scripts.RestockAsync(db, keys, Math.Max(0, check.Ledger.Total - live)) is { } restock && restock.Before != restock.After)
             {
                 Count(DriftKind.StockMismatch, 1);
                 LogRestocked(logger, campaignId, skuId, restock.Before, restock.After);

@@ -12,6 +12,7 @@ public sealed class ReconcilerMetrics
     private readonly Counter<long> _repairs;
     private readonly Histogram<double> _runDuration;
     private readonly Histogram<double> _recoveryDuration;
+    private readonly Counter<long> _totals;
 
     // -1 until the first run: the gauge reports nothing rather than a made-up zero.
     private long _lastRunDrift = -1;
@@ -34,6 +35,8 @@ public sealed class ReconcilerMetrics
         _recoveryDuration = meter.CreateHistogram("flashsale.reconciler.recovery.duration", "ms",
             "Time from recovery first finding a SKU fenced to the SKU on sale again.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = RunBuckets });
+        _totals = meter.CreateCounter<long>("flashsale.reconciler.totals", "{check}",
+            "The loop's checks of a SKU by where its MySQL totals came from: exact (its orders counted), unchanged (neither side moved since), running-counters (the SKU was selling).");
         meter.CreateObservableGauge("flashsale.reconciler.fenced_skus", ObserveFenced, "{sku}",
             "Live SKUs fenced right now (deciding nothing until recovery rebuilds them), as the reconciler's leaseholder last saw them.");
     }
@@ -52,6 +55,8 @@ public sealed class ReconcilerMetrics
     }
 
     public void DriftFound(string kind, long units) => _drift.Add(units, EngineTelemetry.Tag("kind", kind));
+
+    public void Totals(string source) => _totals.Add(1, EngineTelemetry.Tag("source", source));
 
     public void Repaired(string kind, long count) => _repairs.Add(count, EngineTelemetry.Tag("kind", kind));
 

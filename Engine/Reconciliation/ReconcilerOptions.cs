@@ -45,6 +45,23 @@ public sealed class ReconcilerOptions
     [Range(1, 1_000_000)]
     public int WalkPagesPerRound { get; set; } = 400;
 
+    /// <summary>
+    /// Pages of a SKU's walk a round takes at most while the SKU is selling (its decision sequence moved since the last
+    /// round): its counts disagree with MySQL's by the orders on their way, so every round would walk, and the walk
+    /// competes for the CPU with the buyers. 40 pages of 250 cover 10,000 entries a round; the walk goes on at the full
+    /// <see cref="WalkPagesPerRound"/> once the sale pauses.
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int WalkPagesPerSellingRound { get; set; } = 40;
+
+    /// <summary>
+    /// How long the loop may go on without counting a SKU's orders in MySQL (one GROUP BY over every order of the SKU, on
+    /// every shard: the cost that grows with sales). In between, a round counts them only when Redis's counts or the
+    /// catalog's running counters moved since the last count, and takes the running counters while the SKU is selling.
+    /// </summary>
+    [Range(0, 86_400_000)]
+    public int TotalsMaxAgeMs { get; set; } = 300_000;
+
     /// <summary>How often the leaseholder looks for fenced SKUs, so that a fenced SKU is rebuilt within moments, not a round.</summary>
     [Range(20, 60_000)]
     public int FenceCheckIntervalMs { get; set; } = 200;

@@ -53,7 +53,27 @@ public sealed record SkuLedger(
     long InFlight,
     long Drift,
     DateTimeOffset CheckedAt,
-    IReadOnlyList<DriftFinding> Findings);
+    IReadOnlyList<DriftFinding> Findings,
+    string DbTotals = DbTotalsSource.Exact);
+
+/// <summary>
+/// Where a check's MySQL totals (<see cref="SkuLedger.Db"/>) came from; stable names for metrics. Checks on demand (the
+/// admin API, <c>warmup reconcile</c>) always count the orders; the loop's rounds read them only when they may have moved.
+/// </summary>
+public static class DbTotalsSource
+{
+    /// <summary>Counted from the SKU's orders on every shard now.</summary>
+    public const string Exact = "exact";
+
+    /// <summary>Counted by an earlier round of the loop, since which neither Redis's counts nor the catalog's running counters moved.</summary>
+    public const string Unchanged = "unchanged";
+
+    /// <summary>
+    /// The catalog's running counters (<c>campaign_sku_counters</c>), which lag the orders by the counter loop's interval:
+    /// a loop round on a SKU that is selling, where they only decide whether to walk and fill the report.
+    /// </summary>
+    public const string RunningCounters = "running-counters";
+}
 
 /// <summary>One SKU's reconciliation: the ledger before, the repairs made (by kind), and the ledger after them.</summary>
 public sealed record SkuReconciliation(SkuLedger Before, IReadOnlyDictionary<string, int> Repairs, SkuLedger After);

@@ -46,6 +46,9 @@ internal sealed class WalkCursor
         return this;
     }
 
+    /// <summary>This round takes at most <paramref name="pages"/> pages (a SKU that is selling: see <see cref="ReconcilerOptions.WalkPagesPerSellingRound"/>).</summary>
+    public void Limit(int pages) => _pagesLeft = Math.Min(_pagesLeft, pages);
+
     public bool TakePage()
     {
         if (_pagesLeft <= 0)

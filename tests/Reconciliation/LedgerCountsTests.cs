@@ -191,6 +191,7 @@ internal static class TestReconciler
         return new Reconciler(
             factory.Db,
             factory.Services.GetRequiredService<ShardDataSources>(),
+            factory.Services.GetRequiredService<CatalogDataSource>(),
             factory.Services.GetRequiredService<CampaignStore>(),
             factory.Services.GetRequiredService<OrderLifecycle>(),
             factory.Services.GetRequiredService<SkuScripts>(),

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json;
 using FlashSale.Engine.Campaigns;
 using FlashSale.Engine.Lifecycle;
+using FlashSale.Engine.Persistence;
 using FlashSale.Engine.Reconciliation;
 using FlashSale.Engine.Redis;
 using FlashSale.Engine.Storage;
@@ -65,16 +66,7 @@ public sealed class LedgerTests(IngressFactory factory)
         var orders = await ReserveAsync(sale, 5121, 5122);
         Assert.Equal(2, await ShardOrders.PersistAsync(factory, sale));
 
-        // The cancel commits in MySQL while Redis cannot be reached, so the release never runs.
-        await using (var unreachable = await ConnectionMultiplexer.ConnectAsync("127.0.0.1:1,abortConnect=false,connectTimeout=300"))
-        {
-            var cutOff = new OrderLifecycle(
-                factory.Services.GetRequiredService<ShardDataSources>(), unreachable.GetDatabase(), factory.Services.GetRequiredService<SkuScripts>(),
-                factory.Services.GetRequiredService<LifecycleMetrics>(),
-                TimeProvider.System, NullLogger<OrderLifecycle>.Instance);
-            var (outcome, _) = await cutOff.CancelAsync(orders[0], "buyer", CancellationToken.None);
-            Assert.Equal(CancelOutcome.Cancelled, outcome);
-        }
+        await CancelWhileRedisIsUnreachableAsync(orders[0]);
         Assert.Equal(3, await sale.AvailableAsync());
 
         var reconciler = Reconciler(graceMs: 0);
@@ -123,16 +115,58 @@ public sealed class LedgerTests(IngressFactory factory)
         Assert.Equal(3, await sale.AvailableAsync());
     }
 
-    private Reconciler Reconciler(int graceMs) => new(
-        factory.Db,
-        factory.Services.GetRequiredService<ShardDataSources>(),
-        factory.Services.GetRequiredService<CampaignStore>(),
-        factory.Services.GetRequiredService<OrderLifecycle>(),
-        factory.Services.GetRequiredService<SkuScripts>(),
-        factory.Services.GetRequiredService<ReconcilerMetrics>(),
-        Options.Create(new ReconcilerOptions { GraceMs = graceMs }),
-        TimeProvider.System,
-        NullLogger<Reconciler>.Instance);
+    [Fact]
+    public async Task TheLoopCountsTheOrdersInMySqlOnlyWhenEitherSideMovedAndTakesTheRunningCountersWhileSelling()
+    {
+        var sale = await TestSale.StartAsync(factory, stock: 10, perUserLimit: 1);
+        var orders = await ReserveAsync(sale, 5141, 5142);
+        Assert.Equal(2, await ShardOrders.PersistAsync(factory, sale));
+        var counters = new CounterApplier(factory.Services.GetRequiredService<ShardDataSources>(), factory.Services.GetRequiredService<CatalogDataSource>());
+        await counters.ApplyAsync(CancellationToken.None);
+        var reconciler = Reconciler(graceMs: 0);
+        var campaign = await CampaignAsync(sale);
+
+        var first = await RoundAsync();
+        Assert.Equal((DbTotalsSource.Exact, 2L, 0L), (first.Before.DbTotals, first.Before.Db.Pending, first.Before.Drift));
+        // Neither side moved: the orders are not counted again, and the totals are the same.
+        var idle = await RoundAsync();
+        Assert.Equal((DbTotalsSource.Unchanged, 2L, 0L), (idle.Before.DbTotals, idle.Before.Db.Pending, idle.Before.Drift));
+
+        // MySQL moved and Redis did not (a cancel whose release never ran): once the counter loop has applied the cancel,
+        // the next round counts the orders again, walks, and repairs it.
+        await CancelWhileRedisIsUnreachableAsync(orders[0]);
+        await counters.ApplyAsync(CancellationToken.None);
+        var moved = await RoundAsync();
+        Assert.Equal(DbTotalsSource.Exact, moved.Before.DbTotals);
+        Assert.Equal(new DriftFinding(DriftKind.UnreleasedCancel, orders[0], 1), Assert.Single(moved.Before.Findings));
+        Assert.Equal(1, moved.Repairs[DriftKind.UnreleasedCancel]);
+        Assert.Equal(9, await sale.AvailableAsync());
+
+        // A sale going on moves the decision sequence: the round takes the catalog's running counters, and still walks.
+        await ReserveAsync(sale, 5143);
+        var selling = await RoundAsync();
+        Assert.Equal(DbTotalsSource.RunningCounters, selling.Before.DbTotals);
+        Assert.Equal(new DbLedgerSide(1, 0, 1), selling.Before.Db);
+        Assert.Equal(2, selling.Before.Redis.Reserved);
+        Assert.Equal(1, selling.Before.InFlight);
+        Assert.Equal(0, selling.Before.Drift);
+
+        async Task<SkuReconciliation> RoundAsync() => Assert.Single(await reconciler.ReconcileRoundAsync(campaign, CancellationToken.None));
+    }
+
+    /// <summary>Cancels the order in MySQL while Redis cannot be reached, so its release never runs.</summary>
+    private async Task CancelWhileRedisIsUnreachableAsync(long orderNo)
+    {
+        await using var unreachable = await ConnectionMultiplexer.ConnectAsync("127.0.0.1:1,abortConnect=false,connectTimeout=300");
+        var cutOff = new OrderLifecycle(
+            factory.Services.GetRequiredService<ShardDataSources>(), unreachable.GetDatabase(), factory.Services.GetRequiredService<SkuScripts>(),
+            factory.Services.GetRequiredService<LifecycleMetrics>(),
+            TimeProvider.System, NullLogger<OrderLifecycle>.Instance);
+        var (outcome, _) = await cutOff.CancelAsync(orderNo, "buyer", CancellationToken.None);
+        Assert.Equal(CancelOutcome.Cancelled, outcome);
+    }
+
+    private Reconciler Reconciler(int graceMs) => TestReconciler.Create(factory, graceMs);
 
     private async Task<CampaignDefinition> CampaignAsync(TestSale sale)
         => (await factory.Services.GetRequiredService<CampaignStore>().GetAsync(sale.CampaignId, CancellationToken.None))!;
