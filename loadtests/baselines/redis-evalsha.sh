@@ -35,8 +35,9 @@ rcli ping >/dev/null 2>&1 || die "no Redis on 127.0.0.1:$FLASHSALE_REDIS_PORT: s
 # One SKU of a campaign of its own, with the engine's key layout (Engine/Redis/SkuKeys.cs): one hash tag.
 tag="{lt-bench-evalsha:1}"
 meta="fs:$tag:meta" idem="fs:$tag:idem" users="fs:$tag:users" ledger="fs:$tag:ledger" outbox="fs:$tag:outbox" pending="fs:$tag:pending"
+coupons="fs:$tag:coupons"
 counter="lt-bench-evalsha:counter"
-keys=("$meta" "$idem" "$users" "$ledger" "$outbox" "$pending" "$counter")
+keys=("$meta" "$idem" "$users" "$ledger" "$outbox" "$pending" "$coupons" "$counter")
 if [ "$(rcli exists "${keys[@]}")" != "0" ]; then
   die "keys of an earlier run are still in db $BENCH_DB (${keys[*]}): delete them, or set BENCH_DB"
 fi
@@ -59,18 +60,18 @@ bench() {
   redis-benchmark -p "$FLASHSALE_REDIS_PORT" --dbnum "$BENCH_DB" -n "$1" -c "$CLIENTS" -P "$PIPELINE" -r "$KEYSPACE" --csv "${@:2}" \
     | awk -F'","' 'NR == 2 { gsub(/"/, "", $2); gsub(/"/, "", $5); gsub(/"/, "", $7); print $2, $5, $7 }'
 }
-# One request's arguments: buyer, Idempotency-Key, quantity, order number; every __rand_int__ is drawn on its own.
-request=("__rand_int__" "k-__rand_int__" 1 "__rand_int__")
+# One request's arguments: buyer, Idempotency-Key, quantity, order number, no coupon; every __rand_int__ is drawn on its own.
+request=("__rand_int__" "k-__rand_int__" 1 "__rand_int__" "")
 batch=()
 for _ in $(seq 1 "$BATCH"); do batch+=("${request[@]}"); done
 batch_calls=$((REQUESTS / BATCH))
 
 log "redis-benchmark: $REQUESTS reservations each, $CLIENTS connections, pipeline $PIPELINE, Redis 127.0.0.1:$FLASHSALE_REDIS_PORT db $BENCH_DB"
 read -r trivial_rps trivial_p50 trivial_p99 < <(bench "$REQUESTS" evalsha "$trivial_sha" 1 "$counter")
-# KEYS: meta, idempotency, users, ledger, outbox, pending. ARGV: campaign, SKU, the position seen (0 0), then the requests.
-read -r single_rps single_p50 single_p99 < <(bench "$REQUESTS" evalsha "$reserve_sha" 6 "$meta" "$idem" "$users" "$ledger" "$outbox" "$pending" \
+# KEYS: meta, idempotency, users, ledger, outbox, pending, coupons. ARGV: campaign, SKU, the position seen (0 0), then the requests.
+read -r single_rps single_p50 single_p99 < <(bench "$REQUESTS" evalsha "$reserve_sha" 7 "$meta" "$idem" "$users" "$ledger" "$outbox" "$pending" "$coupons" \
   lt-bench-evalsha 1 0 0 "${request[@]}")
-read -r batch_rps batch_p50 batch_p99 < <(PIPELINE=1 bench "$batch_calls" evalsha "$reserve_sha" 6 "$meta" "$idem" "$users" "$ledger" "$outbox" "$pending" \
+read -r batch_rps batch_p50 batch_p99 < <(PIPELINE=1 bench "$batch_calls" evalsha "$reserve_sha" 7 "$meta" "$idem" "$users" "$ledger" "$outbox" "$pending" "$coupons" \
   lt-bench-evalsha 1 0 0 "${batch[@]}")
 
 # Every reservation must have taken the created path (a unit taken from stock), or the numbers measure refusals.
