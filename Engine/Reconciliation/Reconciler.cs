@@ -300,6 +300,26 @@ public sealed partial class Reconciler(
         }
     }
 
+    /// <summary>
+    /// Forgets what the loop kept of every SKU outside <paramref name="campaigns"/> (where its walk stopped, its last count,
+    /// its sequence), so a Persister that runs for months keeps only the SKUs still in the loop's scope.
+    /// </summary>
+    public void ForgetAllBut(IReadOnlyCollection<CampaignDefinition> campaigns)
+    {
+        var kept = campaigns.Select(c => c.CampaignId).ToHashSet(StringComparer.Ordinal);
+        Forget(_cursors);
+        Forget(_counted);
+        Forget(_sequences);
+
+        void Forget<T>(ConcurrentDictionary<SkuKeys, T> memory)
+        {
+            foreach (var sku in memory.Keys.Where(k => !kept.Contains(k.CampaignId)))
+            {
+                memory.TryRemove(sku, out _);
+            }
+        }
+    }
+
     /// <summary>The campaigns the loop looks after: those that have not ended, or ended within the look-back.</summary>
     public async Task<IReadOnlyList<CampaignDefinition>> ActiveCampaignsAsync(CancellationToken cancellationToken)
     {

@@ -160,6 +160,7 @@ internal sealed partial class ReconcilerService(
                 }
             }
         }
+        reconciler.ForgetAllBut(campaigns);
         var elapsed = time.GetElapsedTime(started);
         metrics.Run(elapsed, drift);
         // A few missed rounds and the report is gone: the console then says no reconciler reported, not an old "no drift".

@@ -151,6 +151,12 @@ public sealed class LedgerTests(IngressFactory factory)
         Assert.Equal(1, selling.Before.InFlight);
         Assert.Equal(0, selling.Before.Drift);
 
+        // Out of the loop's scope (a campaign past the look-back), the SKU is forgotten: back in it, it is counted anew.
+        reconciler.ForgetAllBut([]);
+        Assert.Equal(DbTotalsSource.Exact, (await RoundAsync()).Before.DbTotals);
+        reconciler.ForgetAllBut([campaign]);
+        Assert.Equal(DbTotalsSource.Unchanged, (await RoundAsync()).Before.DbTotals);
+
         async Task<SkuReconciliation> RoundAsync() => Assert.Single(await reconciler.ReconcileRoundAsync(campaign, CancellationToken.None));
     }
 
