@@ -437,7 +437,7 @@ public sealed partial class Reconciler(
         if (LedgerComparison.WalkNeeded(counters, totals))
         {
             walk = new LedgerWalk();
-            await WalkAsync(db, keys, sku, counters.At, cursor, walk, WalkMargin, cancellationToken, youngInFlight: loop);
+            await WalkAsync(db, keys, sku, counters.At, cursor, walk, WalkMargin, cancellationToken, loop);
         }
         var stock = sku.Buckets > 1 ? (int)counters.Total : sku.Stock;
         var check = LedgerComparison.Compare(keys.CampaignId, sku.SkuId, stock, counters, totals, walk);
@@ -487,8 +487,11 @@ public sealed partial class Reconciler(
             case DbTotalsSource.RunningCounters:
                 return (running.AsDbSide(), source);
         }
+        var counting = time.GetTimestamp();
         var totals = await DbTotalsAsync(keys, split, cancellationToken);
         _counted[keys] = new CountedTotals(counters, running, totals, time.GetTimestamp());
+        // Counts of several SKUs fall due in the same round (all of them in a Persister's first): not back to back.
+        await RestAsync(loop: true, counting, cancellationToken);
         return (totals, source);
     }
 
@@ -526,21 +529,23 @@ public sealed partial class Reconciler(
     /// budget. <paramref name="at"/> is the Redis clock read before any of it: ages are judged against it, which can only
     /// make an order look younger (in flight) than it is, never older.
     /// </summary>
-    /// <param name="youngInFlight">
+    /// <param name="loop">
     /// The loop's rounds: a reserved entry younger than the grace period is counted in flight without reading its order, as
     /// no judgement of it can be drift yet (missing from MySQL, or cancelled there, it is on its way; paid there, a paid
     /// label, which a later pass repairs once the counts show it). A sale's own ledger is mostly young entries, so its
-    /// rounds read MySQL only for the old ones.
+    /// rounds read MySQL only for the old ones. And the walk rests between pages (<see cref="ReconcilerOptions.WalkPauseFactor"/>).
     /// </param>
     private async Task WalkAsync(
         IDatabase db, SkuKeys keys, CampaignSku sku, DateTimeOffset at, WalkCursor cursor, LedgerWalk walk, TimeSpan margin, CancellationToken cancellationToken,
-        bool youngInFlight = false)
+        bool loop = false)
     {
         var pageSize = _settings.WalkPageSize;
         var grace = TimeSpan.FromMilliseconds(_settings.GraceMs);
+        var pageStarted = 0L;
         while (!cursor.LedgerDone && cursor.TakePage())
         {
-            cancellationToken.ThrowIfCancellationRequested();
+            await RestAsync(loop, pageStarted, cancellationToken);
+            pageStarted = time.GetTimestamp();
             var reply = (RedisResult[])(await db.ExecuteAsync("HSCAN", keys.Ledger, cursor.LedgerPosition, "COUNT", pageSize))!;
             cursor.LedgerPageRead(ulong.Parse(reply[0].ToString(), NumberStyles.None, CultureInfo.InvariantCulture));
             var flat = (RedisResult[])reply[1]!;
@@ -549,7 +554,7 @@ public sealed partial class Reconciler(
             {
                 records[SkuScripts.ParseOrderNo((RedisValue)flat[i])] = LedgerRecord.Parse(flat[i + 1].ToString());
             }
-            if (youngInFlight)
+            if (loop)
             {
                 var young = records.Where(r => r.Value.State == LedgerRecord.Reserved && at - DateTimeOffset.FromUnixTimeMilliseconds(r.Value.CreatedMs) < grace).ToList();
                 walk.Add(young.Select(r => new OrderVerdict(r.Key, r.Value.State, r.Value.Quantity, Kind: null, InFlight: true, PaidLabel: false)));
@@ -565,7 +570,8 @@ public sealed partial class Reconciler(
         }
         while (!cursor.DbDone(shards.Count) && cursor.TakePage())
         {
-            cancellationToken.ThrowIfCancellationRequested();
+            await RestAsync(loop, pageStarted, cancellationToken);
+            pageStarted = time.GetTimestamp();
             var status = LiveStatuses[cursor.Status];
             List<DbOrder> page;
             await using (var connection = await shards.OpenAsync(cursor.Shard, cancellationToken))
@@ -590,6 +596,21 @@ public sealed partial class Reconciler(
         if (walk.Complete)
         {
             cursor.Restart();
+        }
+    }
+
+    /// <summary>
+    /// A loop round rests after each page of its walk and after each count of a SKU's orders, for
+    /// <see cref="ReconcilerOptions.WalkPauseFactor"/> times as long as that took (<paramref name="started"/>: its
+    /// <see cref="TimeProvider.GetTimestamp"/>; 0, before a walk's first page, is no rest).
+    /// </summary>
+    private async Task RestAsync(bool loop, long started, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (loop && started != 0 && _settings.WalkPauseFactor > 0)
+        {
+            // A delay waits whole milliseconds: a shorter rest is none.
+            await Task.Delay(time.GetElapsedTime(started) * _settings.WalkPauseFactor, time, cancellationToken);
         }
     }
 

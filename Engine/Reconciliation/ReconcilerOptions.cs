@@ -55,6 +55,16 @@ public sealed class ReconcilerOptions
     public int WalkPagesPerSellingRound { get; set; } = 40;
 
     /// <summary>
+    /// After each page of a loop round's walk (its HSCAN, its MySQL reads, its HMGET) and each count of a SKU's orders in
+    /// MySQL, the round rests this many times as long as that took, so it takes at most 1 / (1 + factor) of the time
+    /// while it runs: 3 keeps it to a quarter. A page reads hundreds of orders and a count reads all of a SKU's; back to
+    /// back they are bursts of a core for the Persister, MySQL and Redis together, which a sale's buyers feel as latency.
+    /// 0 never rests. The ledger endpoint and <c>Warmup reconcile</c> never rest.
+    /// </summary>
+    [Range(0.0, 100.0)]
+    public double WalkPauseFactor { get; set; } = 3;
+
+    /// <summary>
     /// How long the loop may go on without counting a SKU's orders in MySQL (one GROUP BY over every order of the SKU, on
     /// every shard: the cost that grows with sales). In between, a round counts them only when Redis's counts or the
     /// catalog's running counters moved since the last count, and takes the running counters while the SKU is selling.

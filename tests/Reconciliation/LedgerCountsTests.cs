@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using FlashSale.Engine.Campaigns;
@@ -158,6 +160,71 @@ public sealed class LedgerCountsTests(IngressFactory factory)
         Assert.NotNull((string?)await sale.Db.HashGetAsync(sale.Keys.Pending, lost));
     }
 
+    [Fact]
+    public async Task TheLoopRestsAfterEachCountAndPageInProportionToItAndAOneOffCheckNeverRests()
+    {
+        const int entries = 1_000;
+        var sale = await TestSale.StartAsync(factory, stock: 2_000);
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var first = 0x6100_0000_0000_0000L + (Random.Shared.NextInt64(1, 1L << 40) << 12);
+        // Old enough to be judged against MySQL, so each page costs what a sale's ledger costs a round; in flight, as their
+        // pending marks name an outbox entry still in the stream.
+        var records = new LedgerRecord(7_000, 1, 19_900, now - 300_000, now + 600_000, LedgerRecord.Reserved).ToString();
+        var entry = await sale.Db.StreamAddAsync(sale.Keys.Outbox, "v", "3");
+        await sale.Db.HashSetAsync(sale.Keys.Ledger, [.. Enumerable.Range(0, entries).Select(i => new HashEntry(first + i, records))]);
+        await sale.Db.HashSetAsync(sale.Keys.Pending, [.. Enumerable.Range(0, entries).Select(i => new HashEntry(first + i, entry))]);
+        await sale.Db.HashSetAsync(sale.Keys.Meta, [new(MetaFields.Reserved, entries), new(MetaFields.Available, 2_000 - entries)]);
+        var campaign = (await factory.Services.GetRequiredService<CampaignStore>().GetAsync(sale.CampaignId, CancellationToken.None))!;
+
+        try
+        {
+            // Large enough that even the count of an empty SKU (a few hundred µs) rests a whole millisecond, the least a delay waits.
+            const double factor = 20;
+            var time = new TimersRecorded();
+            var reconciler = TestReconciler.Create(factory, graceMs: 60_000, pageSize: 50, pagesPerRound: 4, time: time, walkPauseFactor: factor);
+            var started = Stopwatch.GetTimestamp();
+            var round = Assert.Single(await reconciler.ReconcileRoundAsync(campaign, CancellationToken.None));
+            var took = Stopwatch.GetElapsedTime(started);
+
+            Assert.Equal(0, round.Before.Drift);
+            Assert.InRange(round.Before.InFlight, 1, 400);
+            // A rest after the round's first count of the SKU's orders in MySQL, and after each of its four pages but the last,
+            // each as long as what came before it took, times the factor.
+            var rests = time.Timers.ToArray();
+            Assert.True(rests.Length == 4, $"{rests.Length} rests ({string.Join(", ", rests)}), {round.Before.InFlight} entries in flight");
+            Assert.All(rests, rest => Assert.True(rest > TimeSpan.Zero, $"a rest of {rest}"));
+            Assert.True(took >= rests.Aggregate(TimeSpan.Zero, (a, b) => a + b), $"the round took {took}, less than its rests");
+
+            // The ledger endpoint's check walks everything at once: an operator waits for it.
+            time.Timers.Clear();
+            Assert.Equal(entries, Assert.Single(await reconciler.ReconcileAsync(campaign, repair: false)).Before.InFlight);
+            Assert.Empty(time.Timers);
+
+            // And a factor of 0 walks the loop's pages back to back.
+            time.Timers.Clear();
+            var unpaced = TestReconciler.Create(factory, graceMs: 60_000, pageSize: 50, pagesPerRound: 4, time: time, walkPauseFactor: 0);
+            Assert.Single(await unpaced.ReconcileRoundAsync(campaign, CancellationToken.None));
+            Assert.Empty(time.Timers);
+        }
+        finally
+        {
+            // The entry is no batch: the relay's safety net must not find it once it is old enough to send.
+            await sale.Db.KeyDeleteAsync([sale.Keys.Outbox, sale.Keys.Pending]);
+        }
+    }
+
+    /// <summary>The system's clock, keeping the due time of every timer asked of it: a Task.Delay on it is one.</summary>
+    private sealed class TimersRecorded : TimeProvider
+    {
+        public ConcurrentQueue<TimeSpan> Timers { get; } = new();
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            Timers.Enqueue(dueTime);
+            return System.CreateTimer(callback, state, dueTime, period);
+        }
+    }
+
     /// <summary>Asserts the counts equal the ledger counted entry by entry, and the stock is total minus them; returns them.</summary>
     private static async Task<(long Reserved, long Sold)> AssertCountsExactAsync(TestSale sale)
     {
@@ -183,11 +250,13 @@ public sealed class LedgerCountsTests(IngressFactory factory)
 /// <summary>A reconciler over the in-process Ingress's services, with the settings a test needs.</summary>
 internal static class TestReconciler
 {
-    public static Reconciler Create(IngressFactory factory, int graceMs, int? pageSize = null, int? pagesPerRound = null)
+    public static Reconciler Create(
+        IngressFactory factory, int graceMs, int? pageSize = null, int? pagesPerRound = null, TimeProvider? time = null, double? walkPauseFactor = null)
     {
         var options = new ReconcilerOptions { GraceMs = graceMs };
         options.WalkPageSize = pageSize ?? options.WalkPageSize;
         options.WalkPagesPerRound = pagesPerRound ?? options.WalkPagesPerRound;
+        options.WalkPauseFactor = walkPauseFactor ?? options.WalkPauseFactor;
         return new Reconciler(
             factory.Db,
             factory.Services.GetRequiredService<ShardDataSources>(),
@@ -197,7 +266,7 @@ internal static class TestReconciler
             factory.Services.GetRequiredService<SkuScripts>(),
             factory.Services.GetRequiredService<ReconcilerMetrics>(),
             Options.Create(options),
-            TimeProvider.System,
+            time ?? TimeProvider.System,
             NullLogger<Reconciler>.Instance);
     }
 }
