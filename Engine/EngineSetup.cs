@@ -37,6 +37,21 @@ public sealed class RedisOptions
     /// </summary>
     [RegularExpression(@"^[^{}]{0,64}$", ErrorMessage = "Redis:KeyPrefix is at most 64 characters and has no '{' or '}'.")]
     public string KeyPrefix { get; set; } = "";
+
+    /// <summary>
+    /// Which threads complete the connection's I/O: <see cref="RedisIoThreads.ThreadPool"/>, the .NET thread pool, or
+    /// <see cref="RedisIoThreads.Dedicated"/>, StackExchange.Redis's own pool of ten workers shared by every connection.
+    /// The dedicated pool guards against code that blocks thread-pool threads on Redis (the engine never does: it awaits);
+    /// on few cores its ten workers spin and contend with the thread pool's for every reply (see README, "Group commit").
+    /// </summary>
+    public RedisIoThreads IoThreads { get; set; } = RedisIoThreads.ThreadPool;
+}
+
+/// <summary>The threads that complete a Redis connection's reads and writes (<see cref="RedisOptions.IoThreads"/>).</summary>
+public enum RedisIoThreads
+{
+    ThreadPool,
+    Dedicated,
 }
 
 /// <summary>
@@ -68,11 +83,15 @@ public static class EngineSetup
 
         // Connection strings are read when first needed, so a tool command that needs neither still runs without them.
         var configuration = builder.Configuration;
-        services.AddSingleton<IConnectionMultiplexer>(_ =>
+        services.AddSingleton<IConnectionMultiplexer>(sp =>
         {
             var options = ConfigurationOptions.Parse(Required(configuration, "Redis"));
             // Start even while Redis is down; readiness reports it and calls fail fast until it is back.
             options.AbortOnConnectFail = false;
+            if (sp.GetRequiredService<IOptions<RedisOptions>>().Value.IoThreads == RedisIoThreads.ThreadPool)
+            {
+                options.SocketManager = SocketManager.ThreadPool;
+            }
             return ConnectionMultiplexer.Connect(options);
         });
         // The engine's keys, under Redis:KeyPrefix when one is set: every behaviour reads and writes through this one.
