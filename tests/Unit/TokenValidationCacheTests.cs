@@ -136,6 +136,38 @@ public sealed class TokenValidationCacheTests
         Assert.Equal(0, cache.Count);
     }
 
+    [Fact]
+    public async Task TheHandlerAnswersAndKeepsTheIdentityAndTheTokensLifetimeWithoutTheParsedToken()
+    {
+        var cache = Cache();
+        var handler = new CachingTokenHandler(new JsonWebTokenHandler { MapInboundClaims = false }, cache);
+        var auth = new AuthOptions { SigningKey = new string('k', 32) };
+        var parameters = new TokenValidationParameters
+        {
+            ValidIssuer = auth.Issuer,
+            ValidAudience = auth.Audience,
+            IssuerSigningKey = auth.SecurityKey(),
+            ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
+        };
+        var token = Mint(42, TimeSpan.FromMinutes(10));
+        var parsed = new JsonWebToken(token);
+
+        var first = await handler.ValidateTokenAsync(token, parameters);
+        Assert.True(first.IsValid, first.Exception?.Message);
+        Assert.Equal(42, Assert.IsType<BuyerIdentity>(first.ClaimsIdentity).BuyerId);
+        var lifetime = Assert.IsType<ValidatedToken>(first.SecurityToken);
+        Assert.Equal((parsed.ValidFrom, parsed.ValidTo, parsed.Issuer, parsed.Id), (lifetime.ValidFrom, lifetime.ValidTo, lifetime.Issuer, lifetime.Id));
+
+        // The second validation is kept; from then on the kept answer is the one given.
+        var second = await handler.ValidateTokenAsync(token, parameters);
+        Assert.True(second.IsValid);
+        Assert.Same(second, await handler.ValidateTokenAsync(token, parameters));
+
+        // A token whose signature is another is validated in full, and refused.
+        var forged = token[..^2] + (token[^2] == 'A' ? "BB" : "AA");
+        Assert.False((await handler.ValidateTokenAsync(forged, parameters)).IsValid);
+    }
+
     /// <summary>Validates <paramref name="token"/> twice, as a buyer's first two requests do: the second is kept.</summary>
     private static void Keep(TokenValidationCache cache, string token)
     {
