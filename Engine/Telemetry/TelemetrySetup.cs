@@ -25,6 +25,17 @@ public static class TelemetrySetup
 
     public const string MetricsPath = "/metrics";
 
+    /// <summary>Meters recorded beyond the default ones, by name (e.g. <c>Microsoft.AspNetCore.RateLimiting</c>).</summary>
+    public const string ExtraMetersKey = "OpenTelemetry:ExtraMeters";
+
+    /// <summary>
+    /// The ASP.NET Core meters recorded by default: requests (<c>http.server.*</c>), connections (<c>kestrel.*</c>) and
+    /// unhandled exceptions. The framework's other meters (routing, authentication, authorization, rate limiting, the
+    /// memory pool) record several measurements on every request, about 3% of the Ingress's CPU on the sold-out path (4.9% of its samples in OpenTelemetry before, 2.2% after);
+    /// <see cref="ExtraMetersKey"/> turns them on where they are wanted.
+    /// </summary>
+    public static readonly string[] AspNetCoreMeters = ["Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.Diagnostics"];
+
     /// <summary>
     /// A behaviour's metrics class, created once; hosts without an exporter (tools, benchmarks) record into nothing.
     /// </summary>
@@ -44,7 +55,8 @@ public static class TelemetrySetup
             .ConfigureResource(resource => resource.AddService(serviceName))
             .WithMetrics(metrics => metrics
                 .AddMeter(EngineTelemetry.Name)
-                .AddAspNetCoreInstrumentation()
+                .AddMeter(AspNetCoreMeters)
+                .AddMeter(builder.Configuration.GetSection(ExtraMetersKey).Get<string[]>() ?? [])
                 .AddHttpClientInstrumentation()
                 .AddRuntimeInstrumentation()
                 .AddPrometheusExporter());

@@ -19,11 +19,14 @@ public sealed class ReservationRateLimited
 /// <summary>
 /// The reservation endpoint's limits, as ASP.NET Core's rate limiting middleware asks them (its global limiter): per
 /// buyer, per client address, the campaign's own cap on requests in flight, and the Ingress-wide cap, in that order, each
-/// a partitioned limiter of System.Threading.RateLimiting (token buckets, concurrency limiters; no queueing: a request is
-/// admitted or refused at once). What it adds to <see cref="PartitionedRateLimiter.CreateChained{TResource}"/> is the
-/// name of the limit that refused (<see cref="LimitName"/> on the lease), for the answer and the metrics.
-/// Other endpoints pass untouched. A campaign with its own limits (<see cref="CampaignLimitOverrides"/>) has partitions
-/// of its own for them; every other campaign shares the deployment's per-buyer and per-address buckets.
+/// a limiter of System.Threading.RateLimiting (token buckets, concurrency limiters; no queueing: a request is admitted or
+/// refused at once). What it adds to <see cref="PartitionedRateLimiter.CreateChained{TResource}"/> is the name of the
+/// limit that refused (<see cref="LimitName"/> on the lease), for the answer and the metrics, and that a limit which is
+/// off for the request's campaign is not asked at all: the campaign and its own limits are looked up once per request,
+/// and the Ingress-wide cap is one concurrency limiter, not a partition, so a sale whose per-buyer and per-address limits
+/// are off pays for one permit. Other endpoints pass untouched. A campaign with its own limits
+/// (<see cref="CampaignLimitOverrides"/>) has partitions of its own for them; every other campaign shares the
+/// deployment's per-buyer and per-address buckets.
 /// </summary>
 public sealed class ReservationLimiter : PartitionedRateLimiter<HttpContext>
 {
@@ -37,43 +40,41 @@ public sealed class ReservationLimiter : PartitionedRateLimiter<HttpContext>
 
     private static readonly RateLimitLease Admitted = new AdmittedLease();
 
-    private readonly (string Name, PartitionedRateLimiter<HttpContext> Limiter)[] _chain;
+    private readonly CampaignLimitOverrides _overrides;
+    private readonly PartitionedRateLimiter<LimitedRequest> _perBuyer;
+    private readonly PartitionedRateLimiter<LimitedRequest> _perAddress;
+    private readonly PartitionedRateLimiter<LimitedRequest> _campaignConcurrency;
+    private readonly ConcurrencyLimiter? _concurrency;
+
+    /// <summary>Each limit in order: its name, and a permit from it, or null where it does not apply to the request.</summary>
+    private readonly (string Name, Func<LimitedRequest, int, RateLimitLease?> Acquire)[] _chain;
 
     public ReservationLimiter(RateLimitOptions options, CampaignLimitOverrides overrides)
     {
+        _overrides = overrides;
         var perBuyer = options.PerBuyer.ToLimit();
         var perAddress = options.PerAddress.ToLimit();
-        var concurrency = options.Concurrency;
+        _perBuyer = PartitionedRateLimiter.Create<LimitedRequest, (string Scope, long Buyer)>(request =>
+            request.Context.User.BuyerId() is not { } buyer
+                ? RateLimitPartition.GetNoLimiter(("", 0L))
+                : RateLimitPartition.GetTokenBucketLimiter((request.Own?.PerBuyer is null ? "" : request.CampaignId!, buyer),
+                    _ => Bucket(request.Own?.PerBuyer ?? perBuyer)));
+        _perAddress = PartitionedRateLimiter.Create<LimitedRequest, (string Scope, IPAddress? Address)>(request =>
+            RateLimitPartition.GetTokenBucketLimiter(
+                (request.Own?.PerAddress is null ? "" : request.CampaignId!, ClientKey(request.Context.Connection.RemoteIpAddress)),
+                _ => Bucket(request.Own?.PerAddress ?? perAddress)));
+        _campaignConcurrency = PartitionedRateLimiter.Create<LimitedRequest, string>(request =>
+            RateLimitPartition.GetConcurrencyLimiter(request.CampaignId!,
+                _ => new ConcurrencyLimiterOptions { PermitLimit = request.Own!.Concurrency!.Value, QueueLimit = 0 }));
+        _concurrency = options.Concurrency > 0
+            ? new ConcurrencyLimiter(new ConcurrencyLimiterOptions { PermitLimit = options.Concurrency, QueueLimit = 0 })
+            : null;
         _chain =
         [
-            (Buyer, PartitionedRateLimiter.Create<HttpContext, (string Scope, long Buyer)>(context =>
-            {
-                var campaignId = CampaignOf(context);
-                var own = overrides.Find(campaignId)?.PerBuyer;
-                var limit = own ?? perBuyer;
-                return limit.IsOff || context.User.BuyerId() is not { } buyer
-                    ? RateLimitPartition.GetNoLimiter(("", 0L))
-                    : RateLimitPartition.GetTokenBucketLimiter((own is null ? "" : campaignId!, buyer), _ => Bucket(limit));
-            })),
-            (Address, PartitionedRateLimiter.Create<HttpContext, (string Scope, IPAddress? Address)>(context =>
-            {
-                var campaignId = CampaignOf(context);
-                var own = overrides.Find(campaignId)?.PerAddress;
-                var limit = own ?? perAddress;
-                return limit.IsOff
-                    ? RateLimitPartition.GetNoLimiter<(string, IPAddress?)>(("", null))
-                    : RateLimitPartition.GetTokenBucketLimiter((own is null ? "" : campaignId!, ClientKey(context.Connection.RemoteIpAddress)), _ => Bucket(limit));
-            })),
-            (CampaignConcurrency, PartitionedRateLimiter.Create<HttpContext, string>(context =>
-            {
-                var campaignId = CampaignOf(context);
-                return overrides.Find(campaignId)?.Concurrency is { } cap
-                    ? RateLimitPartition.GetConcurrencyLimiter(campaignId!, _ => new ConcurrencyLimiterOptions { PermitLimit = cap, QueueLimit = 0 })
-                    : RateLimitPartition.GetNoLimiter("");
-            })),
-            (Concurrency, PartitionedRateLimiter.Create<HttpContext, int>(_ => concurrency > 0
-                ? RateLimitPartition.GetConcurrencyLimiter(1, _ => new ConcurrencyLimiterOptions { PermitLimit = concurrency, QueueLimit = 0 })
-                : RateLimitPartition.GetNoLimiter(0))),
+            (Buyer, (request, permits) => (request.Own?.PerBuyer ?? perBuyer).IsOff ? null : _perBuyer.AttemptAcquire(request, permits)),
+            (Address, (request, permits) => (request.Own?.PerAddress ?? perAddress).IsOff ? null : _perAddress.AttemptAcquire(request, permits)),
+            (CampaignConcurrency, (request, permits) => request.Own?.Concurrency is null ? null : _campaignConcurrency.AttemptAcquire(request, permits)),
+            (Concurrency, (_, permits) => _concurrency?.AttemptAcquire(permits)),
         ];
     }
 
@@ -113,7 +114,7 @@ public sealed class ReservationLimiter : PartitionedRateLimiter<HttpContext>
 
     private static string? CampaignOf(HttpContext context) => context.Request.RouteValues["campaignId"] as string;
 
-    public override RateLimiterStatistics? GetStatistics(HttpContext resource) => _chain[^1].Limiter.GetStatistics(resource);
+    public override RateLimiterStatistics? GetStatistics(HttpContext resource) => _concurrency?.GetStatistics();
 
     protected override RateLimitLease AttemptAcquireCore(HttpContext resource, int permitCount)
     {
@@ -121,22 +122,33 @@ public sealed class ReservationLimiter : PartitionedRateLimiter<HttpContext>
         {
             return Admitted;
         }
+        var campaignId = CampaignOf(resource);
+        var request = new LimitedRequest(resource, campaignId, _overrides.Find(campaignId));
         var held = new RateLimitLease[_chain.Length];
-        for (var i = 0; i < _chain.Length; i++)
+        var count = 0;
+        foreach (var (name, acquire) in _chain)
         {
-            var lease = _chain[i].Limiter.AttemptAcquire(resource, permitCount);
+            if (acquire(request, permitCount) is not { } lease)
+            {
+                continue;
+            }
             if (!lease.IsAcquired)
             {
                 // Concurrency permits taken by the limits before this one go back at once; tokens do not.
-                for (var j = 0; j < i; j++)
+                for (var j = 0; j < count; j++)
                 {
                     held[j].Dispose();
                 }
-                return new RefusedLease(_chain[i].Name, lease);
+                return new RefusedLease(name, lease);
             }
-            held[i] = lease;
+            held[count++] = lease;
         }
-        return new HeldLeases(held);
+        return count switch
+        {
+            0 => Admitted,
+            1 => held[0],
+            _ => new HeldLeases(held[..count]),
+        };
     }
 
     // Nothing ever queues (queue limits are 0): waiting is the same as trying now.
@@ -147,10 +159,10 @@ public sealed class ReservationLimiter : PartitionedRateLimiter<HttpContext>
     {
         if (disposing)
         {
-            foreach (var (_, limiter) in _chain)
-            {
-                limiter.Dispose();
-            }
+            _perBuyer.Dispose();
+            _perAddress.Dispose();
+            _campaignConcurrency.Dispose();
+            _concurrency?.Dispose();
         }
         base.Dispose(disposing);
     }
@@ -219,3 +231,6 @@ public sealed class ReservationLimiter : PartitionedRateLimiter<HttpContext>
         }
     }
 }
+
+/// <summary>A reservation request as the limits see it: its campaign and the campaign's own limits, looked up once.</summary>
+internal readonly record struct LimitedRequest(HttpContext Context, string? CampaignId, CampaignRateLimits? Own);

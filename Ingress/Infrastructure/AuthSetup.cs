@@ -22,6 +22,8 @@ public static class AuthSetup
             {
                 // Keep "sub" and "role" as they are in the token instead of WS-Federation claim URIs.
                 bearer.MapInboundClaims = false;
+                // Nothing reads the raw token back from the authentication properties: not storing it saves work on every request.
+                bearer.SaveToken = false;
                 bearer.TokenHandlers.Clear();
                 bearer.TokenHandlers.Add(new CachingTokenHandler(new JsonWebTokenHandler { MapInboundClaims = false }, cache));
                 bearer.TokenValidationParameters = new TokenValidationParameters

@@ -87,6 +87,10 @@ public sealed class MetricsTests(IngressFactory factory)
         Assert.DoesNotContain(scrape.Series("http_server_request_duration_seconds_count"), s => s.Labels.GetValueOrDefault("http_route") == "/metrics");
         Assert.Equal(Environment.ProcessorCount, scrape.Sum("dotnet_process_cpu_count"));
         Assert.Contains(scrape.Series("target_info"), s => s.Labels.GetValueOrDefault("service_name") == "flashsale-ingress");
+        // The framework's meters that record on every request beyond the request's own (routing, authentication, rate limiting, ...)
+        // are off unless OpenTelemetry:ExtraMeters names them.
+        Assert.False(scrape.Declares("aspnetcore_routing_match_attempts_total", "counter"));
+        Assert.False(scrape.Declares("aspnetcore_authentication_authenticate_duration_seconds", "histogram"));
     }
 
     [Fact]
