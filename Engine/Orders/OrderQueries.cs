@@ -87,7 +87,7 @@ public sealed class OrderQueries(ShardDataSources shards, IDatabase db)
     private async Task<OrderView?> FromLedgersAsync(long orderNo)
     {
         var skus = await RedisKeyspace.LiveSkusAsync(db);
-        var records = await Task.WhenAll(skus.Select(sku => db.HashGetAsync(sku.Ledger, orderNo)));
+        var records = await Task.WhenAll(skus.Select(async sku => (await LedgerLayout.GetAsync(db, sku, [orderNo]))[0]));
         var found = Array.FindIndex(records, r => !r.IsNull);
         if (found < 0)
         {

@@ -21,7 +21,7 @@ namespace FlashSale.Engine.Reconciliation;
 /// A check reads the SKU's running counts (sku-counters.lua: total, available, units reserved and sold; constant
 /// time) and MySQL's units by status. The counts give the stock check (available = total − reserved − sold). Orders
 /// are looked at only when the two sides' counts disagree (a sale in progress, or drift): the ledger is walked with
-/// HSCAN, <see cref="ReconcilerOptions.WalkPageSize"/> entries a call, each page compared with its orders' rows in
+/// HSCAN, <see cref="ReconcilerOptions.WalkPageSize"/> entries a call or a few of its small shards pipelined, each page compared with its orders' rows in
 /// their shards and with the SKU's pending marks (events not yet durable in Kafka); then MySQL's live orders of the
 /// SKU are walked by order number, a page at a time, each page checked against the ledger with one HMGET. The walk is
 /// not a snapshot: each page's Redis reads come before its MySQL reads, and every finding is confirmed by reading
@@ -542,18 +542,13 @@ public sealed partial class Reconciler(
         var pageSize = _settings.WalkPageSize;
         var grace = TimeSpan.FromMilliseconds(_settings.GraceMs);
         var pageStarted = 0L;
+        var ledgerShards = await LedgerLayout.ShardsAsync(db, keys);
+        var ledgerKeys = LedgerLayout.KeysOf(keys, ledgerShards);
         while (!cursor.LedgerDone && cursor.TakePage())
         {
             await RestAsync(loop, pageStarted, cancellationToken);
             pageStarted = time.GetTimestamp();
-            var reply = (RedisResult[])(await db.ExecuteAsync("HSCAN", keys.Ledger, cursor.LedgerPosition, "COUNT", pageSize))!;
-            cursor.LedgerPageRead(ulong.Parse(reply[0].ToString(), NumberStyles.None, CultureInfo.InvariantCulture));
-            var flat = (RedisResult[])reply[1]!;
-            var records = new Dictionary<long, LedgerRecord>(flat.Length / 2);
-            for (var i = 0; i < flat.Length; i += 2)
-            {
-                records[SkuScripts.ParseOrderNo((RedisValue)flat[i])] = LedgerRecord.Parse(flat[i + 1].ToString());
-            }
+            var records = await LedgerPageAsync(db, ledgerKeys, cursor, pageSize);
             if (loop)
             {
                 var young = records.Where(r => r.Value.State == LedgerRecord.Reserved && at - DateTimeOffset.FromUnixTimeMilliseconds(r.Value.CreatedMs) < grace).ToList();
@@ -588,7 +583,7 @@ public sealed partial class Reconciler(
             {
                 continue;
             }
-            var values = await db.HashGetAsync(keys.Ledger, [.. page.Select(o => (RedisValue)o.OrderNo)]);
+            var values = await LedgerLayout.GetAsync(db, keys, ledgerShards, [.. page.Select(o => o.OrderNo)]);
             var inLedger = page.Where((_, i) => !values[i].IsNull).Select(o => o.OrderNo).ToHashSet();
             walk.AddUnknown(LedgerComparison.UnknownToRedis(page, inLedger, at, margin));
         }
@@ -597,6 +592,37 @@ public sealed partial class Reconciler(
         {
             cursor.Restart();
         }
+    }
+
+    /// <summary>
+    /// One page of the ledger from where the cursor stands: HSCAN on the current hash and, pipelined beside it, on as many
+    /// of the next shards as a page holds (each a small hash, which answers whole). A hash that has more to give ends the
+    /// page there: the cursor stays in it, and what the pipeline read after it is left for the next page, so no entry is
+    /// counted twice. Each command is bounded by the page size or by a shard's small size.
+    /// </summary>
+    private static async Task<Dictionary<long, LedgerRecord>> LedgerPageAsync(IDatabase db, RedisKey[] ledgerKeys, WalkCursor cursor, int pageSize)
+    {
+        var first = cursor.LedgerHash;
+        var count = Math.Min(ledgerKeys.Length - first, Math.Max(1, pageSize / LedgerLayout.OrdersPerShard));
+        var replies = await Task.WhenAll(Enumerable.Range(first, count).Select(h =>
+            db.ExecuteAsync("HSCAN", ledgerKeys[h], h == first ? cursor.LedgerPosition : 0UL, "COUNT", pageSize)));
+        var records = new Dictionary<long, LedgerRecord>();
+        for (var i = 0; i < replies.Length; i++)
+        {
+            var reply = (RedisResult[])replies[i]!;
+            var flat = (RedisResult[])reply[1]!;
+            for (var j = 0; j < flat.Length; j += 2)
+            {
+                records[SkuScripts.ParseOrderNo((RedisValue)flat[j])] = LedgerRecord.Parse(flat[j + 1].ToString());
+            }
+            var next = ulong.Parse(reply[0].ToString(), NumberStyles.None, CultureInfo.InvariantCulture);
+            cursor.LedgerPageRead(first + i, next, ledgerKeys.Length);
+            if (next != 0)
+            {
+                break;
+            }
+        }
+        return records;
     }
 
     /// <summary>
@@ -624,7 +650,7 @@ public sealed partial class Reconciler(
         {
             return verdicts;
         }
-        var again = await db.HashGetAsync(keys.Ledger, [.. suspects.Select(o => (RedisValue)o)]);
+        var again = await LedgerLayout.GetAsync(db, keys, suspects);
         var fresh = new Dictionary<long, LedgerRecord>(suspects.Count);
         for (var i = 0; i < suspects.Count; i++)
         {
@@ -764,17 +790,15 @@ public sealed partial class Reconciler(
         return repairs;
     }
 
-    /// <summary>Order number → Idempotency-Key, from the SKU's idempotency hash ("userId:key" → order number).</summary>
+    /// <summary>Order number → Idempotency-Key, from the buyers' fields of the SKU's users hash (<see cref="BuyerRecord"/>).</summary>
     private async Task<Dictionary<long, string>> IdempotencyKeysAsync(IDatabase db, SkuKeys keys)
     {
         var byOrder = new Dictionary<long, string>();
-        await foreach (var entry in db.HashScanAsync(keys.Idempotency, pageSize: _settings.WalkPageSize))
+        await foreach (var entry in db.HashScanAsync(keys.Users, pageSize: _settings.WalkPageSize))
         {
-            var field = entry.Name.ToString();
-            var colon = field.IndexOf(':', StringComparison.Ordinal);
-            if (colon > 0 && long.TryParse(entry.Value.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var orderNo))
+            foreach (var (key, orderNo) in BuyerRecord.Parse(entry.Value).Orders)
             {
-                byOrder[orderNo] = field[(colon + 1)..];
+                byOrder[orderNo] = key;
             }
         }
         return byOrder;

@@ -1,7 +1,7 @@
 namespace FlashSale.Engine.Reconciliation;
 
 /// <summary>
-/// Where a walk over a SKU's orders stands: the ledger's HSCAN cursor, then MySQL's live orders shard by shard and
+/// Where a walk over a SKU's orders stands: the ledger's hash (one of its shards) and HSCAN cursor in it, then MySQL's live orders shard by shard and
 /// status by status (the last order number read), and how many pages the current call may still take. The loop keeps
 /// one per SKU, so a long walk is spread over rounds; a check that must see everything takes a fresh one without a budget.
 /// </summary>
@@ -16,7 +16,10 @@ internal sealed class WalkCursor
         _pagesLeft = pagesPerCall;
     }
 
-    /// <summary>The ledger's HSCAN cursor; 0 before the first page and again once the ledger is done.</summary>
+    /// <summary>The ledger hash being walked: its index among <see cref="Redis.LedgerLayout.KeysOf"/>.</summary>
+    public int LedgerHash { get; private set; }
+
+    /// <summary>The HSCAN cursor in that hash; 0 before its first page.</summary>
     public ulong LedgerPosition { get; private set; }
 
     public bool LedgerDone { get; private set; }
@@ -62,11 +65,21 @@ internal sealed class WalkCursor
     /// <summary>The ledger's part is not needed (recovery only looks for orders the ledger lacks).</summary>
     public void SkipLedger() => LedgerDone = true;
 
-    /// <summary>Records an HSCAN reply's cursor: 0 means the ledger is done.</summary>
-    public void LedgerPageRead(ulong next)
+    /// <summary>
+    /// Records where a page stopped: in hash <paramref name="hash"/> at HSCAN cursor <paramref name="next"/>, 0 meaning
+    /// that hash is done; the ledger is done after the last of its <paramref name="hashes"/>.
+    /// </summary>
+    public void LedgerPageRead(int hash, ulong next, int hashes)
     {
-        LedgerPosition = next;
-        LedgerDone = next == 0;
+        if (next != 0)
+        {
+            LedgerHash = hash;
+            LedgerPosition = next;
+            return;
+        }
+        LedgerHash = hash + 1;
+        LedgerPosition = 0;
+        LedgerDone = LedgerHash >= hashes;
     }
 
     public bool DbDone(int shards) => Shard >= shards;
@@ -90,6 +103,7 @@ internal sealed class WalkCursor
     /// <summary>The walk reached the end of both sides: the next one starts a new pass from the beginning.</summary>
     public void Restart()
     {
+        LedgerHash = 0;
         LedgerPosition = 0;
         LedgerDone = false;
         Shard = 0;

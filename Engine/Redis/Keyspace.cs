@@ -100,6 +100,12 @@ public static class MetaFields
     /// </summary>
     public const string Reserved = "reserved";
 
+    /// <summary>
+    /// How many hashes the SKU's ledger is split into (<see cref="LedgerLayout"/>): set by the first load and kept for the
+    /// SKU's life; absent for a SKU whose ledger an older engine wrote as one hash.
+    /// </summary>
+    public const string LedgerShards = "shards";
+
     /// <summary>Units the SKU's ledger holds in state P (paid), kept like <see cref="Reserved"/>.</summary>
     public const string Sold = "sold";
 
@@ -134,14 +140,20 @@ public readonly record struct SkuKeys(string CampaignId, long SkuId, int Bucket 
     /// <summary>Hash: <see cref="MetaFields"/> — total, available, starts, ends, limit, price (minor units), window (s), gen.</summary>
     public RedisKey Meta => $"fs:{Tag}:meta";
 
-    /// <summary>Hash: "userId:idempotencyKey" → order number.</summary>
-    public RedisKey Idempotency => $"fs:{Tag}:idem";
-
-    /// <summary>Hash: userId → units reserved, for the per-user limit.</summary>
+    /// <summary>
+    /// Hash: userId → <see cref="BuyerRecord"/>: the units the buyer's live orders hold (the per-user limit) and, for every
+    /// order they made, its Idempotency-Key and order number.
+    /// </summary>
     public RedisKey Users => $"fs:{Tag}:users";
 
-    /// <summary>Hash: order number → <see cref="LedgerRecord"/>.</summary>
+    /// <summary>
+    /// Hash: order number → <see cref="LedgerRecord"/>, for a SKU loaded by an older engine; otherwise the base of the
+    /// ledger's shards (<see cref="LedgerShard"/>, <see cref="LedgerLayout"/>).
+    /// </summary>
     public RedisKey Ledger => $"fs:{Tag}:ledger";
+
+    /// <summary>Hash: order number → <see cref="LedgerRecord"/> of the orders of one ledger shard (<see cref="LedgerLayout.ShardOf"/>).</summary>
+    public RedisKey LedgerShard(long shard) => $"fs:{Tag}:ledger:{shard.ToString(CultureInfo.InvariantCulture)}";
 
     /// <summary>Stream: reservation events (<see cref="OutboxEntry"/>) waiting to be relayed to Kafka.</summary>
     public RedisKey Outbox => $"fs:{Tag}:outbox";
@@ -237,8 +249,8 @@ public readonly record struct SkuKeys(string CampaignId, long SkuId, int Bucket 
         return true;
     }
 
-    /// <summary>Every key of the SKU, for tests and for tearing a campaign down.</summary>
-    public RedisKey[] All() => [Meta, Idempotency, Users, Ledger, Outbox, Pending, Republished, Queue, QueueTickets, QueueWaves, QueueUsed, Transfers, TransfersOpen];
+    /// <summary>Every key of the SKU but its ledger's shards (<see cref="LedgerLayout.AllKeysAsync"/> adds them), for tests.</summary>
+    public RedisKey[] All() => [Meta, Users, Ledger, Outbox, Pending, Republished, Queue, QueueTickets, QueueWaves, QueueUsed, Transfers, TransfersOpen];
 }
 
 /// <summary>The fields of a SKU's waiting-room hash (<see cref="SkuKeys.Queue"/>).</summary>

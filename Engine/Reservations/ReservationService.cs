@@ -181,12 +181,11 @@ public sealed partial class ReservationService(
 
     /// <summary>
     /// True when the buyer's Idempotency-Key already owns an order of this SKU: the request is a replay and decides
-    /// nothing. One Redis read (the idempotency hash of the SKU, or of the buyer's bucket); for answers that are refused
-    /// otherwise (a rate limit).
+    /// nothing. One Redis read (the buyer's field of the SKU, or of their bucket); for answers that are refused otherwise
+    /// (a rate limit).
     /// </summary>
     public async Task<bool> OwnsOrderAsync(string campaignId, long skuId, long userId, string idempotencyKey)
-        => await redis.HashExistsAsync((await bucketMap.KeysForAsync(campaignId, skuId, userId)).Idempotency,
-            SoldOutCache.IdempotencyField(userId, idempotencyKey));
+        => BuyerRecord.Owns(await redis.HashGetAsync((await bucketMap.KeysForAsync(campaignId, skuId, userId)).Users, userId), idempotencyKey);
 
     /// <summary>
     /// While the pipeline is behind: true when the request would decide nothing new, so it may go on to the script — a
@@ -197,7 +196,7 @@ public sealed partial class ReservationService(
     private async Task<bool> DecidesNothingNewAsync(ReservationRequest request, SkuKeys sku, int buckets)
     {
         var db = redis;
-        var owned = db.HashExistsAsync(sku.Idempotency, SoldOutCache.IdempotencyField(request.UserId, request.IdempotencyKey));
+        var owned = db.HashGetAsync(sku.Users, request.UserId);
         // A split SKU lacks the units only when every bucket does (the buyer's bucket would be refilled from the others).
         var available = sku.Home.AllBuckets(buckets).Select(b => db.HashGetAsync(b.Meta, MetaFields.Available)).ToArray();
         try
@@ -208,7 +207,7 @@ public sealed partial class ReservationService(
         {
             return false;
         }
-        return owned.Result || available[sku.Bucket].Result.IsNull || available.Sum(a => a.Result.IsNull ? 0 : (long)a.Result) < request.Quantity;
+        return BuyerRecord.Owns(owned.Result, request.IdempotencyKey) || available[sku.Bucket].Result.IsNull || available.Sum(a => a.Result.IsNull ? 0 : (long)a.Result) < request.Quantity;
     }
 
     /// <summary>Decides one request in the SKU's (the bucket's) lane, or in a call of its own while it has none.</summary>
@@ -373,12 +372,12 @@ public sealed partial class ReservationService(
                 var snapshots = await Task.WhenAll(sku.AllBuckets(buckets).Select(b => scripts.SoldOutSnapshotAsync(redis, b)));
                 if (snapshots.All(s => s is { Available: 0 }))
                 {
-                    soldOut.Store(sku.CampaignId, sku.SkuId, string.Join(",", snapshots.Select(s => s!.Generation)), snapshots.SelectMany(s => s!.OwnedKeys));
+                    soldOut.Store(sku.CampaignId, sku.SkuId, string.Join(",", snapshots.Select(s => s!.Generation)), snapshots.SelectMany(s => s!.Buyers));
                 }
             }
             else if (await scripts.SoldOutSnapshotAsync(redis, sku) is { Available: 0 } snapshot)
             {
-                soldOut.Store(sku.CampaignId, sku.SkuId, snapshot.Generation, snapshot.OwnedKeys);
+                soldOut.Store(sku.CampaignId, sku.SkuId, snapshot.Generation, snapshot.Buyers);
             }
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)

@@ -7,8 +7,9 @@ namespace FlashSale.Engine.Reservations;
 /// Lets an Ingress answer <c>sold-out</c> from memory once a SKU has sold out, without a Redis
 /// round trip: after sell-out most of a flash sale's traffic is buyers who were too late.
 /// <para>
-/// An entry holds the idempotency fields that already own an order, taken atomically with the
-/// stock, so a buyer replaying their key still reaches Redis and gets their order back. Stock
+/// An entry holds the buyers who already made an order, taken atomically with the stock, so a
+/// buyer replaying their key still reaches Redis and gets their order back (any request of theirs
+/// goes to Redis, which knows their keys; everybody else is answered here). Stock
 /// that comes back (a cancellation, a forced reload) bumps the SKU's stock generation in Redis:
 /// the owner calls <see cref="Forget"/> when told so, and an entry also goes stale after
 /// <see cref="Ttl"/>; the next request then asks Redis, which renews the entry if the generation
@@ -31,7 +32,7 @@ public sealed class SoldOutCache(TimeProvider time)
         {
             return false;
         }
-        return !entry.OwnedKeys.Contains(IdempotencyField(request.UserId, request.IdempotencyKey));
+        return !entry.Buyers.Contains(request.UserId);
     }
 
     /// <summary>Redis said sold out at stock generation <paramref name="generation"/>; true when a snapshot is needed.</summary>
@@ -46,14 +47,12 @@ public sealed class SoldOutCache(TimeProvider time)
         return true;
     }
 
-    public void Store(string campaignId, long skuId, string generation, IEnumerable<string> ownedKeys)
-        => _entries[(campaignId, skuId)] = new Entry(generation, ownedKeys.ToFrozenSet(StringComparer.Ordinal), ValidUntil());
+    public void Store(string campaignId, long skuId, string generation, IEnumerable<long> buyers)
+        => _entries[(campaignId, skuId)] = new Entry(generation, buyers.ToFrozenSet(), ValidUntil());
 
     public void Forget(string campaignId, long skuId) => _entries.TryRemove((campaignId, skuId), out _);
 
-    public static string IdempotencyField(long userId, string idempotencyKey) => $"{userId}:{idempotencyKey}";
-
     private long ValidUntil() => time.GetTimestamp() + (long)(Ttl.TotalSeconds * time.TimestampFrequency);
 
-    private sealed record Entry(string Generation, FrozenSet<string> OwnedKeys, long ValidUntil);
+    private sealed record Entry(string Generation, FrozenSet<long> Buyers, long ValidUntil);
 }

@@ -172,7 +172,7 @@ public sealed class EngineHotSku : IAsyncDisposable
         foreach (var bucket in new SkuKeys(_campaign.CampaignId, SkuId).AllBuckets(_campaign.Skus[0].Buckets))
         {
             // One DEL per bucket: on a cluster each is a slot of its own.
-            await db.KeyDeleteAsync(bucket.All());
+            await db.KeyDeleteAsync(await LedgerLayout.AllKeysAsync(db, bucket));
             await db.SetRemoveAsync(RedisKeyspace.LiveSkus, bucket.Member);
         }
         await using (var connection = await services.GetRequiredService<CatalogDataSource>().OpenConnectionAsync(CancellationToken.None))

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Redis bytes and CPU per reservation of the engine's reserve-many.lua against an experimental keyspace
-# (loadtests/baselines/layout/reserve-folded.lua: the buyer's count and keys folded into one field, the ledger in small
-# hashes), measured the same way, alternated: a private redis-server without persistence, one SKU with unlimited
-# stock, redis-benchmark sending calls of BATCH requests, each request a new buyer (a random 12-digit id) with a
-# 28-character Idempotency-Key and a 19-digit order number, so every request creates an order. Per variant and round:
+# Redis bytes and CPU per reservation of the engine's reserve-many.lua and its keyspace (the buyer's count and keys in one
+# field, the ledger in small hashes of about 48 orders) against the keyspace before it (loadtests/baselines/layout/
+# reserve-before.lua: an idempotency hash beside the counts, the ledger in one hash), measured the same way, alternated:
+# a private redis-server without persistence, one SKU with unlimited stock, redis-benchmark sending calls of BATCH
+# requests, each request a new buyer (a random 12-digit id) with a 28-character Idempotency-Key and a 19-digit order
+# number, so every request creates an order. Per variant and round:
 #   µs per reservation   INFO commandstats' time inside EVALSHA (the script and the commands it calls) ÷ reservations
 #   bytes per reservation  used_memory after the run, less before it, once the outbox stream and the pending marks
 #                          (which the relay empties as Kafka confirms) are deleted, ÷ reservations
 # Both scripts get the engine's prelude (`Warmup script reserve-many.lua`). Nothing here touches the dev engine.
+# redis-benchmark can only draw random numbers, so a shim before each script (the same for both) swaps each call's order
+# numbers for consecutive ones, as one Ingress hands them out (2^12 apart): a batch then writes one or two ledger
+# shards, as the engine's do. The shim's INCRBY is in both variants' time.
 #   bash loadtests/baselines/redis-layout.sh
 #   ROUNDS=3 CALLS=6000 BATCH=64 LAYOUT_PORT=6399 bash loadtests/baselines/redis-layout.sh
 set -euo pipefail
@@ -23,7 +27,8 @@ r() { redis-cli -p "$port" "$@"; }
 ! r ping >/dev/null 2>&1 || die "something already answers on port $port: set LAYOUT_PORT to a free one"
 
 warmup_dir="$FLASHSALE_ROOT/Warmup/bin/Release/net10.0"
-[ -f "$warmup_dir/FlashSale.Warmup.dll" ] || dotnet build -c Release -v q "$FLASHSALE_ROOT/Warmup/Warmup.csproj" >/dev/null
+# Built each time: the prelude comes from the Warmup CLI, which embeds the scripts as they are now.
+dotnet build -c Release -v q "$FLASHSALE_ROOT/Warmup/Warmup.csproj" >/dev/null
 work=$(mktemp -d)
 redis_pid=""
 cleanup() {
@@ -36,8 +41,18 @@ trap cleanup EXIT
 first_line=$(head -1 "$FLASHSALE_ROOT/Engine/Redis/Scripts/reserve-many.lua")
 prelude_lines=$(grep -nF -- "$first_line" "$work/engine.lua" | head -1 | cut -d: -f1)
 [ -n "$prelude_lines" ] || die "could not find reserve-many.lua's text in the Warmup CLI's output"
-head -n $((prelude_lines - 1)) "$work/engine.lua" >"$work/folded.lua"
-cat "$FLASHSALE_ROOT/loadtests/baselines/layout/reserve-folded.lua" >>"$work/folded.lua"
+shim='do
+  local n = (#ARGV - 4) / 5
+  local c = redis.call("INCRBY", "layout:orders", n) - n
+  for i = 1, n do
+    ARGV[5 * i + 3] = "25160470" .. string.format("%011d", (c + i) * 4096)
+  end
+end'
+for variant in engine before; do
+  script="$FLASHSALE_ROOT/Engine/Redis/Scripts/reserve-many.lua"
+  [ "$variant" = engine ] || script="$FLASHSALE_ROOT/loadtests/baselines/layout/reserve-before.lua"
+  { head -n $((prelude_lines - 1)) "$work/engine.lua"; echo "$shim"; cat "$script"; } >"$work/$variant.lua"
+done
 
 redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" --daemonize yes --pidfile "$work/redis.pid" \
   --logfile "$work/redis.log" >/dev/null
@@ -54,23 +69,27 @@ meta="fs:$tag:meta"
 log "$ROUNDS rounds of $CALLS calls of $BATCH requests per variant, private Redis on port $port ($(redis-server --version | grep -o 'v=[0-9.]*'))"
 printf '\n%-6s %-22s %16s %18s %10s %10s\n' round variant "µs per reservation" "bytes per reservation" reservations keys
 for round in $(seq 1 "$ROUNDS"); do
-  for variant in engine folded; do
+  for variant in engine before; do
     r flushall >/dev/null
     r script flush >/dev/null
     r hset "$meta" total "$stock" available "$stock" starts 0 ends 4102444800000 limit 1000 price 999 window 900 gen 1 >/dev/null
+    # The engine's first load splits the ledger by the stock it loads (warmup.lua): here, the reservations the run makes.
+    [ "$variant" = before ] || r hset "$meta" shards $(((CALLS * BATCH + 47) / 48)) >/dev/null
     sha=$(r script load "$(cat "$work/$variant.lua")")
-    before=$(r info memory | tr -d '\r' | awk -F: '/^used_memory:/ { print $2 }')
+    used_before=$(r info memory | tr -d '\r' | awk -F: '/^used_memory:/ { print $2 }')
+    keys=(1 "$meta" "fs:$tag:users" "fs:$tag:ledger" "fs:$tag:outbox" "fs:$tag:pending" "fs:$tag:coupons")
+    [ "$variant" = engine ] || keys=(1 "$meta" "fs:$tag:idem" "fs:$tag:users" "fs:$tag:ledger" "fs:$tag:outbox" "fs:$tag:pending" "fs:$tag:coupons")
+    keys[0]=$((${#keys[@]} - 1))
     r config resetstat >/dev/null
-    redis-benchmark -p "$port" -n "$CALLS" -c 8 -P 1 -r 1000000000 -q evalsha "$sha" 7 "$meta" "fs:$tag:idem" "fs:$tag:users" \
-      "fs:$tag:ledger" "fs:$tag:outbox" "fs:$tag:pending" "fs:$tag:coupons" layout 1 0 0 "${batch[@]}" >/dev/null
+    redis-benchmark -p "$port" -n "$CALLS" -c 8 -P 1 -r 1000000000 -q evalsha "$sha" "${keys[@]}" layout 1 0 0 "${batch[@]}" >/dev/null
     usec=$(r info commandstats | tr -d '\r' | awk -F'[:,=]' '/^cmdstat_evalsha:/ { print $5 }')
     r del "fs:$tag:outbox" "fs:$tag:pending" >/dev/null
-    after=$(r info memory | tr -d '\r' | awk -F: '/^used_memory:/ { print $2 }')
+    used_after=$(r info memory | tr -d '\r' | awk -F: '/^used_memory:/ { print $2 }')
     created=$((stock - $(r hget "$meta" available)))
     [ "$created" -eq $((CALLS * BATCH)) ] || die "$variant created $created orders of $((CALLS * BATCH)): it did not measure the created path"
-    printf '%-6s %-22s %16s %18s %10s %10s\n' "$round" "$([ "$variant" = engine ] && echo reserve-many.lua || echo reserve-folded.lua)" \
+    printf '%-6s %-22s %16s %18s %10s %10s\n' "$round" "$([ "$variant" = engine ] && echo reserve-many.lua || echo reserve-before.lua)" \
       "$(awk -v u="$usec" -v n="$created" 'BEGIN { printf "%.2f", u / n }')" \
-      "$(awk -v a="$before" -v b="$after" -v n="$created" 'BEGIN { printf "%.0f", (b - a) / n }')" "$created" "$(r dbsize)"
+      "$(awk -v a="$used_before" -v b="$used_after" -v n="$created" 'BEGIN { printf "%.0f", (b - a) / n }')" "$created" "$(r dbsize)"
   done
 done
 echo

@@ -150,7 +150,7 @@ public sealed class DeliveryLatencyBackpressureTests(DeliveryLatencyFixture engi
                 successes.Add(new Success(long.Parse((await retry.JsonAsync()).GetProperty("orderNo").GetString()!, CultureInfo.InvariantCulture), userId, SkuId, 1));
             }
         }
-        var decided = await engine.Db.HashLengthAsync(new Engine.Redis.SkuKeys(campaignId, SkuId).Ledger);
+        var decided = await RedisLedger.LengthAsync(engine.Db, new Engine.Redis.SkuKeys(campaignId, SkuId));
         Assert.Equal(successes.Count, decided);
         SaleTraffic.AssertExactlyOneRowEach(engine, successes, await engine.DrainAsync(campaignId, successes.Count));
     }
@@ -247,7 +247,7 @@ public sealed class BackpressureTests(BackpressureFixture engine) : IClassFixtur
         var successes = acknowledged.ToList();
         SaleTraffic.AssertExactlyOneRowEach(engine, successes, await engine.DrainAsync(campaignId, successes.Count));
         // Nothing was decided for a busy answer: Redis holds exactly the acknowledged orders.
-        Assert.Equal(successes.Count(s => s.SkuId == SkuId), await engine.Db.HashLengthAsync(new Engine.Redis.SkuKeys(campaignId, SkuId).Ledger));
+        Assert.Equal(successes.Count(s => s.SkuId == SkuId), await RedisLedger.LengthAsync(engine.Db, new Engine.Redis.SkuKeys(campaignId, SkuId)));
     }
 
     private sealed record BusyAnswerSeen(long Buyer, string? RetryAfter);

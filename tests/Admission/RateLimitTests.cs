@@ -67,8 +67,8 @@ public sealed class RateLimitTests(IngressFactory factory)
         // A refusal decided nothing: Redis holds exactly the units of the 201s.
         var keys = new SkuKeys(campaignId, skuId);
         var db = factory.Db;
-        Assert.Equal(1 + created, (long)await db.HashGetAsync(keys.Users, flooder));
-        Assert.Equal(10, (long)await db.HashGetAsync(keys.Users, other));
+        Assert.Equal(1 + created, await RedisLedger.BoughtAsync(db, keys, flooder));
+        Assert.Equal(10, await RedisLedger.BoughtAsync(db, keys, other));
 
         // With the bucket empty, replays of the order the buyer has still pass, every one (at most a token or two came back meanwhile).
         var replays = await Task.WhenAll(Enumerable.Range(0, 30).Select(async _ =>
@@ -84,7 +84,7 @@ public sealed class RateLimitTests(IngressFactory factory)
             Assert.Equal(firstOrder, r.OrderNo);
             Assert.True(r.Replayed);
         });
-        Assert.Equal(1 + created, (long)await db.HashGetAsync(keys.Users, flooder));
+        Assert.Equal(1 + created, await RedisLedger.BoughtAsync(db, keys, flooder));
     }
 
     [Fact]
@@ -114,7 +114,7 @@ public sealed class RateLimitTests(IngressFactory factory)
             Assert.Equal(TimeSpan.FromSeconds(1), a.RetryAfter);
             Assert.Contains("in flight", a.Detail, StringComparison.Ordinal);
         });
-        Assert.Equal(created, (long)await factory.Db.HashGetAsync(new SkuKeys(campaignId, skuId).Users, buyer));
+        Assert.Equal(created, await RedisLedger.BoughtAsync(factory.Db, new SkuKeys(campaignId, skuId), buyer));
         // The cap is on requests in flight, not on a rate: once the burst is answered, the next request passes.
         using var after = await TestSale.SendReservationAsync(client, path, "after");
         Assert.Equal(HttpStatusCode.Created, after.StatusCode);

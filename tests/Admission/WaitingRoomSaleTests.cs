@@ -99,7 +99,7 @@ public sealed class WaitingRoomSaleTests(IngressFactory factory)
             Assert.Equal(40, results.Count(r => r == HttpStatusCode.Created));
             Assert.Equal(20, results.Count(r => r == HttpStatusCode.Conflict));
             Assert.Equal(0, await sale.AvailableAsync());
-            Assert.Equal(Stock, await sale.Db.HashLengthAsync(sale.Keys.Ledger));
+            Assert.Equal(Stock, await RedisLedger.LengthAsync(sale.Db, sale.Keys));
 
             // Everyone still waiting learns it at once: every other ticket is SoldOut within two seconds of the last unit's 201.
             // Judged by when each poll was sent, so a slow sweep over 1,900 tickets on a loaded machine cannot fail it: a poll

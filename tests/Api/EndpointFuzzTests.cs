@@ -84,7 +84,7 @@ public abstract class EndpointFuzzTests(IngressFactory factory, ITestOutputHelpe
             Assert.Equal(HttpStatusCode.Created, reserved.StatusCode);
         }
         await ShardOrders.PersistAsync(factory, sale);
-        var orderNo = (string)(await sale.Db.HashKeysAsync(sale.Keys.Ledger)).Single()!;
+        var orderNo = (string)Assert.Single(await RedisLedger.AllAsync(sale.Db, sale.Keys)).Name!;
         var routeValues = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
         {
             ["campaignId"] = sale.CampaignId,

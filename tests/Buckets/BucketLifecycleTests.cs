@@ -37,7 +37,10 @@ public sealed class BucketLifecycleTests(IngressFactory factory)
             Assert.False(read.GetProperty("persisted").GetBoolean());
             Assert.Equal(sale.SkuId, read.GetProperty("skuId").GetInt64());
         }
-        Assert.All(buyers.Zip(orders), p => Assert.True(sale.Db.HashExists(buckets[BucketRouting.BucketOf(p.First, Buckets)].Ledger, p.Second)));
+        foreach (var (buyer, orderNo) in buyers.Zip(orders))
+        {
+            Assert.NotNull(await RedisLedger.RecordAsync(sale.Db, buckets[BucketRouting.BucketOf(buyer, Buckets)], orderNo));
+        }
         await ShardOrders.PersistAsync(factory, sale, Buckets);
         // MySQL knows each order's bucket (the Kafka record's header, here the outbox it came from).
         foreach (var (buyer, orderNo) in buyers.Zip(orders))
@@ -52,7 +55,7 @@ public sealed class BucketLifecycleTests(IngressFactory factory)
         {
             Assert.Equal("applied", (await paid.JsonAsync()).GetProperty("outcome").GetString());
         }
-        Assert.EndsWith("|P", (string?)await sale.Db.HashGetAsync(buckets[0].Ledger, orders[0]), StringComparison.Ordinal);
+        Assert.EndsWith("|P", await RedisLedger.RecordAsync(sale.Db, buckets[0], orders[0]), StringComparison.Ordinal);
         // Bucket 1's buyer cancels, bucket 2's payment fails: each unit goes back to its own bucket.
         var before = await AvailableAsync(buckets);
         using (var buyer = factory.Buyer(buyers[1]))
@@ -66,8 +69,8 @@ public sealed class BucketLifecycleTests(IngressFactory factory)
         }
         var after = await AvailableAsync(buckets);
         Assert.Equal([before[0], before[1] + 1, before[2] + 1], after);
-        Assert.EndsWith("|C", (string?)await sale.Db.HashGetAsync(buckets[1].Ledger, orders[1]), StringComparison.Ordinal);
-        Assert.EndsWith("|C", (string?)await sale.Db.HashGetAsync(buckets[2].Ledger, orders[2]), StringComparison.Ordinal);
+        Assert.EndsWith("|C", await RedisLedger.RecordAsync(sale.Db, buckets[1], orders[1]), StringComparison.Ordinal);
+        Assert.EndsWith("|C", await RedisLedger.RecordAsync(sale.Db, buckets[2], orders[2]), StringComparison.Ordinal);
 
         // Buyers of bucket 0 take what is left — their bucket's, then the others' — and the SKU sells out as one.
         var next = 7_600_000L;

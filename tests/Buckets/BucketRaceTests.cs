@@ -169,7 +169,7 @@ public sealed class BucketRaceTests(IngressFactory factory)
         long held = 0, released = 0, totals = 0;
         foreach (var bucket in sale.BucketKeys(Buckets))
         {
-            var ledger = await sale.Db.HashGetAllAsync(bucket.Ledger);
+            var ledger = await RedisLedger.AllAsync(sale.Db, bucket);
             var records = ledger.Select(e => LedgerRecord.Parse(e.Value.ToString())).ToList();
             Assert.All(records, r => Assert.Equal(bucket.Bucket, BucketRouting.BucketOf(r.UserId, Buckets)));
             var carried = (await sale.Db.StreamRangeAsync(bucket.Outbox)).SelectMany(e => OutboxEntry.Read(e, bucket.Bucket).OrderNos).Order();

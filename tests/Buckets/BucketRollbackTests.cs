@@ -40,9 +40,9 @@ public sealed class BucketRollbackTests(BucketsFixture engine) : IClassFixture<B
         await SellAsync(sale, client, Pick(sale, buyers, perBucket: 6, skip: 6), successes);
         Assert.Equal(36, successes.Count);
         await engine.DrainAsync(campaignId, 36);
-        var before = await engine.Db.HashLengthAsync(forgotten.Ledger);
+        var before = await RedisLedger.LengthAsync(engine.Db, forgotten);
         await RestoreAsync(forgotten, copy);
-        Assert.Equal(before - 6, await engine.Db.HashLengthAsync(forgotten.Ledger));
+        Assert.Equal(before - 6, await RedisLedger.LengthAsync(engine.Db, forgotten));
 
         // The next buyer of bucket 1 meets a Redis behind the sequence its Ingress saw: that bucket is fenced, and then all
         // three. (The reconciler would find it behind MySQL's high-water mark as well.)
@@ -52,7 +52,7 @@ public sealed class BucketRollbackTests(BucketsFixture engine) : IClassFixture<B
         await Eventually.HoldsAsync(async () => !(await FencedAsync(sale)).Any(f => f), TimeSpan.FromSeconds(60));
 
         // Rebuilt: the six forgotten orders are back in bucket 1's ledger, and the SKU's free units are 60 - 36.
-        Assert.Equal(before, await engine.Db.HashLengthAsync(forgotten.Ledger));
+        Assert.Equal(before, await RedisLedger.LengthAsync(engine.Db, forgotten));
         Assert.Equal(Stock - 36, (await sale.AvailableAsync()).Sum());
         Assert.Equal(0, await sale.OpenTransfersAsync());
         var totals = await Task.WhenAll(sale.Buckets.Select(async b => (long)await engine.Db.HashGetAsync(b.Meta, MetaFields.Total)));
@@ -108,7 +108,7 @@ public sealed class BucketRollbackTests(BucketsFixture engine) : IClassFixture<B
     private async Task<Dictionary<RedisKey, byte[]?>> DumpAsync(SkuKeys bucket)
     {
         var copy = new Dictionary<RedisKey, byte[]?>();
-        foreach (var key in bucket.All())
+        foreach (var key in await LedgerLayout.AllKeysAsync(engine.Db, bucket))
         {
             copy[key] = await engine.Db.KeyDumpAsync(key);
         }

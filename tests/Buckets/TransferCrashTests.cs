@@ -70,7 +70,7 @@ public sealed class TransferCrashTests(BucketsFixture engine) : IClassFixture<Bu
         {
             // The crashed Ingress decided nothing for this key; the retry decides it now. Created, or OK when the retry's first
             // answer was a 503 (its Kafka confirmation outlasted the wait on a loaded machine) and it was sent again.
-            Assert.False(await engine.Db.HashExistsAsync(sale.Buckets[0].Idempotency, SoldOutCache.IdempotencyField(buyers[10], "crash-10")));
+            Assert.Null(BuyerRecord.Parse(await engine.Db.HashGetAsync(sale.Buckets[0].Users, buyers[10])).OrderOf("crash-10"));
             var retried = await sale.ReserveAsync(client, buyers[10], "crash-10");
             Assert.Contains(retried.Status, new[] { HttpStatusCode.Created, HttpStatusCode.OK });
             successes.Add(retried.OrderNo);

@@ -49,7 +49,7 @@ public sealed class CouponBucketTests(IngressFactory factory)
         {
             var bucket = sale.Keys.AllBuckets(Buckets)[BucketRouting.BucketOf(order.Buyer, Buckets)];
             var orderNo = JsonDocument.Parse(order.Body).RootElement.GetProperty("orderNo").GetString()!;
-            Assert.True(await sale.Db.HashExistsAsync(bucket.Ledger, orderNo));
+            Assert.NotNull(await RedisLedger.RecordAsync(sale.Db, bucket, orderNo));
             var created201 = JsonDocument.Parse(order.Body).RootElement;
             Assert.Equal("100.00", created201.GetProperty("amount").GetString());
             Assert.Equal("c20", created201.GetProperty("couponId").GetString());

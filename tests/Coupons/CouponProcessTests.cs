@@ -118,7 +118,7 @@ public sealed class CouponProcessTests(CouponPipelineFixture engine) : IClassFix
         Assert.Equal(0, (long)await engine.Db.HashGetAsync(pool.Meta, "reserved"));
         Assert.Equal(CouponLock.Released, CouponLock.Parse((await engine.Db.HashGetAsync(pool.Locks, orphan.Name)).ToString()).State);
         Assert.Equal(CouponKeyspace.Barred, (string?)await engine.Db.HashGetAsync(CouponKeyspace.CouponsOf(sku), orphan.Name));
-        Assert.Equal(0, await engine.Db.HashLengthAsync(sku.Ledger));
+        Assert.Equal(0, await RedisLedger.LengthAsync(engine.Db, sku));
         Assert.Empty(await engine.OrdersAsync(campaignId));
         Assert.Equal(10, (long)await engine.Db.HashGetAsync(sku.Meta, "available"));
         var ledger = await PoolLedgerAsync(campaignId);

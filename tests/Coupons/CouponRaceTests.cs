@@ -65,7 +65,7 @@ public sealed class CouponRaceTests(IngressFactory factory)
         Assert.Equal(0, await sale.PoolAsync(couponId));
         Assert.Equal(coupons, await sale.PoolAsync(couponId, "reserved"));
         Assert.Equal(0, await sale.PoolAsync(couponId, "sold"));
-        Assert.Equal(coupons, await sale.Db.HashLengthAsync(sale.Keys.Ledger));
+        Assert.Equal(coupons, await RedisLedger.LengthAsync(sale.Db, sale.Keys));
         Assert.Equal(coupons, await sale.Db.HashLengthAsync(CouponKeyspace.CouponsOf(sale.Keys)));
         var orderNos = created.Select(c => JsonDocument.Parse(c.Body).RootElement.GetProperty("orderNo").GetString()!).Order(StringComparer.Ordinal).ToList();
         var locks = await sale.Db.HashGetAllAsync(pool.Locks);

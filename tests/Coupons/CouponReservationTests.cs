@@ -79,7 +79,7 @@ public sealed class CouponReservationTests(IngressFactory factory)
         Assert.Equal(4, await sale.PoolAsync("c20"));
         Assert.Equal(1, await sale.PoolAsync("c20", "reserved"));
         Assert.Equal(9, await sale.AvailableAsync());
-        Assert.Equal(1, await sale.Db.HashLengthAsync(sale.Keys.Ledger));
+        Assert.Equal(1, await RedisLedger.LengthAsync(sale.Db, sale.Keys));
     }
 
     [Fact]

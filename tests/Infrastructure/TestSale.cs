@@ -138,9 +138,8 @@ public sealed class TestSale
         var meta = await Db.HashGetAllAsync(Keys.Meta);
         return string.Join(";",
             string.Join(",", meta.OrderBy(e => e.Name.ToString(), StringComparer.Ordinal).Select(e => $"{e.Name}={e.Value}")),
-            await Db.HashLengthAsync(Keys.Idempotency),
-            await Db.HashLengthAsync(Keys.Users),
-            await Db.HashLengthAsync(Keys.Ledger),
+            string.Join(",", (await Db.HashGetAllAsync(Keys.Users)).Select(e => $"{e.Name}={e.Value}").Order(StringComparer.Ordinal)),
+            await RedisLedger.LengthAsync(Db, Keys),
             await Db.StreamLengthAsync(Keys.Outbox));
     }
 

@@ -41,7 +41,7 @@ public sealed class PaymentCallbackTests(IngressFactory factory)
         Assert.Equal(1, await ShardOrders.ScalarAsync<int>(factory, number, "SELECT COUNT(*) FROM payments WHERE order_no = @orderNo"));
         Assert.Equal(1, await ShardOrders.ScalarAsync<int>(factory, number, "SELECT COUNT(*) FROM order_status_log WHERE order_no = @orderNo AND to_status = 'Paid'"));
         Assert.Equal(1, await ShardOrders.ScalarAsync<int>(factory, number, "SELECT COUNT(*) FROM inventory_log WHERE order_no = @orderNo AND movement = 'confirm'"));
-        Assert.EndsWith("|P", (string?)await sale.Db.HashGetAsync(sale.Keys.Ledger, orderNo), StringComparison.Ordinal);
+        Assert.EndsWith("|P", await RedisLedger.RecordAsync(sale.Db, sale.Keys, orderNo), StringComparison.Ordinal);
         Assert.Equal(9, await sale.AvailableAsync());
     }
 
@@ -123,7 +123,7 @@ public sealed class PaymentCallbackTests(IngressFactory factory)
         Assert.Equal(1, await ShardOrders.ScalarAsync<int>(factory, number, "SELECT stock_released FROM orders WHERE order_no = @orderNo"));
         Assert.Equal(1, await ShardOrders.ScalarAsync<int>(factory, number, "SELECT COUNT(*) FROM inventory_log WHERE order_no = @orderNo AND movement = 'release'"));
         Assert.Equal(10, await sale.AvailableAsync());
-        Assert.EndsWith("|C", (string?)await sale.Db.HashGetAsync(sale.Keys.Ledger, orderNo), StringComparison.Ordinal);
+        Assert.EndsWith("|C", await RedisLedger.RecordAsync(sale.Db, sale.Keys, orderNo), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -100,7 +100,7 @@ public sealed class PaymentDeadlineRaceTests(IngressFactory factory)
         Assert.InRange(paid, PaidFirst, Orders - PaidLast);
         // Stock came back for exactly the cancelled orders: available + live orders == total.
         Assert.Equal(Orders - paid, await sale.AvailableAsync());
-        var ledger = await sale.Db.HashGetAllAsync(sale.Keys.Ledger);
+        var ledger = await RedisLedger.AllAsync(sale.Db, sale.Keys);
         Assert.Equal(Orders - paid, ledger.Count(e => e.Value.ToString().EndsWith("|C", StringComparison.Ordinal)));
         Assert.True(scans > 1, "the scan never ran beside the payments");
     }

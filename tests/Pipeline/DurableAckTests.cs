@@ -45,7 +45,7 @@ public sealed class DurableAckTests(PipelineFixture engine) : IClassFixture<Pipe
                 Assert.InRange(watch.ElapsedMilliseconds, 0, DeadlineMs + 1_000);
             });
             // The reservations stand (decided, waiting for Kafka), and a retry is not acknowledged while Kafka stays down.
-            Assert.Equal(buyers.Length, await engine.Db.HashLengthAsync(keys.Ledger));
+            Assert.Equal(buyers.Length, await RedisLedger.LengthAsync(engine.Db, keys));
             using var retry = engine.Client(engine.Tokens.Mint(buyers[0]));
             using var again = await TestSale.SendReservationAsync(retry, path, $"down-{buyers[0]}");
             await again.AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "unavailable");
@@ -87,7 +87,7 @@ public sealed class DurableAckTests(PipelineFixture engine) : IClassFixture<Pipe
             acknowledged.Add(new Success(OrderNo(await response.JsonAsync()), user, 801, 1));
         }
 
-        Assert.Equal(buyers.Length + 10, await engine.Db.HashLengthAsync(keys.Ledger));
+        Assert.Equal(buyers.Length + 10, await RedisLedger.LengthAsync(engine.Db, keys));
         SaleTraffic.AssertExactlyOneRowEach(engine, [.. acknowledged], await engine.DrainAsync(campaignId, acknowledged.Count));
         await Eventually.HoldsAsync(async () => await engine.Db.StreamLengthAsync(keys.Outbox) == 0 && await engine.Db.HashLengthAsync(keys.Pending) == 0);
     }

@@ -146,7 +146,7 @@ public sealed class FaultTests(PipelineFixture engine) : IClassFixture<PipelineF
 
     /// <summary>Every reservation the SKU's ledger holds, acknowledged or not.</summary>
     private async Task<List<Success>> DecidedAsync(SkuKeys keys)
-        => [.. (await engine.Db.HashGetAllAsync(keys.Ledger)).Select(e =>
+        => [.. (await RedisLedger.AllAsync(engine.Db, keys)).Select(e =>
         {
             var record = LedgerRecord.Parse(e.Value!);
             return new Success((long)e.Name, record.UserId, keys.SkuId, record.Quantity);
@@ -158,7 +158,7 @@ public sealed class FaultTests(PipelineFixture engine) : IClassFixture<PipelineF
         var total = 0L;
         foreach (var sku in skus)
         {
-            total += await engine.Db.HashLengthAsync(new SkuKeys(campaignId, sku).Ledger);
+            total += await RedisLedger.LengthAsync(engine.Db, new SkuKeys(campaignId, sku));
         }
         return total;
     }

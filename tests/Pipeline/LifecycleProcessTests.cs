@@ -37,7 +37,7 @@ public sealed class LifecycleProcessTests(PipelineFixture engine) : IClassFixtur
 
         await Eventually.HoldsAsync(async () => await CountAsync(campaignId, "stock_released = 1") == 10, TimeSpan.FromSeconds(30));
         Assert.Equal(20, (long)await engine.Db.HashGetAsync(keys.Meta, "available"));
-        var ledger = await engine.Db.HashGetAllAsync(keys.Ledger);
+        var ledger = await RedisLedger.AllAsync(engine.Db, keys);
         Assert.All(ledger, e => Assert.EndsWith("|C", e.Value.ToString(), StringComparison.Ordinal));
         Assert.Equal(10, await CountLogAsync(campaignId, "release"));
 

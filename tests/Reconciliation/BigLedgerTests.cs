@@ -90,32 +90,20 @@ public sealed class BigLedgerTests(IngressFactory factory, ITestOutputHelper out
             await server.ConfigSetAsync("slowlog-log-slower-than", threshold);
             await server.ConfigSetAsync("slowlog-max-len", length);
             await server.SlowlogResetAsync();
-            // UNLINK frees the big hash off the main thread.
-            await sale.Db.ExecuteAsync("UNLINK", sale.Keys.Ledger);
+            // UNLINK frees the ledger's hashes off the main thread.
+            await sale.Db.KeyDeleteAsync(await LedgerLayout.AllKeysAsync(sale.Db, sale.Keys));
         }
     }
 
-    /// <summary>Reserved entries of one unit, decided just now, written in pipelined HSETs of 1,000 fields; the counts and the stock set to match.</summary>
+    /// <summary>Reserved entries of one unit, decided just now, written into their shards in pipelined HSETs; the counts and the stock set to match.</summary>
     private static async Task WriteLedgerAsync(TestSale sale, int entries)
     {
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        // Far above the engine's order numbers (milliseconds since 2025 in the top bits), so no real order is one of these.
-        var first = 0x7000_0000_0000_0000L + (Random.Shared.NextInt64(1, 1L << 40) << 20);
-        const int perCommand = 1_000;
-        var pending = new List<Task>();
-        for (var i = 0; i < entries; i += perCommand)
-        {
-            var fields = Enumerable.Range(i, Math.Min(perCommand, entries - i))
-                .Select(j => new HashEntry(first + j, new LedgerRecord(1 + j, 1, 19_900, now, now + 900_000, LedgerRecord.Reserved).ToString()))
-                .ToArray();
-            pending.Add(sale.Db.HashSetAsync(sale.Keys.Ledger, fields));
-            if (pending.Count == 50)
-            {
-                await Task.WhenAll(pending);
-                pending.Clear();
-            }
-        }
-        await Task.WhenAll(pending);
+        // Far above the engine's order numbers (milliseconds since 2025 in the top bits), so no real order is one of these;
+        // spaced as a sale's are, so they fill the ledger's shards as a sale would.
+        var numbers = await RedisLedger.OrderNumbersAsync(sale.Db, sale.Keys, 0x7000_0000_0000_0000L + (Random.Shared.NextInt64(1, 1L << 40) << 20), entries);
+        await RedisLedger.WriteAsync(sale.Db, sale.Keys,
+            numbers.Select((orderNo, j) => (orderNo, new LedgerRecord(1 + j, 1, 19_900, now, now + 900_000, LedgerRecord.Reserved).ToString())));
         var total = (long)await sale.Db.HashGetAsync(sale.Keys.Meta, MetaFields.Total);
         await sale.Db.HashSetAsync(sale.Keys.Meta, [new(MetaFields.Reserved, entries), new(MetaFields.Available, total - entries)]);
     }

@@ -127,16 +127,16 @@ public sealed class LedgerCountsTests(IngressFactory factory)
     [Fact]
     public async Task TheLoopWalksABoundedShareOfTheLedgerEachRoundAndFindsALostEventWithinAPass()
     {
-        // Above the 512 entries a hash keeps as one listpack, so HSCAN really pages.
+        // Over 32 of the ledger's 42 shards (a shard per page of 50), so a round of four pages sees a tenth of it.
         const int young = 1_000;
         var sale = await TestSale.StartAsync(factory, stock: 2_000);
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        var first = 0x6000_0000_0000_0000L + (Random.Shared.NextInt64(1, 1L << 40) << 12);
-        var lost = first + young;
-        var entries = Enumerable.Range(0, young)
-            .Select(i => new HashEntry(first + i, new LedgerRecord(7_000 + i, 1, 19_900, now, now + 900_000, LedgerRecord.Reserved).ToString()))
-            .Append(new HashEntry(lost, new LedgerRecord(6_999, 1, 19_900, now - 300_000, now + 600_000, LedgerRecord.Reserved).ToString()));
-        await sale.Db.HashSetAsync(sale.Keys.Ledger, [.. entries]);
+        var numbers = await RedisLedger.OrderNumbersAsync(sale.Db, sale.Keys, 0x6000_0000_0000_0000L + (Random.Shared.NextInt64(1, 1L << 40) << 17), young + 1);
+        var lost = numbers[^1];
+        var entries = numbers[..young]
+            .Select((orderNo, i) => (orderNo, new LedgerRecord(7_000 + i, 1, 19_900, now, now + 900_000, LedgerRecord.Reserved).ToString()))
+            .Append((lost, new LedgerRecord(6_999, 1, 19_900, now - 300_000, now + 600_000, LedgerRecord.Reserved).ToString()));
+        await RedisLedger.WriteAsync(sale.Db, sale.Keys, entries);
         await sale.Db.HashSetAsync(sale.Keys.Meta, [new(MetaFields.Reserved, young + 1), new(MetaFields.Available, 2_000 - young - 1)]);
         var campaign = (await factory.Services.GetRequiredService<CampaignStore>().GetAsync(sale.CampaignId, CancellationToken.None))!;
         var reconciler = TestReconciler.Create(factory, graceMs: 60_000, pageSize: 50, pagesPerRound: 4);
@@ -147,16 +147,15 @@ public sealed class LedgerCountsTests(IngressFactory factory)
         {
             round = Assert.Single(await reconciler.ReconcileRoundAsync(campaign, CancellationToken.None));
             rounds++;
-            // A round sees about 4 pages of 50 (HSCAN's count is a hint), never the whole ledger.
+            // A round sees 4 pages of a shard each (32 orders here), never the whole ledger.
             Assert.InRange(round.Before.InFlight, 0, 400);
         }
         while (round.Before.Findings.Count == 0 && rounds < 20);
 
         Assert.Equal(new DriftFinding(DriftKind.LostEvent, lost, 1), Assert.Single(round.Before.Findings));
         Assert.Equal(1, round.Repairs[DriftKind.LostEvent]);
-        // Within one pass over the ledger (about five rounds of 200): HSCAN visits buckets in no set order, so the lost
-        // entry may come in the first round as well as the last; the bound on each round is the in-flight check above.
-        Assert.InRange(rounds, 1, 10);
+        // Within one pass over the ledger: its 42 shards at four a round, the lost entry in the ninth shard the walk meets.
+        Assert.InRange(rounds, 1, 11);
         Assert.NotNull((string?)await sale.Db.HashGetAsync(sale.Keys.Pending, lost));
     }
 
@@ -166,13 +165,13 @@ public sealed class LedgerCountsTests(IngressFactory factory)
         const int entries = 1_000;
         var sale = await TestSale.StartAsync(factory, stock: 2_000);
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        var first = 0x6100_0000_0000_0000L + (Random.Shared.NextInt64(1, 1L << 40) << 12);
+        var numbers = await RedisLedger.OrderNumbersAsync(sale.Db, sale.Keys, 0x6100_0000_0000_0000L + (Random.Shared.NextInt64(1, 1L << 40) << 17), entries);
         // Old enough to be judged against MySQL, so each page costs what a sale's ledger costs a round; in flight, as their
         // pending marks name an outbox entry still in the stream.
         var records = new LedgerRecord(7_000, 1, 19_900, now - 300_000, now + 600_000, LedgerRecord.Reserved).ToString();
         var entry = await sale.Db.StreamAddAsync(sale.Keys.Outbox, "v", "3");
-        await sale.Db.HashSetAsync(sale.Keys.Ledger, [.. Enumerable.Range(0, entries).Select(i => new HashEntry(first + i, records))]);
-        await sale.Db.HashSetAsync(sale.Keys.Pending, [.. Enumerable.Range(0, entries).Select(i => new HashEntry(first + i, entry))]);
+        await RedisLedger.WriteAsync(sale.Db, sale.Keys, numbers.Select(orderNo => (orderNo, records)));
+        await sale.Db.HashSetAsync(sale.Keys.Pending, [.. numbers.Select(orderNo => new HashEntry(orderNo, entry))]);
         await sale.Db.HashSetAsync(sale.Keys.Meta, [new(MetaFields.Reserved, entries), new(MetaFields.Available, 2_000 - entries)]);
         var campaign = (await factory.Services.GetRequiredService<CampaignStore>().GetAsync(sale.CampaignId, CancellationToken.None))!;
 
@@ -230,7 +229,7 @@ public sealed class LedgerCountsTests(IngressFactory factory)
     {
         var meta = await sale.Db.HashGetAsync(sale.Keys.Meta, [MetaFields.Reserved, MetaFields.Sold, MetaFields.Counted, MetaFields.Total, MetaFields.Available]);
         Assert.False(meta[2].IsNull, "the SKU has exact counts");
-        var records = (await sale.Db.HashValuesAsync(sale.Keys.Ledger)).Select(v => LedgerRecord.Parse(v.ToString())).ToList();
+        var records = (await RedisLedger.AllAsync(sale.Db, sale.Keys)).Select(e => LedgerRecord.Parse(e.Value.ToString())).ToList();
         var reserved = records.Where(r => r.State == LedgerRecord.Reserved).Sum(r => (long)r.Quantity);
         var sold = records.Where(r => r.State == LedgerRecord.Paid).Sum(r => (long)r.Quantity);
         Assert.Equal((reserved, sold), ((long)meta[0], (long)meta[1]));

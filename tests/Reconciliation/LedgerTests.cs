@@ -86,7 +86,7 @@ public sealed class LedgerTests(IngressFactory factory)
         Assert.Empty(again.Repairs);
         await factory.Services.GetRequiredService<OrderLifecycle>().ReleasePendingAsync(500, CancellationToken.None);
         Assert.Equal(4, await sale.AvailableAsync());
-        Assert.EndsWith("|C", (await sale.Db.HashGetAsync(sale.Keys.Ledger, orders[0])).ToString(), StringComparison.Ordinal);
+        Assert.EndsWith("|C", (await RedisLedger.RecordAsync(sale.Db, sale.Keys, orders[0])), StringComparison.Ordinal);
         Assert.Equal(1, await ShardOrders.ScalarAsync<int>(factory, orders[0], "SELECT stock_released FROM orders WHERE order_no = @orderNo"));
     }
 

@@ -94,7 +94,7 @@ public sealed class LostEventTests(RelayLaterFixture engine) : IClassFixture<Rel
         Assert.DoesNotContain(await engine.OrdersAsync(campaignId), r => lost.Contains(r.OrderNo));
 
         // Once they are older than the grace period by Redis's clock, the check names them; the repair re-publishes them.
-        var created = LedgerRecord.Parse((string)(await engine.Db.HashGetAsync(keys.Ledger, lost[^1]))!).CreatedMs;
+        var created = LedgerRecord.Parse((await RedisLedger.RecordAsync(engine.Db, keys, lost[^1]))!).CreatedMs;
         await Eventually.HoldsAsync(async () => await engine.RedisNowMsAsync() > created + Warmup.GraceMs, TimeSpan.FromSeconds(10));
         var check = await Warmup.RunAsync(engine, "reconcile", "--campaign", campaignId);
         Assert.True(check.ExitCode == 5, check.Output);
@@ -160,7 +160,7 @@ public sealed class UnreadableLedgerTests(BusyReconcilerFixture engine) : IClass
     {
         var broken = await engine.StartSaleAsync((1401, 10, 1));
         // Written behind the engine's back, with its unit counted: the counts disagree with MySQL, so the reconciler reads the ledger.
-        await engine.Db.HashSetAsync(new SkuKeys(broken, 1401).Ledger, "1", "not a ledger record");
+        await engine.Db.HashSetAsync(LedgerLayout.KeyOf(new SkuKeys(broken, 1401), await LedgerLayout.ShardsAsync(engine.Db, new SkuKeys(broken, 1401)), 1), "1", "not a ledger record");
         await engine.Db.HashIncrementAsync(new SkuKeys(broken, 1401).Meta, MetaFields.Reserved, 1);
         var campaignId = await engine.StartSaleAsync((1402, 10, 1));
         var keys = new SkuKeys(campaignId, 1402);

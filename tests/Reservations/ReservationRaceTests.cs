@@ -48,14 +48,14 @@ public sealed class ReservationRaceTests(IngressFactory factory)
         });
 
         Assert.Equal(0, await sale.AvailableAsync());
-        Assert.Equal(stock, await sale.Db.HashLengthAsync(sale.Keys.Ledger));
+        Assert.Equal(stock, await RedisLedger.LengthAsync(sale.Db, sale.Keys));
         // Concurrent requests are decided in batches: one outbox entry per batch, every order in exactly one.
-        var ledger = (await sale.Db.HashKeysAsync(sale.Keys.Ledger)).Select(o => (long)o).Order().ToList();
+        var ledger = (await RedisLedger.AllAsync(sale.Db, sale.Keys)).Select(e => (long)e.Name).Order().ToList();
         var carried = (await sale.Db.StreamRangeAsync(sale.Keys.Outbox)).SelectMany(e => OutboxEntry.Read(e).OrderNos).Order().ToList();
         Assert.Equal(ledger, carried);
-        var units = await sale.Db.HashValuesAsync(sale.Keys.Users);
-        Assert.Equal(stock, units.Length);
-        Assert.All(units, u => Assert.Equal(1, (int)u));
+        var holders = await RedisLedger.BuyersAsync(sale.Db, sale.Keys);
+        Assert.Equal(stock, holders.Count);
+        Assert.All(holders.Values, b => Assert.Equal(1, b.Bought));
 
         foreach (var client in clients.Values)
         {
@@ -79,7 +79,7 @@ public sealed class ReservationRaceTests(IngressFactory factory)
         Assert.Single(responses, r => r.StatusCode == HttpStatusCode.Created);
         Assert.Single(responses.Select(r => r.Body.GetProperty("orderNo").GetString()).Distinct());
         Assert.Equal(49, await sale.AvailableAsync());
-        Assert.Equal(1, await sale.Db.HashLengthAsync(sale.Keys.Ledger));
+        Assert.Equal(1, await RedisLedger.LengthAsync(sale.Db, sale.Keys));
         Assert.Equal(1, await sale.Db.StreamLengthAsync(sale.Keys.Outbox));
     }
 }

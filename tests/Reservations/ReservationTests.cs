@@ -65,7 +65,7 @@ public sealed class ReservationTests(IngressFactory factory)
         Assert.Equal(HttpStatusCode.OK, replay.StatusCode);
         Assert.Equal(orderNo, (await replay.JsonAsync()).GetProperty("orderNo").GetString());
         Assert.Equal("true", replay.Headers.GetValues("Idempotent-Replayed").Single());
-        Assert.Equal(1, await sale.Db.HashLengthAsync(sale.Keys.Ledger));
+        Assert.Equal(1, await RedisLedger.LengthAsync(sale.Db, sale.Keys));
     }
 
     [Fact]
@@ -280,7 +280,7 @@ public sealed class ReservationTests(IngressFactory factory)
 
         Assert.Equal(HttpStatusCode.Created, second.StatusCode);
         Assert.Equal(3, await sale.AvailableAsync());
-        Assert.Equal(2, await sale.Db.HashLengthAsync(sale.Keys.Ledger));
+        Assert.Equal(2, await RedisLedger.LengthAsync(sale.Db, sale.Keys));
     }
 
     [Fact]

@@ -34,7 +34,7 @@ public sealed class SettleScriptTests(IngressFactory factory)
         // The second settler (the relay after the Ingress, or the other way round) finds nothing left to do.
         Assert.Equal(0, await Scripts.SettleAsync(sale.Db, sale.Keys, RelayOptions.ConsumerGroup, [new SettledEntry(read.Id, [orderNo])]));
         // The ledger keeps the reservation: settling is about the event, never the order.
-        Assert.True(await sale.Db.HashExistsAsync(sale.Keys.Ledger, orderNo));
+        Assert.True(await RedisLedger.RecordAsync(sale.Db, sale.Keys, orderNo) is not null);
     }
 
     [Fact]

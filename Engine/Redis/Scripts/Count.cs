@@ -30,7 +30,7 @@ public sealed partial class SkuScripts
         long reserved = 0, sold = 0;
         // HSCAN may return an entry twice (while the hash is rehashed); each order counts once.
         var seen = new HashSet<long>();
-        await foreach (var entry in db.HashScanAsync(sku.Ledger, pageSize: CountPageSize))
+        await foreach (var entry in LedgerLayout.ScanAsync(db, sku, CountPageSize))
         {
             if (!seen.Add(ParseOrderNo(entry.Name)))
             {

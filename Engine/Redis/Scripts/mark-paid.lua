@@ -1,8 +1,10 @@
 -- Records in the SKU ledger that an order's units are sold (paid), and moves them from the SKU's reserved
--- count to its sold count. KEYS: 1 meta, 2 ledger. ARGV: 1 order number.
+-- count to its sold count. KEYS: 1 meta, 2 ledger (the base of its shards). ARGV: 1 order number.
 -- Reply (C#: SkuScripts.MarkPaidAsync): DONE marked now; ALREADY_DONE paid before;
 --        UNKNOWN_ORDER not in the ledger; ORDER_RELEASED the ledger says cancelled.
-local r = ledger_find(KEYS[2], ARGV[1])
+local ledger = ledger_key(KEYS[2], ledger_shards(KEYS[1]), ARGV[1])
+local record = redis.call('HGET', ledger, ARGV[1])
+local r = record and ledger_decode(record)
 if not r then
   return CODE.UNKNOWN_ORDER
 elseif r.state == 'P' then
@@ -11,7 +13,7 @@ elseif r.state == 'C' then
   return CODE.ORDER_RELEASED
 end
 r.state = 'P'
-redis.call('HSET', KEYS[2], ARGV[1], ledger_encode(r))
+redis.call('HSET', ledger, ARGV[1], ledger_encode(r))
 count_state(KEYS[1], 'R', -r.quantity)
 count_state(KEYS[1], 'P', r.quantity)
 return CODE.DONE

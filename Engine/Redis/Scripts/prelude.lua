@@ -23,10 +23,58 @@ local function ledger_decode(record)
   }
 end
 
--- The ledger entry of an order, decoded; nil when the ledger does not hold it.
-local function ledger_find(ledger, orderNo)
-  local record = redis.call('HGET', ledger, orderNo)
+-- The hash of a SKU's ledger that holds an order. A SKU first loaded by this engine has its ledger split into `shards`
+-- small hashes (meta field, fixed at the first load, about 48 orders each), which Redis keeps in its compact listpack
+-- encoding: KEYS ledger .. ':' .. shard. An order's shard is floor(orderNo / 2^17) % shards, so the 32 consecutive
+-- sequence numbers of one millisecond share one: a batch writes one or two hashes. The order number has 63 bits and
+-- Lua's numbers 53, so it is taken in two parts, orderNo = hi * 10^9 + lo, with 10^9 = 7629 * 2^17 + 51712: every
+-- product below stays under 2^53, exact. C#: LedgerLayout.ShardKey. A SKU without `shards` (loaded by an older
+-- engine) keeps one ledger hash, the key itself.
+local function ledger_key(ledger, shards, orderNo)
+  if not shards then
+    return ledger
+  end
+  local hi = tonumber(string.sub(orderNo, 1, -10)) or 0
+  local lo = tonumber(string.sub(orderNo, -9))
+  local group = hi * 7629 + math.floor((hi * 51712 + lo) / 131072)
+  return ledger .. ':' .. (group % shards)
+end
+
+-- The SKU's ledger shards (nil: one ledger hash), from its meta hash.
+local function ledger_shards(meta)
+  return tonumber(redis.call('HGET', meta, 'shards'))
+end
+
+-- The ledger entry of an order, decoded; nil when the ledger does not hold it. shards: ledger_shards(meta).
+local function ledger_find(ledger, shards, orderNo)
+  local record = redis.call('HGET', ledger_key(ledger, shards, orderNo), orderNo)
   return record and ledger_decode(record)
+end
+
+-- A buyer's field in the SKU's users hash: the units their live orders hold, then, for every order they made, its
+-- Idempotency-Key and order number: count \1key\2orderNo \1key\2orderNo ... (\1 and \2 cannot occur in a key, which is
+-- visible ASCII). One HMGET reads a batch's buyers, counts and keys; one HSET writes them. C#: BuyerRecord.
+-- Returns the count and the rest (the keys); 0 and '' for a buyer not seen.
+local function buyer_decode(value)
+  if not value then
+    return 0, ''
+  end
+  local count = string.match(value, '^%d+')
+  if not count then
+    error('malformed buyer record: ' .. value)
+  end
+  return tonumber(count), string.sub(value, #count + 1)
+end
+
+-- The order number a buyer's key made (as a string), or nil; rest: buyer_decode's second value.
+local function buyer_order(rest, key)
+  local _, e = string.find(rest, '\1' .. key .. '\2', 1, true)
+  return e and string.match(rest, '^%d+', e + 1)
+end
+
+-- The rest with one more order of the buyer's.
+local function buyer_add(rest, key, orderNo)
+  return rest .. '\1' .. key .. '\2' .. orderNo
 end
 
 local function ledger_encode(r)

@@ -1,8 +1,10 @@
 -- Gives a cancelled order's units back to the sale, at most once per order.
--- KEYS: 1 meta, 2 users, 3 ledger. ARGV: 1 order number, 2 "campaignId:skuId".
+-- KEYS: 1 meta, 2 users, 3 ledger (the base of its shards). ARGV: 1 order number, 2 "campaignId:skuId".
 -- Reply (C#: SkuScripts.ReleaseAsync): DONE released now; ALREADY_DONE released before;
 --        UNKNOWN_ORDER the ledger does not know the order; ORDER_PAID the order is paid (never released).
-local r = ledger_find(KEYS[3], ARGV[1])
+local ledger = ledger_key(KEYS[3], ledger_shards(KEYS[1]), ARGV[1])
+local record = redis.call('HGET', ledger, ARGV[1])
+local r = record and ledger_decode(record)
 if not r then
   return CODE.UNKNOWN_ORDER
 elseif r.state == 'C' then
@@ -11,13 +13,12 @@ elseif r.state == 'P' then
   return CODE.ORDER_PAID
 end
 r.state = 'C'
-redis.call('HSET', KEYS[3], ARGV[1], ledger_encode(r))
+redis.call('HSET', ledger, ARGV[1], ledger_encode(r))
 redis.call('HINCRBY', KEYS[1], 'available', r.quantity)
 count_state(KEYS[1], 'R', -r.quantity)
 advance(KEYS[1])
--- The buyer may buy again what they gave back.
-if tonumber(redis.call('HINCRBY', KEYS[2], r.user, -r.quantity)) <= 0 then
-  redis.call('HDEL', KEYS[2], r.user)
-end
+-- The buyer may buy again what they gave back; their keys still own their orders (a replay answers the cancelled one).
+local bought, rest = buyer_decode(redis.call('HGET', KEYS[2], r.user))
+redis.call('HSET', KEYS[2], r.user, math.max(0, bought - r.quantity) .. rest)
 stock_returned(KEYS[1], ARGV[2])
 return CODE.DONE

@@ -5,10 +5,10 @@
 -- durable), so the reconciler counts it as in flight until the relay has settled it, however long the relay takes;
 -- an order still pending keeps the mark of its own entry (settle.lua removes a mark only with the entry it names).
 -- An order made with a coupon is re-published with it (the SKU's coupons hash), so MySQL stores it with its coupon.
--- KEYS: 1 ledger, 2 outbox, 3 re-published, 4 pending, 5 coupons. ARGV: 1 order number, 2 campaignId, 3 skuId, 4 idempotency key.
+-- KEYS: 1 ledger (the base of its shards), 2 outbox, 3 re-published, 4 pending, 5 coupons, 6 meta. ARGV: 1 order number, 2 campaignId, 3 skuId, 4 idempotency key.
 -- Reply (C#: SkuScripts.RepublishAsync): DONE re-published; UNKNOWN_ORDER the ledger does not hold the
 --        order; ORDER_RELEASED it was cancelled.
-local r = ledger_find(KEYS[1], ARGV[1])
+local r = ledger_find(KEYS[1], ledger_shards(KEYS[6]), ARGV[1])
 if not r then
   return CODE.UNKNOWN_ORDER
 elseif r.state == 'C' then

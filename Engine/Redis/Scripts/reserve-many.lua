@@ -2,7 +2,8 @@
 -- after another in this order: an idempotent replay (also of an order created earlier in the same batch), the
 -- purchase window, the per-buyer limit (also for one buyer twice in a batch), the stock checked before it is taken.
 -- Every key shares the SKU's hash tag: on a cluster the batch is one slot's work.
--- KEYS: 1 meta, 2 idempotency, 3 users, 4 ledger, 5 outbox, 6 pending, 7 coupons
+-- KEYS: 1 meta, 2 users (each buyer's count and keys, prelude.lua's buyer_decode), 3 ledger (the base of its shards,
+--       prelude.lua's ledger_key), 4 outbox, 5 pending, 6 coupons
 -- ARGV: 1 campaignId, 2 skuId, 3 and 4 the highest (epoch, sequence) of this SKU the caller has seen,
 --       then five per request: userId, idempotency key, quantity, order number (allocated by the caller), and the
 --       coupon its Try-coupon locked for that order number ('' for none; couponId|discountMinor|poolSeq).
@@ -23,7 +24,7 @@
 -- The epoch is set when the SKU is first loaded and moved on by every recovery, so a caller's memory of an older
 -- epoch never fences a rebuilt SKU, while a Redis back at an older epoch (or behind within the same one) is caught.
 -- Refusals change nothing; a batch without a created order writes nothing (unless it raises the fence).
-local meta = redis.call('HMGET', KEYS[1], 'available', 'starts', 'ends', 'limit', 'price', 'window', 'gen', 'seq', 'fenced', 'epoch')
+local meta = redis.call('HMGET', KEYS[1], 'available', 'starts', 'ends', 'limit', 'price', 'window', 'gen', 'seq', 'fenced', 'epoch', 'shards')
 if not meta[1] then
   return { CODE.NOT_WARMED }
 end
@@ -33,47 +34,47 @@ local price, window = tonumber(meta[5]), tonumber(meta[6])
 local seq = tonumber(meta[8] or '0')
 local epoch = tonumber(meta[10] or '0')
 local fenced = meta[9] ~= false
+local shards = tonumber(meta[11])
 local seenSeq, seenEpoch = tonumber(ARGV[3]), tonumber(ARGV[4])
 -- A Redis behind what a caller saw lost decisions (a restore, a failover to a lagging replica).
 local behind = epoch < seenEpoch or (epoch == seenEpoch and seq < seenSeq)
 
 local STRIDE = 5
 local n = (#ARGV - 4) / STRIDE
-local idemFields, userFields, users = {}, {}, {}
+local userFields, users = {}, {}
 for i = 1, n do
   local user = ARGV[STRIDE * i]
-  idemFields[i] = user .. ':' .. ARGV[STRIDE * i + 1]
   if not users[user] then
     userFields[#userFields + 1] = user
     users[user] = { index = #userFields }
   end
 end
--- Everything the batch reads, read once: the keys' orders, and each buyer's count.
-local priors = redis.call('HMGET', KEYS[2], unpack(idemFields))
-local bought = redis.call('HMGET', KEYS[3], unpack(userFields))
+-- Everything the batch reads, read once: each buyer's count and the orders their keys made.
+local buyers = redis.call('HMGET', KEYS[2], unpack(userFields))
 for _, u in pairs(users) do
-  u.bought = tonumber(bought[u.index] or '0')
+  u.bought, u.rest = buyer_decode(buyers[u.index])
 end
 
 local reply = { CODE.DONE, epoch, seq, available, meta[7], price, window, 0, 0, 0 }
 local now
 local taken = 0          -- units the batch's created orders hold (state R)
-local created = {}       -- idempotency field -> { orderNo, record, coupon } of orders created in this batch
+local created = {}       -- userId:key -> { orderNo, record, coupon } of orders created in this batch
 local replayedHere = {}  -- reply slots of replays of those orders: their outbox id is the batch's entry
-local ledgerWrites, idemWrites, pendingWrites, couponWrites, orders, orderNos = {}, {}, {}, {}, {}, {}
+local ledgerWrites, pendingWrites, couponWrites, orders, orderNos = {}, {}, {}, {}, {}  -- ledgerWrites: shard -> writes
 
 for i = 1, n do
   local base = STRIDE * i - 1
   local user, key, quantity, orderNo = ARGV[base + 1], ARGV[base + 2], tonumber(ARGV[base + 3]), ARGV[base + 4]
   local couponArg = ARGV[base + 5]
   local coupon = coupon_decode(couponArg)
-  local field = idemFields[i]
+  local u = users[user]
+  local field = user .. ':' .. key
   local mine = created[field]
-  local prior = mine and mine.orderNo or priors[i]
+  local prior = mine and mine.orderNo or buyer_order(u.rest, key)
   local code, a, b, c, d = nil, 0, 0, 0, ''
   if prior then
-    local record = mine and mine.record or redis.call('HGET', KEYS[4], prior)
-    local priorCoupon = mine and (mine.coupon or '') or redis.call('HGET', KEYS[7], prior) or ''
+    local record = mine and mine.record or redis.call('HGET', ledger_key(KEYS[3], shards, prior), prior)
+    local priorCoupon = mine and (mine.coupon or '') or redis.call('HGET', KEYS[6], prior) or ''
     -- The same key with another quantity or another coupon (or with one where it had none) is another request.
     if ledger_decode(record).quantity ~= quantity or string.match(priorCoupon, '^[^|]*') ~= (coupon and coupon.id or '') then
       code, a = CODE.KEY_REUSED, prior
@@ -82,10 +83,10 @@ for i = 1, n do
       if mine then
         replayedHere[#replayedHere + 1] = #reply + 4
       else
-        c = redis.call('HGET', KEYS[6], prior) or 0
+        c = redis.call('HGET', KEYS[5], prior) or 0
       end
     end
-  elseif coupon and (redis.call('HGET', KEYS[7], orderNo) == BARRED or coupon.discount >= price * quantity) then
+  elseif coupon and (redis.call('HGET', KEYS[6], orderNo) == BARRED or coupon.discount >= price * quantity) then
     -- Its coupon was cancelled before this Try came (a Try that hung: TCC's anti-hanging), or would make it free.
     code = CODE.COUPON_UNAVAILABLE
   elseif fenced then
@@ -96,7 +97,6 @@ for i = 1, n do
     code = CODE.FENCED
   else
     now = now or now_ms()
-    local u = users[user]
     if now < starts then
       code = CODE.NOT_STARTED
     elseif now >= ends then
@@ -111,6 +111,7 @@ for i = 1, n do
       available = available - quantity
       taken = taken + quantity
       u.bought = u.bought + quantity
+      u.rest = buyer_add(u.rest, key, orderNo)
       u.changed = true
       local r = { user = user, quantity = quantity, amount = price * quantity - (coupon and coupon.discount or 0),
         created = now, deadline = now + window * 1000, state = 'R' }
@@ -120,10 +121,14 @@ for i = 1, n do
         couponWrites[#couponWrites + 1] = orderNo
         couponWrites[#couponWrites + 1] = couponArg
       end
-      ledgerWrites[#ledgerWrites + 1] = orderNo
-      ledgerWrites[#ledgerWrites + 1] = record
-      idemWrites[#idemWrites + 1] = field
-      idemWrites[#idemWrites + 1] = orderNo
+      local shard = ledger_key(KEYS[3], shards, orderNo)
+      local writes = ledgerWrites[shard]
+      if not writes then
+        writes = {}
+        ledgerWrites[shard] = writes
+      end
+      writes[#writes + 1] = orderNo
+      writes[#writes + 1] = record
       orders[#orders + 1] = batch_order(orderNo, r, key, seq, coupon)
       orderNos[#orderNos + 1] = orderNo
       code, a = CODE.DONE, seq
@@ -143,21 +148,22 @@ if #orders > 0 then
   for user, u in pairs(users) do
     if u.changed then
       userWrites[#userWrites + 1] = user
-      userWrites[#userWrites + 1] = u.bought
+      userWrites[#userWrites + 1] = u.bought .. u.rest
     end
   end
-  redis.call('HSET', KEYS[3], unpack(userWrites))
-  redis.call('HSET', KEYS[2], unpack(idemWrites))
-  redis.call('HSET', KEYS[4], unpack(ledgerWrites))
-  if #couponWrites > 0 then
-    redis.call('HSET', KEYS[7], unpack(couponWrites))
+  redis.call('HSET', KEYS[2], unpack(userWrites))
+  for shard, writes in pairs(ledgerWrites) do
+    redis.call('HSET', shard, unpack(writes))
   end
-  local id, value = outbox_add(KEYS[5], ARGV[1], ARGV[2], orders, orderNos)
+  if #couponWrites > 0 then
+    redis.call('HSET', KEYS[6], unpack(couponWrites))
+  end
+  local id, value = outbox_add(KEYS[4], ARGV[1], ARGV[2], orders, orderNos)
   for i = 1, #orderNos do
     pendingWrites[#pendingWrites + 1] = orderNos[i]
     pendingWrites[#pendingWrites + 1] = id
   end
-  redis.call('HSET', KEYS[6], unpack(pendingWrites))
+  redis.call('HSET', KEYS[5], unpack(pendingWrites))
   for i = 1, #replayedHere do
     reply[replayedHere[i]] = id
   end

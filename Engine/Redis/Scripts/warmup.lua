@@ -5,7 +5,7 @@
 --        because the SKU is already live; { NOT_COUNTED, 0 } nothing written: the ledger holds entries but the
 --        SKU has no exact running counts (loaded before they existed), count.lua must set them first.
 -- Live means loaded (total set): the running counts alone do not make a SKU live.
-local meta = redis.call('HMGET', KEYS[1], 'total', 'available', 'reserved', 'sold', 'counted')
+local meta = redis.call('HMGET', KEYS[1], 'total', 'available', 'reserved', 'sold', 'counted', 'shards')
 if meta[1] and ARGV[7] ~= '1' then
   return { CODE.ALREADY_DONE, tonumber(meta[2]) }
 end
@@ -14,11 +14,16 @@ end
 -- have. A first load starts the counts at 0 with an empty ledger; a reload keeps them, they are the ledger's.
 local held = held_from_counts(meta[3], meta[4], meta[5])
 if not held then
-  if redis.call('EXISTS', KEYS[2]) == 1 then
+  if meta[6] or redis.call('EXISTS', KEYS[2]) == 1 then
     return { CODE.NOT_COUNTED, 0 }
   end
   redis.call('HSET', KEYS[1], 'reserved', 0, 'sold', 0, 'counted', 1)
   held = 0
+end
+-- A first load splits the ledger into hashes of about 48 orders each (prelude.lua's ledger_key); the number is kept
+-- for the SKU's life, and a SKU whose ledger an older engine wrote as one hash keeps that.
+if not meta[1] and not meta[6] and redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('HSET', KEYS[1], 'shards', math.max(1, math.ceil(tonumber(ARGV[1]) / 48)))
 end
 local available = math.max(0, tonumber(ARGV[1]) - held)
 redis.call('HSET', KEYS[1],

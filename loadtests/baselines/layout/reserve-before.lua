@@ -1,0 +1,171 @@
+-- BASELINE, not the engine's script: reserve-many.lua as it was before the SKU keyspace changed (commit 600a1f0), kept
+-- so that loadtests/baselines/redis-layout.sh can measure the engine's keyspace against it in one run. Its layout: an
+-- idempotency hash (userId:key -> order number) beside the buyers' counts, and the whole ledger in one hash. Nothing
+-- in the engine loads it.
+-- Decides a batch of reservations of one SKU atomically, with exactly the outcomes the same requests would get one
+-- after another in this order: an idempotent replay (also of an order created earlier in the same batch), the
+-- purchase window, the per-buyer limit (also for one buyer twice in a batch), the stock checked before it is taken.
+-- Every key shares the SKU's hash tag: on a cluster the batch is one slot's work.
+-- KEYS: 1 meta, 2 idempotency, 3 users, 4 ledger, 5 outbox, 6 pending, 7 coupons
+-- ARGV: 1 campaignId, 2 skuId, 3 and 4 the highest (epoch, sequence) of this SKU the caller has seen,
+--       then five per request: userId, idempotency key, quantity, order number (allocated by the caller), and the
+--       coupon its Try-coupon locked for that order number ('' for none; couponId|discountMinor|poolSeq).
+-- Reply (C#: SkuScripts.ReserveManyAsync):
+--   { NOT_WARMED }
+--   { DONE, epoch, seq, available, gen, price, windowSeconds, nowMs, outboxId or 0, batch or 0, then five per request }
+--   per request:  DONE, seq, 0, 0, ''                              created (the caller knows its order number)
+--                 REPLAYED, orderNo, ledgerRecord, outboxId or 0, coupon  the key owns this order (coupon: its coupon
+--                                                                 use, or ''); the outbox id while its event is not yet
+--                                                                 confirmed durable
+--                 KEY_REUSED, orderNo, 0, 0, ''                     the key owns an order of another quantity or coupon
+--                 COUPON_UNAVAILABLE, 0, 0, 0, ''                  the order number's coupon was cancelled before this Try
+--                                                                 (coupon-bar.lua), or the discount is not below the price
+--                 FENCED / NOT_STARTED / ENDED / PURCHASE_LIMIT / SOLD_OUT, 0, 0, 0, ''
+-- An order with a coupon costs price × quantity − discount; its coupon use goes to the coupons hash and into its event.
+-- The created orders go to the outbox as ONE entry (the batch record Kafka will carry, returned as batch) and each
+-- order's pending mark names that entry. seq and available are the SKU's after the batch.
+-- The epoch is set when the SKU is first loaded and moved on by every recovery, so a caller's memory of an older
+-- epoch never fences a rebuilt SKU, while a Redis back at an older epoch (or behind within the same one) is caught.
+-- Refusals change nothing; a batch without a created order writes nothing (unless it raises the fence).
+local meta = redis.call('HMGET', KEYS[1], 'available', 'starts', 'ends', 'limit', 'price', 'window', 'gen', 'seq', 'fenced', 'epoch')
+if not meta[1] then
+  return { CODE.NOT_WARMED }
+end
+local available = tonumber(meta[1])
+local starts, ends, limit = tonumber(meta[2]), tonumber(meta[3]), tonumber(meta[4])
+local price, window = tonumber(meta[5]), tonumber(meta[6])
+local seq = tonumber(meta[8] or '0')
+local epoch = tonumber(meta[10] or '0')
+local fenced = meta[9] ~= false
+local seenSeq, seenEpoch = tonumber(ARGV[3]), tonumber(ARGV[4])
+-- A Redis behind what a caller saw lost decisions (a restore, a failover to a lagging replica).
+local behind = epoch < seenEpoch or (epoch == seenEpoch and seq < seenSeq)
+
+local STRIDE = 5
+local n = (#ARGV - 4) / STRIDE
+local idemFields, userFields, users = {}, {}, {}
+for i = 1, n do
+  local user = ARGV[STRIDE * i]
+  idemFields[i] = user .. ':' .. ARGV[STRIDE * i + 1]
+  if not users[user] then
+    userFields[#userFields + 1] = user
+    users[user] = { index = #userFields }
+  end
+end
+-- Everything the batch reads, read once: the keys' orders, and each buyer's count.
+local priors = redis.call('HMGET', KEYS[2], unpack(idemFields))
+local bought = redis.call('HMGET', KEYS[3], unpack(userFields))
+for _, u in pairs(users) do
+  u.bought = tonumber(bought[u.index] or '0')
+end
+
+local reply = { CODE.DONE, epoch, seq, available, meta[7], price, window, 0, 0, 0 }
+local now
+local taken = 0          -- units the batch's created orders hold (state R)
+local created = {}       -- idempotency field -> { orderNo, record, coupon } of orders created in this batch
+local replayedHere = {}  -- reply slots of replays of those orders: their outbox id is the batch's entry
+local ledgerWrites, idemWrites, pendingWrites, couponWrites, orders, orderNos = {}, {}, {}, {}, {}, {}
+
+for i = 1, n do
+  local base = STRIDE * i - 1
+  local user, key, quantity, orderNo = ARGV[base + 1], ARGV[base + 2], tonumber(ARGV[base + 3]), ARGV[base + 4]
+  local couponArg = ARGV[base + 5]
+  local coupon = coupon_decode(couponArg)
+  local field = idemFields[i]
+  local mine = created[field]
+  local prior = mine and mine.orderNo or priors[i]
+  local code, a, b, c, d = nil, 0, 0, 0, ''
+  if prior then
+    local record = mine and mine.record or redis.call('HGET', KEYS[4], prior)
+    local priorCoupon = mine and (mine.coupon or '') or redis.call('HGET', KEYS[7], prior) or ''
+    -- The same key with another quantity or another coupon (or with one where it had none) is another request.
+    if ledger_decode(record).quantity ~= quantity or string.match(priorCoupon, '^[^|]*') ~= (coupon and coupon.id or '') then
+      code, a = CODE.KEY_REUSED, prior
+    else
+      code, a, b, d = CODE.REPLAYED, prior, record, priorCoupon
+      if mine then
+        replayedHere[#replayedHere + 1] = #reply + 4
+      else
+        c = redis.call('HGET', KEYS[6], prior) or 0
+      end
+    end
+  elseif coupon and (redis.call('HGET', KEYS[7], orderNo) == BARRED or coupon.discount >= price * quantity) then
+    -- Its coupon was cancelled before this Try came (a Try that hung: TCC's anti-hanging), or would make it free.
+    code = CODE.COUPON_UNAVAILABLE
+  elseif fenced then
+    code = CODE.FENCED
+  elseif behind then
+    fence(KEYS[1], string.format('behind: at %d/%d, a caller saw %d/%d', epoch, seq, seenEpoch, seenSeq))
+    fenced = true
+    code = CODE.FENCED
+  else
+    now = now or now_ms()
+    local u = users[user]
+    if now < starts then
+      code = CODE.NOT_STARTED
+    elseif now >= ends then
+      code = CODE.ENDED
+    elseif u.bought + quantity > limit then
+      code = CODE.PURCHASE_LIMIT
+    elseif available < quantity then
+      -- Check, then decrement: stock never goes below zero, not even for an instant.
+      code = CODE.SOLD_OUT
+    else
+      seq = seq + 1
+      available = available - quantity
+      taken = taken + quantity
+      u.bought = u.bought + quantity
+      u.changed = true
+      local r = { user = user, quantity = quantity, amount = price * quantity - (coupon and coupon.discount or 0),
+        created = now, deadline = now + window * 1000, state = 'R' }
+      local record = ledger_encode(r)
+      created[field] = { orderNo = orderNo, record = record, coupon = coupon and couponArg }
+      if coupon then
+        couponWrites[#couponWrites + 1] = orderNo
+        couponWrites[#couponWrites + 1] = couponArg
+      end
+      ledgerWrites[#ledgerWrites + 1] = orderNo
+      ledgerWrites[#ledgerWrites + 1] = record
+      idemWrites[#idemWrites + 1] = field
+      idemWrites[#idemWrites + 1] = orderNo
+      orders[#orders + 1] = batch_order(orderNo, r, key, seq, coupon)
+      orderNos[#orderNos + 1] = orderNo
+      code, a = CODE.DONE, seq
+    end
+  end
+  reply[#reply + 1] = code
+  reply[#reply + 1] = a
+  reply[#reply + 1] = b
+  reply[#reply + 1] = c
+  reply[#reply + 1] = d
+end
+
+if #orders > 0 then
+  redis.call('HSET', KEYS[1], 'available', available, 'seq', seq)
+  count_state(KEYS[1], 'R', taken)
+  local userWrites = {}
+  for user, u in pairs(users) do
+    if u.changed then
+      userWrites[#userWrites + 1] = user
+      userWrites[#userWrites + 1] = u.bought
+    end
+  end
+  redis.call('HSET', KEYS[3], unpack(userWrites))
+  redis.call('HSET', KEYS[2], unpack(idemWrites))
+  redis.call('HSET', KEYS[4], unpack(ledgerWrites))
+  if #couponWrites > 0 then
+    redis.call('HSET', KEYS[7], unpack(couponWrites))
+  end
+  local id, value = outbox_add(KEYS[5], ARGV[1], ARGV[2], orders, orderNos)
+  for i = 1, #orderNos do
+    pendingWrites[#pendingWrites + 1] = orderNos[i]
+    pendingWrites[#pendingWrites + 1] = id
+  end
+  redis.call('HSET', KEYS[6], unpack(pendingWrites))
+  for i = 1, #replayedHere do
+    reply[replayedHere[i]] = id
+  end
+  reply[3], reply[4], reply[9], reply[10] = seq, available, id, value
+end
+reply[8] = now or 0
+return reply

@@ -1,0 +1,126 @@
+using FlashSale.Engine.Kafka;
+using FlashSale.Engine.Redis;
+using FlashSale.Engine.Reservations;
+using FlashSale.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
+
+namespace FlashSale.Tests.Reservations;
+
+/// <summary>
+/// The SKU's keyspace (<see cref="LedgerLayout"/>, <see cref="BuyerRecord"/>): the ledger split into small hashes that
+/// the scripts (Lua, 53-bit numbers) and C# (64-bit) find the same way, a batch writing one or two of them, and one field
+/// per buyer holding their count and their keys.
+/// </summary>
+[Collection(IngressCollection.Name)]
+[Trait("Cluster", "yes")]
+public sealed class LedgerLayoutTests(IngressFactory factory)
+{
+    private SkuScripts Scripts => factory.Services.GetRequiredService<SkuScripts>();
+
+    /// <summary>Order numbers where the Lua side's two-part arithmetic could go wrong: around 10^9 and 2^17, past 2^53, the largest.</summary>
+    public static TheoryData<long> EdgeOrderNumbers() =>
+    [
+        1, 131_071, 131_072, 999_999_999, 1_000_000_000, 1_000_131_071, 1_000_131_072, (1L << 53) + 1, (1L << 53) - 1,
+        long.MaxValue, long.MaxValue - 131_072, 9_223_372_035_999_999_999, 999_948_288_000_131_071,
+    ];
+
+    [Theory]
+    [MemberData(nameof(EdgeOrderNumbers))]
+    public async Task AScriptPutsAnOrderInTheShardCSharpLooksIn(long orderNo)
+    {
+        var sale = await TestSale.StartAsync(factory, stock: 5_000);
+        var shards = await LedgerLayout.ShardsAsync(sale.Db, sale.Keys);
+        Assert.Equal(5_000 / LedgerLayout.OrdersPerShard + 1, shards);
+        var record = new LedgerRecord(77, 1, 19_900, 1_764_547_200_000, 1_764_548_100_000, LedgerRecord.Reserved);
+
+        Assert.Equal(AdoptOutcome.Adopted, (await Scripts.AdoptAsync(sale.Db, sale.Keys, orderNo, record, "edge")).Outcome);
+
+        Assert.True(await sale.Db.HashExistsAsync(LedgerLayout.KeyOf(sale.Keys, shards, orderNo), orderNo));
+        Assert.Equal(record, await LedgerLayout.FindAsync(sale.Db, sale.Keys, orderNo));
+        Assert.Equal(1, await RedisLedger.LengthAsync(sale.Db, sale.Keys));
+    }
+
+    [Fact]
+    public async Task RandomOrderNumbersLandWhereCSharpLooks()
+    {
+        var sale = await TestSale.StartAsync(factory, stock: 5_000);
+        var record = new LedgerRecord(78, 1, 19_900, 1_764_547_200_000, 1_764_548_100_000, LedgerRecord.Paid);
+        var numbers = Enumerable.Range(0, 300).Select(_ => Random.Shared.NextInt64(1, long.MaxValue)).Distinct().ToList();
+
+        foreach (var orderNo in numbers)
+        {
+            Assert.Equal(AdoptOutcome.Adopted, (await Scripts.AdoptAsync(sale.Db, sale.Keys, orderNo, record, $"r{orderNo}")).Outcome);
+        }
+
+        var found = await LedgerLayout.GetAsync(sale.Db, sale.Keys, numbers);
+        Assert.All(found, value => Assert.Equal(record.ToString(), value.ToString()));
+        Assert.Equal(numbers.Order(), (await LedgerLayout.ReadAllAsync(sale.Db, sale.Keys)).Keys.Order());
+    }
+
+    [Fact]
+    public async Task ABatchWritesOneOrTwoSmallHashesAndEachBuyerOneField()
+    {
+        var sale = await TestSale.StartAsync(factory, stock: 4_800, perUserLimit: 2);
+        var shards = await LedgerLayout.ShardsAsync(sale.Db, sale.Keys);
+        Assert.Equal(100, shards);
+        var numbers = new OrderNumberGenerator(3, TimeProvider.System);
+        var buyers = Enumerable.Range(0, 64).Select(i => 880_000L + (i % 32)).ToArray();
+        var requests = buyers.Select((user, i) => new BatchRequest(user, $"key-{i}", 1, numbers.Next(user))).ToArray();
+
+        var replies = (await Scripts.ReserveManyAsync(sale.Db, SkuScripts.ReserveKeys(sale.Keys), sale.Keys, requests, default)).Replies;
+
+        Assert.All(replies, r => Assert.Equal(ScriptCode.Done, r.Code));
+        // Consecutive numbers of one node: groups of 32 sequence numbers, so 64 of them span two or three shards.
+        var used = requests.Select(r => LedgerLayout.KeyOf(sale.Keys, shards, r.OrderNo)).Distinct().ToList();
+        Assert.InRange(used.Count, 1, 3);
+        foreach (var key in used)
+        {
+            Assert.Equal("listpack", (string?)await sale.Db.ExecuteAsync("OBJECT", "ENCODING", key));
+        }
+        Assert.False(await sale.Db.KeyExistsAsync(sale.Keys.Ledger));
+        // Each buyer: two units, and both keys with their orders, in one field.
+        var first = BuyerRecord.Parse(await sale.Db.HashGetAsync(sale.Keys.Users, buyers[0]));
+        Assert.Equal(2, first.Bought);
+        Assert.Equal([("key-0", requests[0].OrderNo), ("key-32", requests[32].OrderNo)], first.Orders);
+        Assert.Equal(32, await sale.Db.HashLengthAsync(sale.Keys.Users));
+    }
+
+    [Fact]
+    public async Task AReleaseGivesTheUnitsBackAndTheKeyStillAnswersItsOrder()
+    {
+        var sale = await TestSale.StartAsync(factory, stock: 10, perUserLimit: 1);
+        var orderNo = new OrderNumberGenerator(4, TimeProvider.System).Next(881_000);
+        var request = new BatchRequest(881_000, "release-me", 1, orderNo);
+        Assert.Equal(ScriptCode.Done, Assert.Single((await Scripts.ReserveManyAsync(sale.Db, SkuScripts.ReserveKeys(sale.Keys), sale.Keys, [request], default)).Replies).Code);
+
+        Assert.Equal(ReleaseOutcome.Released, await Scripts.ReleaseAsync(sale.Db, sale.Keys, orderNo));
+
+        var buyer = BuyerRecord.Parse(await sale.Db.HashGetAsync(sale.Keys.Users, 881_000));
+        Assert.Equal(0, buyer.Bought);
+        Assert.Equal(orderNo, buyer.OrderOf("release-me"));
+        var replay = Assert.Single((await Scripts.ReserveManyAsync(sale.Db, SkuScripts.ReserveKeys(sale.Keys), sale.Keys,
+            [request with { OrderNo = orderNo + 4096 }], default)).Replies);
+        Assert.Equal(ScriptCode.Replayed, replay.Code);
+        Assert.Equal(orderNo, replay.OrderNo);
+        Assert.Equal(LedgerRecord.Cancelled, replay.Record.State);
+    }
+
+    [Fact]
+    public async Task ASkuWhoseLedgerAnOlderEngineWroteAsOneHashKeepsIt()
+    {
+        var sale = await TestSale.StartAsync(factory, stock: 100);
+        // As an older engine loaded it: no shard count.
+        await sale.Db.HashDeleteAsync(sale.Keys.Meta, MetaFields.LedgerShards);
+        var orderNo = new OrderNumberGenerator(5, TimeProvider.System).Next(882_000);
+
+        var reply = Assert.Single((await Scripts.ReserveManyAsync(sale.Db, SkuScripts.ReserveKeys(sale.Keys), sale.Keys,
+            [new BatchRequest(882_000, "old", 1, orderNo)], default)).Replies);
+
+        Assert.Equal(ScriptCode.Done, reply.Code);
+        Assert.True(await sale.Db.HashExistsAsync(sale.Keys.Ledger, orderNo));
+        Assert.NotNull(await LedgerLayout.FindAsync(sale.Db, sale.Keys, orderNo));
+        Assert.Equal(MarkPaidOutcome.Marked, await Scripts.MarkPaidAsync(sale.Db, sale.Keys, orderNo));
+        Assert.Equal(LedgerRecord.Paid, (await LedgerLayout.FindAsync(sale.Db, sale.Keys, orderNo))!.Value.State);
+    }
+}
