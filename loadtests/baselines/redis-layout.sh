@@ -36,10 +36,10 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-(cd "$warmup_dir" && DOTNET_ENVIRONMENT=Development dotnet FlashSale.Warmup.dll script reserve-many.lua) >"$work/engine.lua"
+(cd "$warmup_dir" && DOTNET_ENVIRONMENT=Development dotnet FlashSale.Warmup.dll script reserve-many.lua) >"$work/warmup.lua"
 # The prelude is everything before reserve-many.lua's own first line.
 first_line=$(head -1 "$FLASHSALE_ROOT/Engine/Redis/Scripts/reserve-many.lua")
-prelude_lines=$(grep -nF -- "$first_line" "$work/engine.lua" | head -1 | cut -d: -f1)
+prelude_lines=$(grep -nF -- "$first_line" "$work/warmup.lua" | head -1 | cut -d: -f1)
 [ -n "$prelude_lines" ] || die "could not find reserve-many.lua's text in the Warmup CLI's output"
 shim='do
   local n = (#ARGV - 4) / 5
@@ -51,7 +51,7 @@ end'
 for variant in engine before; do
   script="$FLASHSALE_ROOT/Engine/Redis/Scripts/reserve-many.lua"
   [ "$variant" = engine ] || script="$FLASHSALE_ROOT/loadtests/baselines/layout/reserve-before.lua"
-  { head -n $((prelude_lines - 1)) "$work/engine.lua"; echo "$shim"; cat "$script"; } >"$work/$variant.lua"
+  { head -n $((prelude_lines - 1)) "$work/warmup.lua"; echo "$shim"; cat "$script"; } >"$work/$variant.lua"
 done
 
 redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" --daemonize yes --pidfile "$work/redis.pid" \
