@@ -17,6 +17,12 @@ public static class LedgerLayout
     /// <summary>Orders a shard holds on average when the SKU sells its first load's stock one unit per order (warmup.lua).</summary>
     public const int OrdersPerShard = 48;
 
+    /// <summary>
+    /// The most shards a SKU gets (warmup.lua), so that a walk over its ledger visits at most this many hashes whatever
+    /// its stock. Past 3,145,728 units (48 each) the shards grow beyond Redis's listpack limit and cost what one hash did.
+    /// </summary>
+    public const int MaxShards = 65_536;
+
     /// <summary>An order's shard: floor(orderNo / 2^17) mod shards, i.e. groups of 32 sequence numbers of one millisecond.</summary>
     public static long ShardOf(long orderNo, int shards) => (orderNo >> 17) % shards;
 

@@ -42,6 +42,14 @@ public sealed class LedgerLayoutTests(IngressFactory factory)
     }
 
     [Fact]
+    public async Task AHugeStockGetsNoMoreShardsThanAWalkShouldVisit()
+    {
+        var sale = await TestSale.StartAsync(factory, stock: 10_000_000);
+
+        Assert.Equal(LedgerLayout.MaxShards, await LedgerLayout.ShardsAsync(sale.Db, sale.Keys));
+    }
+
+    [Fact]
     public async Task RandomOrderNumbersLandWhereCSharpLooks()
     {
         var sale = await TestSale.StartAsync(factory, stock: 5_000);

@@ -20,10 +20,11 @@ if not held then
   redis.call('HSET', KEYS[1], 'reserved', 0, 'sold', 0, 'counted', 1)
   held = 0
 end
--- A first load splits the ledger into hashes of about 48 orders each (prelude.lua's ledger_key); the number is kept
--- for the SKU's life, and a SKU whose ledger an older engine wrote as one hash keeps that.
+-- A first load splits the ledger into hashes of about 48 orders each (prelude.lua's ledger_key), at most 65,536 of
+-- them, so that a walk over the ledger never has more hashes to visit than that whatever the stock; the number is
+-- kept for the SKU's life, and a SKU whose ledger an older engine wrote as one hash keeps that.
 if not meta[1] and not meta[6] and redis.call('EXISTS', KEYS[2]) == 0 then
-  redis.call('HSET', KEYS[1], 'shards', math.max(1, math.ceil(tonumber(ARGV[1]) / 48)))
+  redis.call('HSET', KEYS[1], 'shards', math.min(65536, math.max(1, math.ceil(tonumber(ARGV[1]) / 48))))
 end
 local available = math.max(0, tonumber(ARGV[1]) - held)
 redis.call('HSET', KEYS[1],
