@@ -790,7 +790,10 @@ public sealed partial class Reconciler(
         return repairs;
     }
 
-    /// <summary>Order number → Idempotency-Key, from the buyers' fields of the SKU's users hash (<see cref="BuyerRecord"/>).</summary>
+    /// <summary>
+    /// Order number → Idempotency-Key: the keys the buyers' fields fold (<see cref="BuyerRecord"/>), and those beyond, in the
+    /// SKU's idempotency hash ("userId:key" → order number).
+    /// </summary>
     private async Task<Dictionary<long, string>> IdempotencyKeysAsync(IDatabase db, SkuKeys keys)
     {
         var byOrder = new Dictionary<long, string>();
@@ -799,6 +802,15 @@ public sealed partial class Reconciler(
             foreach (var (key, orderNo) in BuyerRecord.Parse(entry.Value).Orders)
             {
                 byOrder[orderNo] = key;
+            }
+        }
+        await foreach (var entry in db.HashScanAsync(keys.Idempotency, pageSize: _settings.WalkPageSize))
+        {
+            var field = entry.Name.ToString();
+            var colon = field.IndexOf(':', StringComparison.Ordinal);
+            if (colon > 0 && long.TryParse(entry.Value.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var orderNo))
+            {
+                byOrder[orderNo] = field[(colon + 1)..];
             }
         }
         return byOrder;

@@ -4,14 +4,20 @@ using StackExchange.Redis;
 namespace FlashSale.Engine.Redis;
 
 /// <summary>
-/// A buyer's field in a SKU's users hash (<see cref="SkuKeys.Users"/>): the units their live orders hold, then for every
-/// order they made its Idempotency-Key and order number, <c>count \u0001key\u0002orderNo \u0001key\u0002orderNo …</c>
-/// (neither control character can occur in a key, which is visible ASCII). One field per buyer carries both the
-/// per-buyer limit and idempotency, so a batch reads its buyers with one HMGET and writes them with one HSET.
-/// The Lua side is prelude.lua's <c>buyer_decode</c>, <c>buyer_order</c> and <c>buyer_add</c>.
+/// A buyer's field in a SKU's users hash (<see cref="SkuKeys.Users"/>): the units their live orders hold, then for their
+/// first <see cref="Folded"/> orders the Idempotency-Key and order number, <c>count \u0001key\u0002orderNo …</c> (neither
+/// control character can occur in a key, which is visible ASCII). One field per buyer carries both the per-buyer limit
+/// and idempotency, so a batch reads its buyers with one HMGET and writes them with one HSET. A buyer with more orders
+/// has the further keys in <see cref="SkuKeys.Idempotency"/> and a <c>+</c> after the count (<see cref="More"/>), so a
+/// field stays small whatever the per-buyer limit. The Lua side is prelude.lua's <c>buyer_decode</c> and its neighbours.
 /// </summary>
-public readonly record struct BuyerRecord(int Bought, IReadOnlyList<(string Key, long OrderNo)> Orders)
+/// <param name="Orders">The folded keys and their orders only.</param>
+/// <param name="More">Further keys of the buyer's are in the idempotency hash.</param>
+public readonly record struct BuyerRecord(int Bought, IReadOnlyList<(string Key, long OrderNo)> Orders, bool More = false)
 {
+    /// <summary>Keys a buyer's field folds before the next ones go to the idempotency hash (prelude.lua's BUYER_FOLDED).</summary>
+    public const int Folded = 4;
+
     private const char KeyMark = '\u0001';
     private const char OrderMark = '\u0002';
 
@@ -27,7 +33,8 @@ public readonly record struct BuyerRecord(int Bought, IReadOnlyList<(string Key,
         var text = value.ToString();
         var first = text.IndexOf(KeyMark, StringComparison.Ordinal);
         var countText = first < 0 ? text : text[..first];
-        if (!int.TryParse(countText, NumberStyles.None, CultureInfo.InvariantCulture, out var bought))
+        var more = countText.EndsWith('+');
+        if (!int.TryParse(more ? countText[..^1] : countText, NumberStyles.None, CultureInfo.InvariantCulture, out var bought))
         {
             throw new FormatException($"Malformed buyer record '{text}'.");
         }
@@ -44,14 +51,34 @@ public readonly record struct BuyerRecord(int Bought, IReadOnlyList<(string Key,
                 orders.Add((part[..mark], orderNo));
             }
         }
-        return new BuyerRecord(bought, orders);
+        return new BuyerRecord(bought, orders, more);
     }
 
-    /// <summary>Whether the buyer's key made an order; a cheap test on the raw field, without parsing it.</summary>
-    public static bool Owns(RedisValue value, string idempotencyKey)
-        => !value.IsNull && value.ToString().Contains(string.Concat(KeyMark.ToString(), idempotencyKey, OrderMark.ToString()), StringComparison.Ordinal);
+    /// <summary>
+    /// Whether the buyer's key made an order of the SKU: one HGET of their field, and an HEXISTS on the idempotency hash
+    /// only for a buyer whose field does not fold all their keys.
+    /// </summary>
+    public static async Task<bool> OwnsAsync(IDatabaseAsync db, SkuKeys sku, long userId, string idempotencyKey)
+        => await OwnsAsync(db, sku, userId, idempotencyKey, await db.HashGetAsync(sku.Users, userId));
 
-    /// <summary>The order the key made, or null.</summary>
+    /// <summary>The same, for a caller that read the buyer's field already.</summary>
+    public static async Task<bool> OwnsAsync(IDatabaseAsync db, SkuKeys sku, long userId, string idempotencyKey, RedisValue field)
+    {
+        if (field.IsNull)
+        {
+            return false;
+        }
+        var text = field.ToString();
+        if (text.Contains(string.Concat(KeyMark.ToString(), idempotencyKey, OrderMark.ToString()), StringComparison.Ordinal))
+        {
+            return true;
+        }
+        var count = text.IndexOf(KeyMark, StringComparison.Ordinal);
+        return (count < 0 ? text : text[..count]).EndsWith('+')
+            && await db.HashExistsAsync(sku.Idempotency, string.Create(CultureInfo.InvariantCulture, $"{userId}:{idempotencyKey}"));
+    }
+
+    /// <summary>The order a folded key made, or null.</summary>
     public long? OrderOf(string idempotencyKey)
     {
         foreach (var (key, orderNo) in Orders)

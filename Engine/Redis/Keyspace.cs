@@ -141,10 +141,13 @@ public readonly record struct SkuKeys(string CampaignId, long SkuId, int Bucket 
     public RedisKey Meta => $"fs:{Tag}:meta";
 
     /// <summary>
-    /// Hash: userId → <see cref="BuyerRecord"/>: the units the buyer's live orders hold (the per-user limit) and, for every
-    /// order they made, its Idempotency-Key and order number.
+    /// Hash: userId → <see cref="BuyerRecord"/>: the units the buyer's live orders hold (the per-user limit) and, for their
+    /// first <see cref="BuyerRecord.Folded"/> orders, its Idempotency-Key and order number.
     /// </summary>
     public RedisKey Users => $"fs:{Tag}:users";
+
+    /// <summary>Hash: "userId:idempotencyKey" → order number, for a buyer's keys beyond those their <see cref="Users"/> field folds.</summary>
+    public RedisKey Idempotency => $"fs:{Tag}:idem";
 
     /// <summary>
     /// Hash: order number → <see cref="LedgerRecord"/>, for a SKU loaded by an older engine; otherwise the base of the
@@ -250,7 +253,7 @@ public readonly record struct SkuKeys(string CampaignId, long SkuId, int Bucket 
     }
 
     /// <summary>Every key of the SKU but its ledger's shards (<see cref="LedgerLayout.AllKeysAsync"/> adds them), for tests.</summary>
-    public RedisKey[] All() => [Meta, Users, Ledger, Outbox, Pending, Republished, Queue, QueueTickets, QueueWaves, QueueUsed, Transfers, TransfersOpen];
+    public RedisKey[] All() => [Meta, Users, Idempotency, Ledger, Outbox, Pending, Republished, Queue, QueueTickets, QueueWaves, QueueUsed, Transfers, TransfersOpen];
 }
 
 /// <summary>The fields of a SKU's waiting-room hash (<see cref="SkuKeys.Queue"/>).</summary>

@@ -185,12 +185,13 @@ public sealed partial class ReservationService(
     /// (a rate limit).
     /// </summary>
     public async Task<bool> OwnsOrderAsync(string campaignId, long skuId, long userId, string idempotencyKey)
-        => BuyerRecord.Owns(await redis.HashGetAsync((await bucketMap.KeysForAsync(campaignId, skuId, userId)).Users, userId), idempotencyKey);
+        => await BuyerRecord.OwnsAsync(redis, await bucketMap.KeysForAsync(campaignId, skuId, userId), userId, idempotencyKey);
 
     /// <summary>
     /// While the pipeline is behind: true when the request would decide nothing new, so it may go on to the script — a
     /// replay (its key owns an order), a SKU without the units asked for (the script answers sold-out and renews the
-    /// sold-out cache), or a SKU Redis does not know (404). One pipelined round trip of two reads, paid only while busy;
+    /// sold-out cache), or a SKU Redis does not know (404). One pipelined round trip of two reads (and an HEXISTS for a
+    /// buyer whose field does not fold all their keys), paid only while busy;
     /// if Redis does not answer, the request is refused busy like the others (nothing is decided either way).
     /// </summary>
     private async Task<bool> DecidesNothingNewAsync(ReservationRequest request, SkuKeys sku, int buckets)
@@ -202,12 +203,16 @@ public sealed partial class ReservationService(
         try
         {
             await Task.WhenAll([owned, .. available]);
+            if (await BuyerRecord.OwnsAsync(db, sku, request.UserId, request.IdempotencyKey, owned.Result))
+            {
+                return true;
+            }
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             return false;
         }
-        return BuyerRecord.Owns(owned.Result, request.IdempotencyKey) || available[sku.Bucket].Result.IsNull || available.Sum(a => a.Result.IsNull ? 0 : (long)a.Result) < request.Quantity;
+        return available[sku.Bucket].Result.IsNull || available.Sum(a => a.Result.IsNull ? 0 : (long)a.Result) < request.Quantity;
     }
 
     /// <summary>Decides one request in the SKU's (the bucket's) lane, or in a call of its own while it has none.</summary>

@@ -139,6 +139,7 @@ public sealed class TestSale
         return string.Join(";",
             string.Join(",", meta.OrderBy(e => e.Name.ToString(), StringComparer.Ordinal).Select(e => $"{e.Name}={e.Value}")),
             string.Join(",", (await Db.HashGetAllAsync(Keys.Users)).Select(e => $"{e.Name}={e.Value}").Order(StringComparer.Ordinal)),
+            await Db.HashLengthAsync(Keys.Idempotency),
             await RedisLedger.LengthAsync(Db, Keys),
             await Db.StreamLengthAsync(Keys.Outbox));
     }

@@ -22,7 +22,10 @@ public sealed class BatchEquivalenceTests(IngressFactory factory)
 
     private IDatabase Db => factory.Db;
 
-    /// <summary>A buyer's request: four buyers and three keys, so collisions are frequent.</summary>
+    /// <summary>
+    /// A buyer's request: four buyers and six keys, so collisions are frequent, and limits and stock high enough that a
+    /// buyer sometimes makes more orders than their field folds (BuyerRecord.Folded), the rest going to the idempotency hash.
+    /// </summary>
     private sealed record Step(int User, int Key, int Quantity);
 
     private sealed record Case(int Stock, int Limit, Step[] Before, Step[] Batch);
@@ -31,11 +34,11 @@ public sealed class BatchEquivalenceTests(IngressFactory factory)
     public void ABatchDecidesAsTheSameRequestsOneByOne()
     {
         var step = from user in Gen.Choose(1, 4)
-                   from key in Gen.Choose(1, 3)
+                   from key in Gen.Choose(1, 6)
                    from quantity in Gen.Choose(1, 3)
                    select new Step(user, key, quantity);
-        var cases = from stock in Gen.Choose(0, 10)
-                    from limit in Gen.Choose(1, 4)
+        var cases = from stock in Gen.Choose(0, 16)
+                    from limit in Gen.Choose(1, 8)
                     from before in Gen.ArrayOf(step).Resize(4)
                     from batch in Gen.ArrayOf(step).Resize(24)
                     select new Case(stock, limit, before, batch);
@@ -99,8 +102,9 @@ public sealed class BatchEquivalenceTests(IngressFactory factory)
             .Select(e => (Order: e.Name.ToString(), Record: LedgerRecord.Parse(e.Value.ToString())))
             .Select(e => $"{e.Order}={e.Record.UserId}|{e.Record.Quantity}|{e.Record.AmountMinor}|{e.Record.State}");
         var users = (await Db.HashGetAllAsync(sku.Users)).Select(e => $"{e.Name}={e.Value}");
+        var idempotency = (await Db.HashGetAllAsync(sku.Idempotency)).Select(e => $"{e.Name}={e.Value}");
         var pending = (await Db.HashKeysAsync(sku.Pending)).Select(k => k.ToString());
-        return string.Join("\n", string.Join(",", meta), Sorted(ledger), Sorted(users), Sorted(pending));
+        return string.Join("\n", string.Join(",", meta), Sorted(ledger), Sorted(users), Sorted(idempotency), Sorted(pending));
     }
 
     /// <summary>Every event on the outbox, whichever entry carries it, without the decision's time.</summary>

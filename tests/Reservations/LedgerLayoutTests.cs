@@ -115,6 +115,37 @@ public sealed class LedgerLayoutTests(IngressFactory factory)
     }
 
     [Fact]
+    public async Task ABuyerWithManyOrdersKeepsASmallFieldAndEveryKeyStillReplays()
+    {
+        var sale = await TestSale.StartAsync(factory, stock: 100, perUserLimit: 50);
+        var numbers = new OrderNumberGenerator(6, TimeProvider.System);
+        const long buyer = 883_000;
+        var requests = Enumerable.Range(0, 10).Select(i => new BatchRequest(buyer, $"many-{i}", 1, numbers.Next(buyer))).ToArray();
+        // Six in one batch (one past the fold within the batch), then four one by one.
+        var first = (await Scripts.ReserveManyAsync(sale.Db, SkuScripts.ReserveKeys(sale.Keys), sale.Keys, requests[..6], default)).Replies;
+        Assert.All(first, r => Assert.Equal(ScriptCode.Done, r.Code));
+        foreach (var request in requests[6..])
+        {
+            Assert.Equal(ScriptCode.Done, Assert.Single((await Scripts.ReserveManyAsync(sale.Db, SkuScripts.ReserveKeys(sale.Keys), sale.Keys, [request], default)).Replies).Code);
+        }
+
+        var record = BuyerRecord.Parse(await sale.Db.HashGetAsync(sale.Keys.Users, buyer));
+        Assert.Equal(10, record.Bought);
+        Assert.True(record.More);
+        Assert.Equal(requests[..BuyerRecord.Folded].Select(r => (r.IdempotencyKey, r.OrderNo)), record.Orders);
+        Assert.Equal(10 - BuyerRecord.Folded, await sale.Db.HashLengthAsync(sale.Keys.Idempotency));
+        // Every key, folded or not, answers its own order; a new key is a new order.
+        var replays = (await Scripts.ReserveManyAsync(sale.Db, SkuScripts.ReserveKeys(sale.Keys), sale.Keys,
+            [.. requests.Select(r => r with { OrderNo = numbers.Next(buyer) })], default)).Replies;
+        Assert.Equal(requests.Select(r => (ScriptCode.Replayed, r.OrderNo)), replays.Select(r => (r.Code, r.OrderNo)));
+        foreach (var request in requests)
+        {
+            Assert.True(await BuyerRecord.OwnsAsync(sale.Db, sale.Keys, buyer, request.IdempotencyKey));
+        }
+        Assert.False(await BuyerRecord.OwnsAsync(sale.Db, sale.Keys, buyer, "never-used"));
+    }
+
+    [Fact]
     public async Task ASkuWhoseLedgerAnOlderEngineWroteAsOneHashKeepsIt()
     {
         var sale = await TestSale.StartAsync(factory, stock: 100);

@@ -19,7 +19,7 @@ public sealed partial class SkuScripts
     /// <summary>Puts an order MySQL holds back into the SKU's ledger and takes its units out of the stock.</summary>
     public async Task<AdoptReply> AdoptAsync(IDatabaseAsync db, SkuKeys sku, long orderNo, LedgerRecord record, string idempotencyKey)
     {
-        var reply = (RedisResult[])(await Adopt.EvaluateAsync(db, metrics, [sku.Meta, sku.Users, sku.Ledger],
+        var reply = (RedisResult[])(await Adopt.EvaluateAsync(db, metrics, [sku.Meta, sku.Users, sku.Ledger, sku.Idempotency],
         [
             orderNo, record.UserId, record.Quantity, record.AmountMinor, record.CreatedMs, record.DeadlineMs,
             record.State.ToString(), idempotencyKey,

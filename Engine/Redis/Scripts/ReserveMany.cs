@@ -67,7 +67,7 @@ public sealed partial class SkuScripts
     private const int Header = 10;
 
     /// <summary>The script's keys in the order it reads them; callers may build them once per SKU.</summary>
-    public static RedisKey[] ReserveKeys(SkuKeys sku) => [sku.Meta, sku.Users, sku.Ledger, sku.Outbox, sku.Pending, CouponKeyspace.CouponsOf(sku)];
+    public static RedisKey[] ReserveKeys(SkuKeys sku) => [sku.Meta, sku.Users, sku.Ledger, sku.Outbox, sku.Pending, CouponKeyspace.CouponsOf(sku), sku.Idempotency];
 
     private const int PerRequest = 5;
 

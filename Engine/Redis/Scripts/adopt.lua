@@ -1,6 +1,6 @@
 -- Puts an order that MySQL holds but the Redis ledger does not know (Redis came back from an older
 -- state) back into the ledger, and takes its units out of the stock so that nobody can buy them again.
--- KEYS: 1 meta, 2 users, 3 ledger (the base of its shards).
+-- KEYS: 1 meta, 2 users, 3 ledger (the base of its shards), 4 idempotency.
 -- ARGV: 1 order number, 2 userId, 3 quantity, 4 amountMinor, 5 createdMs, 6 deadlineMs, 7 state (R|P),
 --       8 idempotency key.
 -- Reply (C#: SkuScripts.AdoptAsync): { DONE, short } adopted, short being how many of its units Redis had
@@ -24,11 +24,17 @@ local take = math.min(available, r.quantity)
 redis.call('HINCRBY', KEYS[1], 'available', -take)
 advance(KEYS[1])
 -- The buyer holds the units again, and the key owns the order (unless it owns another: the first stays).
-local bought, rest = buyer_decode(redis.call('HGET', KEYS[2], r.user))
-if ARGV[8] ~= '' and not buyer_order(rest, ARGV[8]) then
-  rest = buyer_add(rest, ARGV[8], ARGV[1])
+local bought, rest, more = buyer_decode(redis.call('HGET', KEYS[2], r.user))
+local field = r.user .. ':' .. ARGV[8]
+if ARGV[8] ~= '' and not buyer_order(rest, ARGV[8]) and not (more and redis.call('HEXISTS', KEYS[4], field) == 1) then
+  if buyer_folded(rest) < BUYER_FOLDED then
+    rest = buyer_add(rest, ARGV[8], ARGV[1])
+  else
+    redis.call('HSET', KEYS[4], field, ARGV[1])
+    more = true
+  end
 end
-redis.call('HSET', KEYS[2], r.user, (bought + r.quantity) .. rest)
+redis.call('HSET', KEYS[2], r.user, buyer_encode(bought + r.quantity, rest, more))
 redis.call('HSET', ledger, ARGV[1], ledger_encode(r))
 count_state(KEYS[1], r.state, r.quantity)
 return { CODE.DONE, r.quantity - take }

@@ -51,22 +51,39 @@ local function ledger_find(ledger, shards, orderNo)
   return record and ledger_decode(record)
 end
 
--- A buyer's field in the SKU's users hash: the units their live orders hold, then, for every order they made, its
--- Idempotency-Key and order number: count \1key\2orderNo \1key\2orderNo ... (\1 and \2 cannot occur in a key, which is
--- visible ASCII). One HMGET reads a batch's buyers, counts and keys; one HSET writes them. C#: BuyerRecord.
--- Returns the count and the rest (the keys); 0 and '' for a buyer not seen.
+-- A buyer's field in the SKU's users hash: the units their live orders hold, then, for their first BUYER_FOLDED orders,
+-- the Idempotency-Key and order number: count \1key\2orderNo \1key\2orderNo ... (\1 and \2 cannot occur in a key, which
+-- is visible ASCII). One HMGET reads a batch's buyers, counts and keys; one HSET writes them. A buyer who made more
+-- orders than that (a campaign with a high per-buyer limit) has their further keys in the SKU's idempotency hash,
+-- userId:key -> order number, and a '+' after the count says so: a field never grows past a few keys, so reading and
+-- rewriting it costs the same at the hundredth order as at the first. C#: BuyerRecord.
+local BUYER_FOLDED = 4
+
+-- Returns the count, the rest (the folded keys) and whether more keys are in the idempotency hash; 0, '', false for a
+-- buyer not seen.
 local function buyer_decode(value)
   if not value then
-    return 0, ''
+    return 0, '', false
   end
-  local count = string.match(value, '^%d+')
+  local count, more = string.match(value, '^(%d+)(%+?)')
   if not count then
     error('malformed buyer record: ' .. value)
   end
-  return tonumber(count), string.sub(value, #count + 1)
+  return tonumber(count), string.sub(value, #count + #more + 1), more == '+'
 end
 
--- The order number a buyer's key made (as a string), or nil; rest: buyer_decode's second value.
+local function buyer_encode(count, rest, more)
+  return count .. (more and '+' or '') .. rest
+end
+
+-- How many keys the rest folds.
+local function buyer_folded(rest)
+  local _, n = string.gsub(rest, '\1', '')
+  return n
+end
+
+-- The order number a buyer's folded key made (as a string), or nil; rest: buyer_decode's second value. A buyer with
+-- more keys (buyer_decode's third value) may have it in the idempotency hash instead.
 local function buyer_order(rest, key)
   local _, e = string.find(rest, '\1' .. key .. '\2', 1, true)
   return e and string.match(rest, '^%d+', e + 1)

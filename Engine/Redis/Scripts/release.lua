@@ -18,7 +18,7 @@ redis.call('HINCRBY', KEYS[1], 'available', r.quantity)
 count_state(KEYS[1], 'R', -r.quantity)
 advance(KEYS[1])
 -- The buyer may buy again what they gave back; their keys still own their orders (a replay answers the cancelled one).
-local bought, rest = buyer_decode(redis.call('HGET', KEYS[2], r.user))
-redis.call('HSET', KEYS[2], r.user, math.max(0, bought - r.quantity) .. rest)
+local bought, rest, more = buyer_decode(redis.call('HGET', KEYS[2], r.user))
+redis.call('HSET', KEYS[2], r.user, buyer_encode(math.max(0, bought - r.quantity), rest, more))
 stock_returned(KEYS[1], ARGV[2])
 return CODE.DONE

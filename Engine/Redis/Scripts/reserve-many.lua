@@ -2,8 +2,9 @@
 -- after another in this order: an idempotent replay (also of an order created earlier in the same batch), the
 -- purchase window, the per-buyer limit (also for one buyer twice in a batch), the stock checked before it is taken.
 -- Every key shares the SKU's hash tag: on a cluster the batch is one slot's work.
--- KEYS: 1 meta, 2 users (each buyer's count and keys, prelude.lua's buyer_decode), 3 ledger (the base of its shards,
---       prelude.lua's ledger_key), 4 outbox, 5 pending, 6 coupons
+-- KEYS: 1 meta, 2 users (each buyer's count and first keys, prelude.lua's buyer_decode), 3 ledger (the base of its
+--       shards, prelude.lua's ledger_key), 4 outbox, 5 pending, 6 coupons, 7 idempotency (the keys a buyer's field
+--       does not fold)
 -- ARGV: 1 campaignId, 2 skuId, 3 and 4 the highest (epoch, sequence) of this SKU the caller has seen,
 --       then five per request: userId, idempotency key, quantity, order number (allocated by the caller), and the
 --       coupon its Try-coupon locked for that order number ('' for none; couponId|discountMinor|poolSeq).
@@ -52,7 +53,7 @@ end
 -- Everything the batch reads, read once: each buyer's count and the orders their keys made.
 local buyers = redis.call('HMGET', KEYS[2], unpack(userFields))
 for _, u in pairs(users) do
-  u.bought, u.rest = buyer_decode(buyers[u.index])
+  u.bought, u.rest, u.more = buyer_decode(buyers[u.index])
 end
 
 local reply = { CODE.DONE, epoch, seq, available, meta[7], price, window, 0, 0, 0 }
@@ -60,7 +61,7 @@ local now
 local taken = 0          -- units the batch's created orders hold (state R)
 local created = {}       -- userId:key -> { orderNo, record, coupon } of orders created in this batch
 local replayedHere = {}  -- reply slots of replays of those orders: their outbox id is the batch's entry
-local ledgerWrites, pendingWrites, couponWrites, orders, orderNos = {}, {}, {}, {}, {}  -- ledgerWrites: shard -> writes
+local ledgerWrites, idemWrites, pendingWrites, couponWrites, orders, orderNos = {}, {}, {}, {}, {}, {}  -- ledgerWrites: shard -> writes
 
 for i = 1, n do
   local base = STRIDE * i - 1
@@ -70,7 +71,7 @@ for i = 1, n do
   local u = users[user]
   local field = user .. ':' .. key
   local mine = created[field]
-  local prior = mine and mine.orderNo or buyer_order(u.rest, key)
+  local prior = mine and mine.orderNo or buyer_order(u.rest, key) or (u.more and redis.call('HGET', KEYS[7], field))
   local code, a, b, c, d = nil, 0, 0, 0, ''
   if prior then
     local record = mine and mine.record or redis.call('HGET', ledger_key(KEYS[3], shards, prior), prior)
@@ -111,7 +112,15 @@ for i = 1, n do
       available = available - quantity
       taken = taken + quantity
       u.bought = u.bought + quantity
-      u.rest = buyer_add(u.rest, key, orderNo)
+      u.folded = u.folded or buyer_folded(u.rest)
+      if u.folded < BUYER_FOLDED then
+        u.rest = buyer_add(u.rest, key, orderNo)
+        u.folded = u.folded + 1
+      else
+        idemWrites[#idemWrites + 1] = field
+        idemWrites[#idemWrites + 1] = orderNo
+        u.more = true
+      end
       u.changed = true
       local r = { user = user, quantity = quantity, amount = price * quantity - (coupon and coupon.discount or 0),
         created = now, deadline = now + window * 1000, state = 'R' }
@@ -148,10 +157,13 @@ if #orders > 0 then
   for user, u in pairs(users) do
     if u.changed then
       userWrites[#userWrites + 1] = user
-      userWrites[#userWrites + 1] = u.bought .. u.rest
+      userWrites[#userWrites + 1] = buyer_encode(u.bought, u.rest, u.more)
     end
   end
   redis.call('HSET', KEYS[2], unpack(userWrites))
+  if #idemWrites > 0 then
+    redis.call('HSET', KEYS[7], unpack(idemWrites))
+  end
   for shard, writes in pairs(ledgerWrites) do
     redis.call('HSET', shard, unpack(writes))
   end
