@@ -55,6 +55,17 @@ local buyers = redis.call('HMGET', KEYS[2], unpack(userFields))
 for _, u in pairs(users) do
   u.bought, u.rest, u.more = buyer_decode(buyers[u.index])
 end
+-- And, with one more HMGET, the keys that buyers whose fields do not fold them all may have made orders with before.
+local spillFields, spillIndex = {}, {}
+for i = 1, n do
+  local user, key = ARGV[STRIDE * i], ARGV[STRIDE * i + 1]
+  local field = user .. ':' .. key
+  if users[user].more and not spillIndex[field] and not buyer_order(users[user].rest, key) then
+    spillFields[#spillFields + 1] = field
+    spillIndex[field] = #spillFields
+  end
+end
+local spilled = #spillFields > 0 and redis.call('HMGET', KEYS[7], unpack(spillFields)) or {}
 
 local reply = { CODE.DONE, epoch, seq, available, meta[7], price, window, 0, 0, 0 }
 local now
@@ -71,7 +82,7 @@ for i = 1, n do
   local u = users[user]
   local field = user .. ':' .. key
   local mine = created[field]
-  local prior = mine and mine.orderNo or buyer_order(u.rest, key) or (u.more and redis.call('HGET', KEYS[7], field))
+  local prior = mine and mine.orderNo or buyer_order(u.rest, key) or (spillIndex[field] and spilled[spillIndex[field]])
   local code, a, b, c, d = nil, 0, 0, 0, ''
   if prior then
     local record = mine and mine.record or redis.call('HGET', ledger_key(KEYS[3], shards, prior), prior)
