@@ -42,9 +42,10 @@ local behind = epoch < seenEpoch or (epoch == seenEpoch and seq < seenSeq)
 
 local STRIDE = 5
 local n = (#ARGV - 4) / STRIDE
-local userFields, users = {}, {}
+local fields, userFields, users = {}, {}, {}  -- fields: userId:key of each request
 for i = 1, n do
   local user = ARGV[STRIDE * i]
+  fields[i] = user .. ':' .. ARGV[STRIDE * i + 1]
   if not users[user] then
     userFields[#userFields + 1] = user
     users[user] = { index = #userFields }
@@ -52,20 +53,25 @@ for i = 1, n do
 end
 -- Everything the batch reads, read once: each buyer's count and the orders their keys made.
 local buyers = redis.call('HMGET', KEYS[2], unpack(userFields))
+local anyMore = false
 for _, u in pairs(users) do
   u.bought, u.rest, u.more = buyer_decode(buyers[u.index])
+  anyMore = anyMore or u.more
 end
 -- And, with one more HMGET, the keys that buyers whose fields do not fold them all may have made orders with before.
-local spillFields, spillIndex = {}, {}
-for i = 1, n do
-  local user, key = ARGV[STRIDE * i], ARGV[STRIDE * i + 1]
-  local field = user .. ':' .. key
-  if users[user].more and not spillIndex[field] and not buyer_order(users[user].rest, key) then
-    spillFields[#spillFields + 1] = field
-    spillIndex[field] = #spillFields
+local spillFields, spillIndex, spilled = {}, {}, {}
+if anyMore then
+  for i = 1, n do
+    local u, field = users[ARGV[STRIDE * i]], fields[i]
+    if u.more and not spillIndex[field] and not buyer_order(u.rest, ARGV[STRIDE * i + 1]) then
+      spillFields[#spillFields + 1] = field
+      spillIndex[field] = #spillFields
+    end
+  end
+  if #spillFields > 0 then
+    spilled = redis.call('HMGET', KEYS[7], unpack(spillFields))
   end
 end
-local spilled = #spillFields > 0 and redis.call('HMGET', KEYS[7], unpack(spillFields)) or {}
 
 local reply = { CODE.DONE, epoch, seq, available, meta[7], price, window, 0, 0, 0 }
 local now
@@ -80,7 +86,7 @@ for i = 1, n do
   local couponArg = ARGV[base + 5]
   local coupon = coupon_decode(couponArg)
   local u = users[user]
-  local field = user .. ':' .. key
+  local field = fields[i]
   local mine = created[field]
   local prior = mine and mine.orderNo or buyer_order(u.rest, key) or (spillIndex[field] and spilled[spillIndex[field]])
   local code, a, b, c, d = nil, 0, 0, 0, ''
