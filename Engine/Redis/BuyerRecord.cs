@@ -73,8 +73,9 @@ public readonly record struct BuyerRecord(int Bought, IReadOnlyList<(string Key,
         {
             return true;
         }
+        // Keys past the fold are in the idempotency hash; so are all of a field that folds none (a SKU an older engine loaded).
         var count = text.IndexOf(KeyMark, StringComparison.Ordinal);
-        return (count < 0 ? text : text[..count]).EndsWith('+')
+        return (count < 0 || text[..count].EndsWith('+'))
             && await db.HashExistsAsync(sku.Idempotency, string.Create(CultureInfo.InvariantCulture, $"{userId}:{idempotencyKey}"));
     }
 

@@ -161,5 +161,16 @@ public sealed class LedgerLayoutTests(IngressFactory factory)
         Assert.NotNull(await LedgerLayout.FindAsync(sale.Db, sale.Keys, orderNo));
         Assert.Equal(MarkPaidOutcome.Marked, await Scripts.MarkPaidAsync(sale.Db, sale.Keys, orderNo));
         Assert.Equal(LedgerRecord.Paid, (await LedgerLayout.FindAsync(sale.Db, sale.Keys, orderNo))!.Value.State);
+
+        // An order the older engine made, as it kept it: the buyer's bare count, the key in the idempotency hash.
+        var older = orderNo - (1L << 12);
+        var record = new LedgerRecord(882_001, 1, 19_900, 1_764_547_200_000, 1_764_548_100_000, LedgerRecord.Reserved);
+        await sale.Db.HashSetAsync(sale.Keys.Ledger, older, record.ToString());
+        await sale.Db.HashSetAsync(sale.Keys.Users, 882_001, 1);
+        await sale.Db.HashSetAsync(sale.Keys.Idempotency, "882001:before-upgrade", older);
+        var replay = Assert.Single((await Scripts.ReserveManyAsync(sale.Db, SkuScripts.ReserveKeys(sale.Keys), sale.Keys,
+            [new BatchRequest(882_001, "before-upgrade", 1, orderNo + (1L << 12))], default)).Replies);
+        Assert.Equal((ScriptCode.Replayed, older), (replay.Code, replay.OrderNo));
+        Assert.True(await BuyerRecord.OwnsAsync(sale.Db, sale.Keys, 882_001, "before-upgrade"));
     }
 }

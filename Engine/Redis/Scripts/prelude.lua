@@ -28,7 +28,7 @@ end
 -- encoding: KEYS ledger .. ':' .. shard. An order's shard is floor(orderNo / 2^17) % shards, so the 32 consecutive
 -- sequence numbers of one millisecond share one: a batch writes one or two hashes. The order number has 63 bits and
 -- Lua's numbers 53, so it is taken in two parts, orderNo = hi * 10^9 + lo, with 10^9 = 7629 * 2^17 + 51712: every
--- product below stays under 2^53, exact. C#: LedgerLayout.ShardKey. A SKU without `shards` (loaded by an older
+-- product below stays under 2^53, exact. C#: LedgerLayout.KeyOf. A SKU without `shards` (loaded by an older
 -- engine) keeps one ledger hash, the key itself.
 local function ledger_key(ledger, shards, orderNo)
   if not shards then

@@ -56,6 +56,8 @@ local buyers = redis.call('HMGET', KEYS[2], unpack(userFields))
 local anyMore = false
 for _, u in pairs(users) do
   u.bought, u.rest, u.more = buyer_decode(buyers[u.index])
+  -- A SKU loaded by an older engine (no ledger shards) kept every key in the idempotency hash.
+  u.more = u.more or not shards
   anyMore = anyMore or u.more
 end
 -- And, with one more HMGET, the keys that buyers whose fields do not fold them all may have made orders with before.
