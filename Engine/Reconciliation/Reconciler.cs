@@ -543,12 +543,11 @@ public sealed partial class Reconciler(
         var grace = TimeSpan.FromMilliseconds(_settings.GraceMs);
         var pageStarted = 0L;
         var ledgerShards = await LedgerLayout.ShardsAsync(db, keys);
-        var ledgerKeys = LedgerLayout.KeysOf(keys, ledgerShards);
         while (!cursor.LedgerDone && cursor.TakePage())
         {
             await RestAsync(loop, pageStarted, cancellationToken);
             pageStarted = time.GetTimestamp();
-            var records = await LedgerPageAsync(db, ledgerKeys, cursor, pageSize);
+            var records = await LedgerPageAsync(db, keys, ledgerShards, cursor, pageSize);
             if (loop)
             {
                 var young = records.Where(r => r.Value.State == LedgerRecord.Reserved && at - DateTimeOffset.FromUnixTimeMilliseconds(r.Value.CreatedMs) < grace).ToList();
@@ -598,14 +597,21 @@ public sealed partial class Reconciler(
     /// One page of the ledger from where the cursor stands: HSCAN on the current hash and, pipelined beside it, on as many
     /// of the next shards as a page holds (each a small hash, which answers whole). A hash that has more to give ends the
     /// page there: the cursor stays in it, and what the pipeline read after it is left for the next page, so no entry is
-    /// counted twice. Each command is bounded by the page size or by a shard's small size.
+    /// counted twice. Each command is bounded by the page size or by a shard's small size. A cursor left past the last
+    /// hash (the SKU was loaded again from nothing, with fewer shards) finds the ledger done.
     /// </summary>
-    private static async Task<Dictionary<long, LedgerRecord>> LedgerPageAsync(IDatabase db, RedisKey[] ledgerKeys, WalkCursor cursor, int pageSize)
+    private static async Task<Dictionary<long, LedgerRecord>> LedgerPageAsync(IDatabase db, SkuKeys keys, int shards, WalkCursor cursor, int pageSize)
     {
+        var hashes = Math.Max(1, shards);
         var first = cursor.LedgerHash;
-        var count = Math.Min(ledgerKeys.Length - first, Math.Max(1, pageSize / LedgerLayout.OrdersPerShard));
+        if (first >= hashes)
+        {
+            cursor.LedgerPageRead(hashes - 1, 0, hashes);
+            return [];
+        }
+        var count = Math.Min(hashes - first, Math.Max(1, pageSize / LedgerLayout.OrdersPerShard));
         var replies = await Task.WhenAll(Enumerable.Range(first, count).Select(h =>
-            db.ExecuteAsync("HSCAN", ledgerKeys[h], h == first ? cursor.LedgerPosition : 0UL, "COUNT", pageSize)));
+            db.ExecuteAsync("HSCAN", shards == 0 ? keys.Ledger : keys.LedgerShard(h), h == first ? cursor.LedgerPosition : 0UL, "COUNT", pageSize)));
         var records = new Dictionary<long, LedgerRecord>();
         for (var i = 0; i < replies.Length; i++)
         {
@@ -616,7 +622,7 @@ public sealed partial class Reconciler(
                 records[SkuScripts.ParseOrderNo((RedisValue)flat[j])] = LedgerRecord.Parse(flat[j + 1].ToString());
             }
             var next = ulong.Parse(reply[0].ToString(), NumberStyles.None, CultureInfo.InvariantCulture);
-            cursor.LedgerPageRead(first + i, next, ledgerKeys.Length);
+            cursor.LedgerPageRead(first + i, next, hashes);
             if (next != 0)
             {
                 break;
