@@ -87,15 +87,15 @@ public sealed class OrderQueries(ShardDataSources shards, IDatabase db)
     private async Task<OrderView?> FromLedgersAsync(long orderNo)
     {
         var skus = await RedisKeyspace.LiveSkusAsync(db);
-        var records = await Task.WhenAll(skus.Select(async sku => (await LedgerLayout.GetAsync(db, sku, [orderNo]))[0]));
-        var found = Array.FindIndex(records, r => !r.IsNull);
+        var records = await Task.WhenAll(skus.Select(sku => LedgerLayout.FindAsync(db, sku, orderNo)));
+        var found = Array.FindIndex(records, r => r is not null);
         if (found < 0)
         {
             return null;
         }
         // An order made with a coupon has its coupon use beside the ledger, in the SKU's coupons hash.
         var coupon = CouponUse.Parse(await db.HashGetAsync(CouponKeyspace.CouponsOf(skus[found]), orderNo) is { IsNull: false } value ? value.ToString() : null);
-        return View(orderNo, skus[found], LedgerRecord.Parse(records[found].ToString()), coupon);
+        return View(orderNo, skus[found], records[found]!.Value, coupon);
     }
 
     private static OrderView View(long orderNo, SkuKeys sku, LedgerRecord ledger, CouponUse? coupon)

@@ -602,7 +602,7 @@ public sealed partial class Reconciler(
     /// </summary>
     private static async Task<Dictionary<long, LedgerRecord>> LedgerPageAsync(IDatabase db, SkuKeys keys, int shards, WalkCursor cursor, int pageSize)
     {
-        var hashes = Math.Max(1, shards);
+        var hashes = LedgerLayout.HashesOf(shards);
         var first = cursor.LedgerHash;
         if (first >= hashes)
         {
@@ -611,7 +611,7 @@ public sealed partial class Reconciler(
         }
         var count = Math.Min(hashes - first, Math.Max(1, pageSize / LedgerLayout.OrdersPerShard));
         var replies = await Task.WhenAll(Enumerable.Range(first, count).Select(h =>
-            db.ExecuteAsync("HSCAN", shards == 0 ? keys.Ledger : keys.LedgerShard(h), h == first ? cursor.LedgerPosition : 0UL, "COUNT", pageSize)));
+            db.ExecuteAsync("HSCAN", LedgerLayout.KeyAt(keys, shards, h), h == first ? cursor.LedgerPosition : 0UL, "COUNT", pageSize)));
         var records = new Dictionary<long, LedgerRecord>();
         for (var i = 0; i < replies.Length; i++)
         {

@@ -30,20 +30,15 @@ public static class LedgerLayout
     public static RedisKey KeyOf(SkuKeys sku, int shards, long orderNo)
         => shards == 0 ? sku.Ledger : sku.LedgerShard(ShardOf(orderNo, shards));
 
+    /// <summary>How many hashes the ledger has: its shards, or the one hash of a SKU without them.</summary>
+    public static int HashesOf(int shards) => Math.Max(1, shards);
+
+    /// <summary>The ledger's hash number <paramref name="index"/> (0 ≤ index &lt; <see cref="HashesOf"/>).</summary>
+    public static RedisKey KeyAt(SkuKeys sku, int shards, int index) => shards == 0 ? sku.Ledger : sku.LedgerShard(index);
+
     /// <summary>Every hash of the ledger, in shard order.</summary>
     public static RedisKey[] KeysOf(SkuKeys sku, int shards)
-    {
-        if (shards == 0)
-        {
-            return [sku.Ledger];
-        }
-        var keys = new RedisKey[shards];
-        for (var s = 0; s < shards; s++)
-        {
-            keys[s] = sku.LedgerShard(s);
-        }
-        return keys;
-    }
+        => [.. Enumerable.Range(0, HashesOf(shards)).Select(index => KeyAt(sku, shards, index))];
 
     /// <summary>Every key of the SKU, its ledger's shards too: for tearing a SKU down.</summary>
     public static async Task<RedisKey[]> AllKeysAsync(IDatabaseAsync db, SkuKeys sku)
@@ -95,16 +90,5 @@ public static class LedgerLayout
                 yield return entry;
             }
         }
-    }
-
-    /// <summary>Every entry of the ledger as order number → record (an entry HSCAN returns twice counts once).</summary>
-    public static async Task<Dictionary<long, LedgerRecord>> ReadAllAsync(IDatabaseAsync db, SkuKeys sku)
-    {
-        var all = new Dictionary<long, LedgerRecord>();
-        await foreach (var entry in ScanAsync(db, sku))
-        {
-            all[(long)entry.Name] = LedgerRecord.Parse(entry.Value.ToString());
-        }
-        return all;
     }
 }

@@ -27,8 +27,9 @@ advance(KEYS[1])
 local bought, rest, more = buyer_decode(redis.call('HGET', KEYS[2], r.user))
 local field = r.user .. ':' .. ARGV[8]
 if ARGV[8] ~= '' and not buyer_order(rest, ARGV[8]) and not (more and redis.call('HEXISTS', KEYS[4], field) == 1) then
-  if buyer_folded(rest) < BUYER_FOLDED then
-    rest = buyer_add(rest, ARGV[8], ARGV[1])
+  local folded = buyer_fold(rest, ARGV[8], ARGV[1])
+  if folded then
+    rest = folded
   else
     redis.call('HSET', KEYS[4], field, ARGV[1])
     more = true

@@ -2,9 +2,7 @@
 -- count to its sold count. KEYS: 1 meta, 2 ledger (the base of its shards). ARGV: 1 order number.
 -- Reply (C#: SkuScripts.MarkPaidAsync): DONE marked now; ALREADY_DONE paid before;
 --        UNKNOWN_ORDER not in the ledger; ORDER_RELEASED the ledger says cancelled.
-local ledger = ledger_key(KEYS[2], ledger_shards(KEYS[1]), ARGV[1])
-local record = redis.call('HGET', ledger, ARGV[1])
-local r = record and ledger_decode(record)
+local r, ledger = ledger_find(KEYS[2], ledger_shards(KEYS[1]), ARGV[1])
 if not r then
   return CODE.UNKNOWN_ORDER
 elseif r.state == 'P' then

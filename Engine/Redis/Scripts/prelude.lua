@@ -45,10 +45,12 @@ local function ledger_shards(meta)
   return tonumber(redis.call('HGET', meta, 'shards'))
 end
 
--- The ledger entry of an order, decoded; nil when the ledger does not hold it. shards: ledger_shards(meta).
+-- The ledger entry of an order, decoded (nil when the ledger does not hold it), and the hash that holds or would hold
+-- it. shards: ledger_shards(meta).
 local function ledger_find(ledger, shards, orderNo)
-  local record = redis.call('HGET', ledger_key(ledger, shards, orderNo), orderNo)
-  return record and ledger_decode(record)
+  local key = ledger_key(ledger, shards, orderNo)
+  local record = redis.call('HGET', key, orderNo)
+  return record and ledger_decode(record), key
 end
 
 -- A buyer's field in the SKU's users hash: the units their live orders hold, then, for their first BUYER_FOLDED orders,
@@ -89,8 +91,12 @@ local function buyer_order(rest, key)
   return e and string.match(rest, '^%d+', e + 1)
 end
 
--- The rest with one more order of the buyer's.
-local function buyer_add(rest, key, orderNo)
+-- The rest with one more order of the buyer's folded in; nil when it folds BUYER_FOLDED already, and the key then
+-- goes to the idempotency hash (with the '+').
+local function buyer_fold(rest, key, orderNo)
+  if buyer_folded(rest) >= BUYER_FOLDED then
+    return nil
+  end
   return rest .. '\1' .. key .. '\2' .. orderNo
 end
 

@@ -2,9 +2,7 @@
 -- KEYS: 1 meta, 2 users, 3 ledger (the base of its shards). ARGV: 1 order number, 2 "campaignId:skuId".
 -- Reply (C#: SkuScripts.ReleaseAsync): DONE released now; ALREADY_DONE released before;
 --        UNKNOWN_ORDER the ledger does not know the order; ORDER_PAID the order is paid (never released).
-local ledger = ledger_key(KEYS[3], ledger_shards(KEYS[1]), ARGV[1])
-local record = redis.call('HGET', ledger, ARGV[1])
-local r = record and ledger_decode(record)
+local r, ledger = ledger_find(KEYS[3], ledger_shards(KEYS[1]), ARGV[1])
 if not r then
   return CODE.UNKNOWN_ORDER
 elseif r.state == 'C' then

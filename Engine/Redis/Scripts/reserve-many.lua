@@ -131,10 +131,9 @@ for i = 1, n do
       available = available - quantity
       taken = taken + quantity
       u.bought = u.bought + quantity
-      u.folded = u.folded or buyer_folded(u.rest)
-      if u.folded < BUYER_FOLDED then
-        u.rest = buyer_add(u.rest, key, orderNo)
-        u.folded = u.folded + 1
+      local folded = buyer_fold(u.rest, key, orderNo)
+      if folded then
+        u.rest = folded
       else
         idemWrites[#idemWrites + 1] = field
         idemWrites[#idemWrites + 1] = orderNo
