@@ -71,6 +71,9 @@ public sealed partial class SkuScripts
 
     private const int PerRequest = 5;
 
+    /// <summary>The reply's codes string holds each request's code as this plus the code (reserve-many.lua).</summary>
+    private const int CodeByte = 64;
+
     /// <summary>
     /// Decides <paramref name="requests"/> in one script call, with the outcomes they would get one after another;
     /// <paramref name="seen"/> is the furthest decision position of the SKU the caller has seen (see reserve-many.lua).
@@ -98,7 +101,8 @@ public sealed partial class SkuScripts
         {
             return ReserveManyReply.NotWarmed;
         }
-        if (Code(reply) != ScriptCode.Done || reply.Length != Header + requests.Count * PerRequest)
+        var codes = reply.Length > Header ? (byte[]?)reply[Header] : null;
+        if (Code(reply) != ScriptCode.Done || codes is null || codes.Length != requests.Count)
         {
             throw Unexpected(ReserveMany, Code(reply));
         }
@@ -109,31 +113,48 @@ public sealed partial class SkuScripts
         var (price, windowMs, now) = ((long)reply[5], (long)reply[6] * 1000, (long)reply[7]);
         var outboxId = Text(reply[8]);
         var replies = new ReserveReply[requests.Count];
-        var created = new List<long>();
+        // The created orders took the sequence numbers up to the batch's, in request order.
+        var sequence = after.Sequence - codes.Count(c => c == CodeByte + (int)ScriptCode.Done);
+        var created = new List<long>(requests.Count);
+        var extra = Header + 1;
         for (var i = 0; i < requests.Count; i++)
         {
             var request = requests[i];
-            var at = Header + i * PerRequest;
-            var code = (ScriptCode)(int)reply[at];
-            replies[i] = code switch
+            var code = (ScriptCode)(codes[i] - CodeByte);
+            switch (code)
             {
-                ScriptCode.Done => new(ScriptCode.Done, request.OrderNo,
-                    new LedgerRecord(request.UserId, request.Quantity, price * request.Quantity - (request.Coupon?.DiscountMinor ?? 0), now, now + windowMs,
-                        LedgerRecord.Reserved),
-                    available, generation, new(epoch, (long)reply[at + 1]), outboxId, request.Coupon),
-                ScriptCode.Replayed => new(ScriptCode.Replayed, OrderNo(reply[at + 1]), LedgerRecord.Parse((string)reply[at + 2]!),
-                    Position: after, OutboxId: Text(reply[at + 3]), Coupon: CouponUse.Parse((string?)reply[at + 4])),
-                ScriptCode.KeyReused => new(ScriptCode.KeyReused, OrderNo(reply[at + 1])),
-                ScriptCode.CouponUnavailable => new(ScriptCode.CouponUnavailable),
-                ScriptCode.SoldOut => new(ScriptCode.SoldOut, AvailableAfter: available, Generation: generation, Position: after),
-                ScriptCode.Fenced => new(ScriptCode.Fenced, Position: after),
-                ScriptCode.NotStarted or ScriptCode.Ended or ScriptCode.PurchaseLimit => new(code),
-                _ => throw Unexpected(ReserveMany, code),
-            };
-            if (code == ScriptCode.Done)
-            {
-                created.Add(request.OrderNo);
+                case ScriptCode.Done:
+                    replies[i] = new(ScriptCode.Done, request.OrderNo,
+                        new LedgerRecord(request.UserId, request.Quantity, price * request.Quantity - (request.Coupon?.DiscountMinor ?? 0), now, now + windowMs,
+                            LedgerRecord.Reserved),
+                        available, generation, new(epoch, ++sequence), outboxId, request.Coupon);
+                    created.Add(request.OrderNo);
+                    break;
+                case ScriptCode.Replayed:
+                    replies[i] = new(ScriptCode.Replayed, OrderNo(reply[extra]), LedgerRecord.Parse((string)reply[extra + 1]!),
+                        Position: after, OutboxId: Text(reply[extra + 2]), Coupon: CouponUse.Parse((string?)reply[extra + 3]));
+                    extra += 4;
+                    break;
+                case ScriptCode.KeyReused:
+                    replies[i] = new(ScriptCode.KeyReused, OrderNo(reply[extra]));
+                    extra += 1;
+                    break;
+                case ScriptCode.CouponUnavailable or ScriptCode.NotStarted or ScriptCode.Ended or ScriptCode.PurchaseLimit:
+                    replies[i] = new(code);
+                    break;
+                case ScriptCode.SoldOut:
+                    replies[i] = new(ScriptCode.SoldOut, AvailableAfter: available, Generation: generation, Position: after);
+                    break;
+                case ScriptCode.Fenced:
+                    replies[i] = new(ScriptCode.Fenced, Position: after);
+                    break;
+                default:
+                    throw Unexpected(ReserveMany, code);
             }
+        }
+        if (extra != reply.Length)
+        {
+            throw Unexpected(ReserveMany, ScriptCode.Done);
         }
         return new ReserveManyReply(ScriptCode.Done, replies, outboxId, outboxId is null ? null : (byte[])reply[9]!, [.. created], now);
     }

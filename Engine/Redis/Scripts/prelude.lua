@@ -87,6 +87,9 @@ end
 -- The order number a buyer's folded key made (as a string), or nil; rest: buyer_decode's second value. A buyer with
 -- more keys (buyer_decode's third value) may have it in the idempotency hash instead.
 local function buyer_order(rest, key)
+  if rest == '' then
+    return nil
+  end
   local _, e = string.find(rest, '\1' .. key .. '\2', 1, true)
   return e and string.match(rest, '^%d+', e + 1)
 end
@@ -94,14 +97,16 @@ end
 -- The rest with one more order of the buyer's folded in; nil when it folds BUYER_FOLDED already, and the key then
 -- goes to the idempotency hash (with the '+').
 local function buyer_fold(rest, key, orderNo)
-  if buyer_folded(rest) >= BUYER_FOLDED then
+  if rest ~= '' and buyer_folded(rest) >= BUYER_FOLDED then
     return nil
   end
   return rest .. '\1' .. key .. '\2' .. orderNo
 end
 
+-- quantity, created and deadline may be given as strings already (a batch formats its clock once, and has each
+-- quantity as it came): %s prints an integer below 10^14 exactly as %d does.
 local function ledger_encode(r)
-  return string.format('%s|%d|%d|%d|%d|%s', r.user, r.quantity, r.amount, r.created, r.deadline, r.state)
+  return string.format('%s|%s|%d|%s|%s|%s', r.user, r.quantity, r.amount, r.created, r.deadline, r.state)
 end
 
 -- The SKU's running counts of the units its ledger holds, in the meta hash: `reserved` (state R) and `sold`
@@ -131,15 +136,19 @@ end
 -- A JSON string of a value validated as visible ASCII at the door (idempotency keys, campaign ids): only the
 -- quote and the backslash need escaping.
 local function json_string(value)
+  if not string.find(value, '["\\]') then
+    return '"' .. value .. '"'
+  end
   return '"' .. (string.gsub(value, '["\\]', '\\%0')) .. '"'
 end
 
 -- One order of a batch record: [orderNo, userId, quantity, amountMinor, createdMs, deadlineMs, seq, idempotencyKey],
 -- and for an order made with a coupon three more: couponId, discountMinor, the pool's decision sequence of its lock.
 -- The order number travels as a string (consumers with 53-bit numbers stay exact). seq is the SKU's decision
--- sequence number of the reservation, 0 where it is not known. coupon: nil, or coupon_decode's table. C#: ReservationBatch.
+-- sequence number of the reservation, 0 where it is not known. coupon: nil, or coupon_decode's table. r as for
+-- ledger_encode. C#: ReservationBatch.
 local function batch_order(orderNo, r, idempotencyKey, seq, coupon)
-  local order = string.format('["%s",%s,%d,%d,%d,%d,%d,%s',
+  local order = string.format('["%s",%s,%s,%d,%s,%s,%d,%s',
     orderNo, r.user, r.quantity, r.amount, r.created, r.deadline, seq, json_string(idempotencyKey))
   if coupon then
     order = order .. string.format(',%s,%d,%d', json_string(coupon.id), coupon.discount, coupon.seq)

@@ -10,15 +10,17 @@
 --       coupon its Try-coupon locked for that order number ('' for none; couponId|discountMinor|poolSeq).
 -- Reply (C#: SkuScripts.ReserveManyAsync):
 --   { NOT_WARMED }
---   { DONE, epoch, seq, available, gen, price, windowSeconds, nowMs, outboxId or 0, batch or 0, then five per request }
---   per request:  DONE, seq, 0, 0, ''                              created (the caller knows its order number)
---                 REPLAYED, orderNo, ledgerRecord, outboxId or 0, coupon  the key owns this order (coupon: its coupon
---                                                                 use, or ''); the outbox id while its event is not yet
---                                                                 confirmed durable
---                 KEY_REUSED, orderNo, 0, 0, ''                     the key owns an order of another quantity or coupon
---                 COUPON_UNAVAILABLE, 0, 0, 0, ''                  the order number's coupon was cancelled before this Try
---                                                                 (coupon-bar.lua), or the discount is not below the price
---                 FENCED / NOT_STARTED / ENDED / PURCHASE_LIMIT / SOLD_OUT, 0, 0, 0, ''
+--   { DONE, epoch, seq, available, gen, price, windowSeconds, nowMs, outboxId or 0, batch or 0, codes, then extras }
+--   codes: one byte per request, in request order: 64 + its code, one of
+--     DONE               created; its sequence number follows from the batch's (the created orders took seq - created + 1
+--                        to seq, in request order) and the caller knows its order number: no extras
+--     REPLAYED           the key owns this order; four extras: orderNo, ledgerRecord, outboxId or 0 (while its event is
+--                        not yet confirmed durable), coupon (its coupon use, or '')
+--     KEY_REUSED         the key owns an order of another quantity or coupon; one extra: orderNo
+--     COUPON_UNAVAILABLE the order number's coupon was cancelled before this Try (coupon-bar.lua), or the discount is not
+--                        below the price
+--     FENCED / NOT_STARTED / ENDED / PURCHASE_LIMIT / SOLD_OUT
+--   extras: those of the requests that have any, in request order. A created order costs one byte of the reply.
 -- An order with a coupon costs price × quantity − discount; its coupon use goes to the coupons hash and into its event.
 -- The created orders go to the outbox as ONE entry (the batch record Kafka will carry, returned as batch) and each
 -- order's pending mark names that entry. seq and available are the SKU's after the batch.
@@ -75,35 +77,41 @@ if anyMore then
   end
 end
 
-local reply = { CODE.DONE, epoch, seq, available, meta[7], price, window, 0, 0, 0 }
-local now
+local reply = { CODE.DONE, epoch, seq, available, meta[7], price, window, 0, 0, 0, '' }
+local codes = {}         -- 64 + each request's code
+local now, nowText, deadlineText  -- the clock, read once when a request first needs it, and as the records print it
 local taken = 0          -- units the batch's created orders hold (state R)
 local created = {}       -- userId:key -> { orderNo, record, coupon } of orders created in this batch
-local replayedHere = {}  -- reply slots of replays of those orders: their outbox id is the batch's entry
+local replayedHere = {}  -- reply slots of the outbox ids of replays of those orders: it is the batch's entry
 local ledgerWrites, idemWrites, pendingWrites, couponWrites, orders, orderNos = {}, {}, {}, {}, {}, {}  -- ledgerWrites: shard -> writes
 
 for i = 1, n do
   local base = STRIDE * i - 1
-  local user, key, quantity, orderNo = ARGV[base + 1], ARGV[base + 2], tonumber(ARGV[base + 3]), ARGV[base + 4]
+  local user, key, quantityText, orderNo = ARGV[base + 1], ARGV[base + 2], ARGV[base + 3], ARGV[base + 4]
+  local quantity = tonumber(quantityText)
   local couponArg = ARGV[base + 5]
   local coupon = coupon_decode(couponArg)
   local u = users[user]
   local field = fields[i]
   local mine = created[field]
   local prior = mine and mine.orderNo or buyer_order(u.rest, key) or (spillIndex[field] and spilled[spillIndex[field]])
-  local code, a, b, c, d = nil, 0, 0, 0, ''
+  local code
   if prior then
     local record = mine and mine.record or redis.call('HGET', ledger_key(KEYS[3], shards, prior), prior)
     local priorCoupon = mine and (mine.coupon or '') or redis.call('HGET', KEYS[6], prior) or ''
     -- The same key with another quantity or another coupon (or with one where it had none) is another request.
     if ledger_decode(record).quantity ~= quantity or string.match(priorCoupon, '^[^|]*') ~= (coupon and coupon.id or '') then
-      code, a = CODE.KEY_REUSED, prior
+      code = CODE.KEY_REUSED
+      reply[#reply + 1] = prior
     else
-      code, a, b, d = CODE.REPLAYED, prior, record, priorCoupon
+      code = CODE.REPLAYED
+      local at = #reply
+      reply[at + 1], reply[at + 2], reply[at + 4] = prior, record, priorCoupon
       if mine then
-        replayedHere[#replayedHere + 1] = #reply + 4
+        reply[at + 3] = 0
+        replayedHere[#replayedHere + 1] = at + 3
       else
-        c = redis.call('HGET', KEYS[5], prior) or 0
+        reply[at + 3] = redis.call('HGET', KEYS[5], prior) or 0
       end
     end
   elseif coupon and (redis.call('HGET', KEYS[6], orderNo) == BARRED or coupon.discount >= price * quantity) then
@@ -116,7 +124,10 @@ for i = 1, n do
     fenced = true
     code = CODE.FENCED
   else
-    now = now or now_ms()
+    if not now then
+      now = now_ms()
+      nowText, deadlineText = string.format('%d', now), string.format('%d', now + window * 1000)
+    end
     if now < starts then
       code = CODE.NOT_STARTED
     elseif now >= ends then
@@ -140,8 +151,8 @@ for i = 1, n do
         u.more = true
       end
       u.changed = true
-      local r = { user = user, quantity = quantity, amount = price * quantity - (coupon and coupon.discount or 0),
-        created = now, deadline = now + window * 1000, state = 'R' }
+      local r = { user = user, quantity = quantityText, amount = price * quantity - (coupon and coupon.discount or 0),
+        created = nowText, deadline = deadlineText, state = 'R' }
       local record = ledger_encode(r)
       created[field] = { orderNo = orderNo, record = record, coupon = coupon and couponArg }
       if coupon then
@@ -158,15 +169,12 @@ for i = 1, n do
       writes[#writes + 1] = record
       orders[#orders + 1] = batch_order(orderNo, r, key, seq, coupon)
       orderNos[#orderNos + 1] = orderNo
-      code, a = CODE.DONE, seq
+      code = CODE.DONE
     end
   end
-  reply[#reply + 1] = code
-  reply[#reply + 1] = a
-  reply[#reply + 1] = b
-  reply[#reply + 1] = c
-  reply[#reply + 1] = d
+  codes[i] = 64 + code
 end
+reply[11] = string.char(unpack(codes))
 
 if #orders > 0 then
   redis.call('HSET', KEYS[1], 'available', available, 'seq', seq)
