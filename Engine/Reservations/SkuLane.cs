@@ -1,4 +1,4 @@
-using System.Threading.Channels;
+using System.Collections.Concurrent;
 using FlashSale.Engine.Redis;
 using FlashSale.Engine.Relay;
 
@@ -14,53 +14,90 @@ internal sealed class Ticket(BatchRequest request) : TaskCompletionSource<Decisi
 }
 
 /// <summary>
-/// The group commit of one SKU's reservations: concurrent requests queue, and one loop drains what is waiting (up to
+/// The group commit of one SKU's reservations: concurrent requests queue, and a drain takes what is waiting (up to
 /// <c>maxBatch</c>) into one decision call. No timer: a batch forms while the calls before it are in flight (at most
-/// <c>maxInFlight</c> at once), so an idle SKU adds no latency and a hot one makes its batches as large as the wait
-/// for Redis allows. The queue is unbounded: what may enter is admission control's concern, ahead of it.
+/// <c>maxInFlight</c> at once), so a hot SKU makes its batches as large as the wait for Redis allows. The drain is a
+/// work item on the thread pool, queued to the thread that found a slot free (its local queue, taken before anything
+/// queued earlier): it runs as soon as that thread finishes what it is doing, so an idle SKU adds no latency, while the
+/// requests that thread admits in one go (many connections' requests read in one pass, many buyers answered at once)
+/// are decided together. The queue is unbounded: what may enter is admission control's concern, ahead of it.
 /// </summary>
-internal sealed class SkuLane
+internal sealed class SkuLane : IThreadPoolWorkItem
 {
-    // Synchronous continuations: the request that finds the lane idle runs the drain loop on its own thread up to the
-    // script call's first await, so a lone request pays no thread hop for the queue (an idle engine adds no latency).
-    private readonly Channel<Ticket> _queue = Channel.CreateUnbounded<Ticket>(
-        new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = true });
-
-    // One token per call that may be in flight: a call takes one and gives it back when it ends.
-    private readonly Channel<byte> _slots;
+    private readonly ConcurrentQueue<Ticket> _queue = new();
 
     private readonly int _maxBatch;
 
+    private readonly int _maxInFlight;
+
     private readonly Func<Ticket[], Task> _decide;
+
+    // Calls in flight; a drain takes a slot before it takes tickets, and a call gives it back when it ends.
+    private int _inFlight;
+
+    // 1 while a drain is queued to the thread pool and has not started.
+    private int _scheduled;
 
     public SkuLane(int maxBatch, int maxInFlight, Func<Ticket[], Task> decide)
     {
         _maxBatch = maxBatch;
-        _slots = Channel.CreateBounded<byte>(new BoundedChannelOptions(maxInFlight) { AllowSynchronousContinuations = true });
-        for (var i = 0; i < maxInFlight; i++)
-        {
-            _slots.Writer.TryWrite(0);
-        }
+        _maxInFlight = maxInFlight;
         _decide = decide;
-        _ = Task.Run(DrainAsync);
     }
 
     public Task<Decision> DecideAsync(BatchRequest request)
     {
         var ticket = new Ticket(request);
-        _queue.Writer.TryWrite(ticket);
+        _queue.Enqueue(ticket);
+        Schedule();
         return ticket.Task;
     }
 
-    private async Task DrainAsync()
+    // Both sides store, then read the other's field, each with a full fence: a ticket queued while every slot was
+    // taken is seen by the call that gives its slot back, or its own Schedule sees the free slot.
+    private void Schedule()
     {
-        while (await _queue.Reader.WaitToReadAsync())
+        if (Volatile.Read(ref _inFlight) >= _maxInFlight || Interlocked.Exchange(ref _scheduled, 1) != 0)
         {
-            await _slots.Reader.ReadAsync();
+            return;
+        }
+        if (Thread.CurrentThread.IsThreadPoolThread)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
+        }
+        else
+        {
+            // A caller outside the pool (a console, a test) has no local queue, and the global one would wait for a
+            // worker to wake: its request is decided on its own thread, as far as the call's first await.
+            Drain();
+        }
+    }
+
+    void IThreadPoolWorkItem.Execute() => Drain();
+
+    private void Drain()
+    {
+        Volatile.Write(ref _scheduled, 0);
+        while (!_queue.IsEmpty)
+        {
+            var inFlight = Volatile.Read(ref _inFlight);
+            if (inFlight >= _maxInFlight)
+            {
+                return;
+            }
+            if (Interlocked.CompareExchange(ref _inFlight, inFlight + 1, inFlight) != inFlight)
+            {
+                continue;
+            }
             var batch = new List<Ticket>(Math.Min(_maxBatch, 64));
-            while (batch.Count < _maxBatch && _queue.Reader.TryRead(out var ticket))
+            while (batch.Count < _maxBatch && _queue.TryDequeue(out var ticket))
             {
                 batch.Add(ticket);
+            }
+            if (batch.Count == 0)
+            {
+                Interlocked.Decrement(ref _inFlight);
+                continue;
             }
             _ = RunAsync([.. batch]);
         }
@@ -82,7 +119,11 @@ internal sealed class SkuLane
         }
         finally
         {
-            _slots.Writer.TryWrite(0);
+            Interlocked.Decrement(ref _inFlight);
+            if (!_queue.IsEmpty)
+            {
+                Schedule();
+            }
         }
     }
 }
