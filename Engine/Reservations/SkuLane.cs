@@ -15,8 +15,10 @@ internal sealed class Ticket(BatchRequest request) : TaskCompletionSource<Decisi
 
 /// <summary>
 /// The group commit of one SKU's reservations: concurrent requests queue, and a drain takes what is waiting (up to
-/// <c>maxBatch</c>) into one decision call. No timer: a batch forms while the calls before it are in flight (at most
-/// <c>maxInFlight</c> at once), so a hot SKU makes its batches as large as the wait for Redis allows. The drain is a
+/// <c>maxBatch</c>) into one decision call. No timer: a batch forms while the calls before it are in flight, so a hot
+/// SKU makes its batches as large as the wait for Redis allows. An idle SKU's request goes out at once; behind a call in
+/// flight, another starts (up to <c>maxInFlight</c>) only once a quarter of <c>maxBatch</c> is waiting, and fewer wait
+/// for that call to end, so a steady stream is not cut into calls of one. The drain is a
 /// work item on the thread pool, queued to the thread that found a slot free (its local queue, taken before anything
 /// queued earlier): it runs as soon as that thread finishes what it is doing, so an idle SKU adds no latency, while the
 /// requests that thread admits in one go (many connections' requests read in one pass, many buyers answered at once)
@@ -30,6 +32,9 @@ internal sealed class SkuLane : IThreadPoolWorkItem
 
     private readonly int _maxInFlight;
 
+    // The requests that must be waiting before a call starts while another is in flight.
+    private readonly int _overlapBatch;
+
     private readonly Func<Ticket[], Task> _decide;
 
     // Calls in flight; a drain takes a slot before it takes tickets, and a call gives it back when it ends.
@@ -42,6 +47,7 @@ internal sealed class SkuLane : IThreadPoolWorkItem
     {
         _maxBatch = maxBatch;
         _maxInFlight = maxInFlight;
+        _overlapBatch = Math.Max(1, maxBatch / 4);
         _decide = decide;
     }
 
@@ -81,7 +87,9 @@ internal sealed class SkuLane : IThreadPoolWorkItem
         while (!_queue.IsEmpty)
         {
             var inFlight = Volatile.Read(ref _inFlight);
-            if (inFlight >= _maxInFlight)
+            // A few requests behind a call in flight wait for it to end and go out with the others that gather by
+            // then: a call of its own for each would cost Redis, the relay and the Persister as much as a full batch.
+            if (inFlight >= _maxInFlight || (inFlight > 0 && _queue.Count < _overlapBatch))
             {
                 return;
             }

@@ -104,9 +104,10 @@ local function buyer_fold(rest, key, orderNo)
 end
 
 -- quantity, created and deadline may be given as strings already (a batch formats its clock once, and has each
--- quantity as it came): %s prints an integer below 10^14 exactly as %d does.
+-- quantity as it came); as numbers they print as %d does (Lua writes an integer below 10^14 in full). Concatenation,
+-- not string.format: this runs for every order a batch creates.
 local function ledger_encode(r)
-  return string.format('%s|%s|%d|%s|%s|%s', r.user, r.quantity, r.amount, r.created, r.deadline, r.state)
+  return r.user .. '|' .. r.quantity .. '|' .. string.format('%d', r.amount) .. '|' .. r.created .. '|' .. r.deadline .. '|' .. r.state
 end
 
 -- The SKU's running counts of the units its ledger holds, in the meta hash: `reserved` (state R) and `sold`
@@ -148,8 +149,8 @@ end
 -- sequence number of the reservation, 0 where it is not known. coupon: nil, or coupon_decode's table. r as for
 -- ledger_encode. C#: ReservationBatch.
 local function batch_order(orderNo, r, idempotencyKey, seq, coupon)
-  local order = string.format('["%s",%s,%s,%d,%s,%s,%d,%s',
-    orderNo, r.user, r.quantity, r.amount, r.created, r.deadline, seq, json_string(idempotencyKey))
+  local order = '["' .. orderNo .. '",' .. r.user .. ',' .. r.quantity .. ',' .. string.format('%d', r.amount) .. ',' .. r.created
+    .. ',' .. r.deadline .. ',' .. string.format('%d', seq) .. ',' .. json_string(idempotencyKey)
   if coupon then
     order = order .. string.format(',%s,%d,%d', json_string(coupon.id), coupon.discount, coupon.seq)
   end
