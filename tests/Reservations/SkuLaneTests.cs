@@ -1,0 +1,176 @@
+using System.Collections.Concurrent;
+using FlashSale.Engine.Redis;
+using FlashSale.Engine.Reservations;
+
+namespace FlashSale.Tests.Reservations;
+
+/// <summary>
+/// The group commit's scheduling (<see cref="SkuLane"/>), with a decision the test controls in place of the script call:
+/// an idle SKU's request goes out at once; behind a call in flight a few requests wait for it and a quarter of MaxBatch
+/// starts another; what one pass of a pool thread admits goes out together; and no more calls run than allowed.
+/// </summary>
+[Collection(Name)]
+public sealed class SkuLaneTests
+{
+    /// <summary>Alone: the burst test counts on a pool that other tests do not keep busy.</summary>
+    public const string Name = "SkuLane";
+
+    private const int MaxBatch = 64;
+
+    private const int MaxInFlight = 2;
+
+    [Fact]
+    public async Task AnIdleLaneDecidesACallerOutsideThePoolOnItsOwnThread()
+    {
+        var calls = new Calls();
+        var lane = calls.Lane();
+        var (caller, decidedOn, decided) = await OnOwnThread(() =>
+        {
+            var decision = lane.DecideAsync(Request(1));
+            return (Environment.CurrentManagedThreadId, calls.Threads.Single(), decision);
+        });
+        Assert.Equal(caller, decidedOn);
+        Assert.Equal(1, (await decided).Reply.OrderNo);
+        Assert.Equal([1], calls.Sizes);
+    }
+
+    [Fact]
+    public async Task BehindACallInFlightAFewWaitForItAndAQuarterOfMaxBatchStartsAnother()
+    {
+        var calls = new Calls { Held = true };
+        var lane = calls.Lane();
+        var quarter = MaxBatch / 4;
+        var decisions = await OnOwnThread(() =>
+        {
+            List<Task<Decision>> made = [lane.DecideAsync(Request(0))];
+            // One call in flight: fewer than a quarter of MaxBatch wait for it.
+            made.AddRange(Enumerable.Range(1, quarter - 1).Select(i => lane.DecideAsync(Request(i))));
+            Assert.Equal([1], calls.Sizes);
+            // The quarter's last request starts the second call; with both slots taken, the rest wait.
+            made.Add(lane.DecideAsync(Request(quarter)));
+            made.AddRange(Enumerable.Range(quarter + 1, 20).Select(i => lane.DecideAsync(Request(i))));
+            Assert.Equal([1, quarter], calls.Sizes);
+            return made;
+        });
+        // The first call ends: everything that waited goes out in one call.
+        calls.Release(0);
+        await calls.WaitForAsync(3);
+        Assert.Equal([1, quarter, 20], calls.Sizes);
+        calls.ReleaseAll();
+        var replies = await Task.WhenAll(decisions);
+        Assert.Equal(Enumerable.Range(0, quarter + 21).Select(i => (long)i), replies.Select(d => d.Reply.OrderNo));
+        Assert.Equal(MaxInFlight, calls.MostInFlight);
+    }
+
+    /// <summary>
+    /// The drain is queued to the thread that found the lane idle, so it sees everything that thread admitted before it
+    /// returned to the pool. An idle worker may steal it sooner (the batch is then cut in two or three, never wrong), so the
+    /// claim is about most bursts, not each.
+    /// </summary>
+    [Fact]
+    public async Task ABurstAdmittedByOnePoolThreadGoesOutAsOneCall()
+    {
+        const int bursts = 50;
+        var whole = 0;
+        for (var burst = 0; burst < bursts; burst++)
+        {
+            var calls = new Calls();
+            var lane = calls.Lane();
+            var replies = await Task.Run(() => Task.WhenAll(Enumerable.Range(0, MaxBatch).Select(i => lane.DecideAsync(Request(i))).ToList()));
+            Assert.Equal(Enumerable.Range(0, MaxBatch).Select(i => (long)i), replies.Select(d => d.Reply.OrderNo));
+            Assert.InRange(calls.Sizes.Length, 1, 3);
+            whole += calls.Sizes is [MaxBatch] ? 1 : 0;
+        }
+        Assert.True(whole >= bursts * 8 / 10, $"{whole} of {bursts} bursts of {MaxBatch} went out as one call");
+    }
+
+    private static BatchRequest Request(long orderNo) => new(UserId: orderNo + 1, IdempotencyKey: "k", Quantity: 1, OrderNo: orderNo);
+
+    private static Task<T> OnOwnThread<T>(Func<T> body)
+    {
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                done.SetResult(body());
+            }
+            catch (Exception ex)
+            {
+                done.SetException(ex);
+            }
+        });
+        thread.Start();
+        return done.Task;
+    }
+
+    /// <summary>The decision: records each call, and answers every ticket with its own order number once released.</summary>
+    private sealed class Calls
+    {
+        private readonly ConcurrentQueue<(int Size, int Thread, TaskCompletionSource Gate)> _calls = new();
+        private int _inFlight;
+        private int _mostInFlight;
+
+        /// <summary>When set, a call does not end until the test releases it.</summary>
+        public bool Held { get; init; }
+
+        public int[] Sizes => [.. _calls.Select(c => c.Size)];
+
+        public int[] Threads => [.. _calls.Select(c => c.Thread)];
+
+        public int MostInFlight => Volatile.Read(ref _mostInFlight);
+
+        public SkuLane Lane() => new(MaxBatch, MaxInFlight, DecideAsync);
+
+        public void Release(int call) => _calls.ElementAt(call).Gate.TrySetResult();
+
+        public void ReleaseAll()
+        {
+            foreach (var call in _calls)
+            {
+                call.Gate.TrySetResult();
+            }
+        }
+
+        public async Task WaitForAsync(int count)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (_calls.Count < count)
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"{_calls.Count} calls, not {count}, after 10 s");
+                await Task.Delay(5);
+            }
+        }
+
+        private async Task DecideAsync(Ticket[] batch)
+        {
+            var inFlight = Interlocked.Increment(ref _inFlight);
+            InterlockedMax(ref _mostInFlight, inFlight);
+            Assert.True(inFlight <= MaxInFlight, $"{inFlight} calls in flight");
+            var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _calls.Enqueue((batch.Length, Environment.CurrentManagedThreadId, gate));
+            if (!Held)
+            {
+                gate.SetResult();
+            }
+            await gate.Task;
+            Interlocked.Decrement(ref _inFlight);
+            foreach (var ticket in batch)
+            {
+                ticket.TrySetResult(new(new ReserveReply(ScriptCode.Done, ticket.Request.OrderNo), null));
+            }
+        }
+
+        private static void InterlockedMax(ref int target, int value)
+        {
+            var current = Volatile.Read(ref target);
+            while (value > current && Interlocked.CompareExchange(ref target, value, current) is var seen && seen != current)
+            {
+                current = seen;
+            }
+        }
+    }
+}
+
+[CollectionDefinition(SkuLaneTests.Name, DisableParallelization = true)]
+public sealed class SkuLaneCollection;
