@@ -40,7 +40,8 @@ public sealed class ReservationOptions
 
     /// <summary>
     /// Script calls of one SKU in flight at once while batching. The next batch gathers while these run; more than
-    /// one overlaps a call's network round trip with the next call's work in Redis.
+    /// one overlaps a call's network round trip with the next call's work in Redis. A call beyond the first starts only
+    /// once a quarter of <see cref="MaxBatch"/> is waiting (fewer wait for the call in flight).
     /// </summary>
     [Range(1, 64)]
     public int MaxInFlightPerSku { get; set; } = 2;
