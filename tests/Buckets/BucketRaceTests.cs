@@ -69,31 +69,34 @@ public sealed class BucketRaceTests(IngressFactory factory)
         Assert.Equal(new long[] { 0, 0, 0 }, await AvailableAsync(sale));
         Assert.Equal(Stock, await ShardOrders.PersistAsync(factory, sale, Buckets));
 
-        // 30 cancellations, all of orders bucket 1 decided: their units go back to bucket 1 alone, while 0 and 2 stay dry.
+        // Up to 30 cancellations, all of orders bucket 1 decided: their units go back to bucket 1 alone, while 0 and 2 stay
+        // dry. How many of the 100 units bucket 1's buyers got depends on how many of its units the transfers moved to
+        // bucket 0 before its own buyers came (the batches' timing), so the test takes what there is, at least 10.
         var inBucketOne = sold.Where(s => BucketRouting.BucketOf(s.Buyer, Buckets) == 1).Take(30).ToList();
-        Assert.Equal(30, inBucketOne.Count);
+        var returned = inBucketOne.Count;
+        Assert.InRange(returned, 10, 30);
         await Task.WhenAll(inBucketOne.Select(async s =>
         {
             using var buyer = factory.Buyer(s.Buyer);
             using var cancelled = await buyer.PostAsync($"/api/v1/orders/{s.OrderNo}/cancel", null);
             Assert.Equal(HttpStatusCode.OK, cancelled.StatusCode);
         }));
-        Assert.Equal(new long[] { 0, 30, 0 }, await AvailableAsync(sale));
+        Assert.Equal(new long[] { 0, returned, 0 }, await AvailableAsync(sale));
 
-        // A second crowd, as lopsided (few buyers in bucket 1): the 30 units go where the buyers are, and no further.
+        // A second crowd, as lopsided (few buyers in bucket 1): the units returned go where the buyers are, and no further.
         var second = await RaceAsync(sale, Buyers(7_200_000, 1_000));
-        var resold = AssertSold(second, 30);
+        var resold = AssertSold(second, returned);
         Assert.Empty(resold.Select(s => s.Buyer).Intersect(sold.Select(s => s.Buyer)));
         Assert.Equal(new long[] { 0, 0, 0 }, await AvailableAsync(sale));
-        await AssertLedgersAsync(sale, live: Stock, cancelled: 30);
+        await AssertLedgersAsync(sale, live: Stock, cancelled: returned);
         Assert.Equal(0, await OpenTransfersAsync(sale));
 
-        Assert.Equal(Stock + 30, await ShardOrders.PersistAsync(factory, sale, Buckets));
+        Assert.Equal(Stock + returned, await ShardOrders.PersistAsync(factory, sale, Buckets));
         var ledger = await LedgerAsync(sale);
         Assert.Equal(0, ledger.GetProperty("redis").GetProperty("available").GetInt64());
         Assert.Equal(Stock, ledger.GetProperty("redis").GetProperty("reserved").GetInt64());
         Assert.Equal(Stock, ledger.GetProperty("db").GetProperty("pending").GetInt64());
-        Assert.Equal(30, ledger.GetProperty("db").GetProperty("cancelled").GetInt64());
+        Assert.Equal(returned, ledger.GetProperty("db").GetProperty("cancelled").GetInt64());
         Assert.Equal(0, ledger.GetProperty("inFlight").GetInt64());
         Assert.Equal(0, ledger.GetProperty("drift").GetInt64());
     }
