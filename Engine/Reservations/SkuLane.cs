@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using System.Threading.Channels;
 using FlashSale.Engine.Redis;
 using FlashSale.Engine.Relay;
 
@@ -26,7 +26,8 @@ internal sealed class Ticket(BatchRequest request) : TaskCompletionSource<Decisi
 /// </summary>
 internal sealed class SkuLane : IThreadPoolWorkItem
 {
-    private readonly ConcurrentQueue<Ticket> _queue = new();
+    // Unbounded, several readers: a drain and the next one (queued when a call ends) may overlap.
+    private readonly Channel<Ticket> _queue = Channel.CreateUnbounded<Ticket>(new UnboundedChannelOptions { SingleReader = false });
 
     private readonly int _maxBatch;
 
@@ -54,13 +55,14 @@ internal sealed class SkuLane : IThreadPoolWorkItem
     public Task<Decision> DecideAsync(BatchRequest request)
     {
         var ticket = new Ticket(request);
-        _queue.Enqueue(ticket);
+        _queue.Writer.TryWrite(ticket);
         Schedule();
         return ticket.Task;
     }
 
-    // Both sides store, then read the other's field, each with a full fence: a ticket queued while every slot was
-    // taken is seen by the call that gives its slot back, or its own Schedule sees the free slot.
+    // Both sides store, then read the other's field, each store an interlocked operation (the unbounded channel's write
+    // is a ConcurrentQueue's enqueue): a ticket queued while every slot was taken is seen by the call that gives its slot
+    // back, or its own Schedule sees the free slot.
     private void Schedule()
     {
         if (Volatile.Read(ref _inFlight) >= _maxInFlight || Interlocked.Exchange(ref _scheduled, 1) != 0)
@@ -84,12 +86,12 @@ internal sealed class SkuLane : IThreadPoolWorkItem
     private void Drain()
     {
         Volatile.Write(ref _scheduled, 0);
-        while (!_queue.IsEmpty)
+        while (_queue.Reader.Count > 0)
         {
             var inFlight = Volatile.Read(ref _inFlight);
             // A few requests behind a call in flight wait for it to end and go out with the others that gather by
             // then: a call of its own for each would cost Redis, the relay and the Persister as much as a full batch.
-            if (inFlight >= _maxInFlight || (inFlight > 0 && _queue.Count < _overlapBatch))
+            if (inFlight >= _maxInFlight || (inFlight > 0 && _queue.Reader.Count < _overlapBatch))
             {
                 return;
             }
@@ -98,7 +100,7 @@ internal sealed class SkuLane : IThreadPoolWorkItem
                 continue;
             }
             var batch = new List<Ticket>(Math.Min(_maxBatch, 64));
-            while (batch.Count < _maxBatch && _queue.TryDequeue(out var ticket))
+            while (batch.Count < _maxBatch && _queue.Reader.TryRead(out var ticket))
             {
                 batch.Add(ticket);
             }
@@ -128,7 +130,7 @@ internal sealed class SkuLane : IThreadPoolWorkItem
         finally
         {
             Interlocked.Decrement(ref _inFlight);
-            if (!_queue.IsEmpty)
+            if (_queue.Reader.Count > 0)
             {
                 Schedule();
             }
