@@ -85,7 +85,10 @@ internal sealed class SkuLane : IThreadPoolWorkItem
 
     private void Drain()
     {
-        Volatile.Write(ref _scheduled, 0);
+        // Interlocked, not a volatile write: the queue must be read after the flag is visible as clear. A request whose
+        // Schedule still saw the flag set relies on this drain to see its ticket; with a plain store the read below could
+        // come first, miss the ticket, and leave it waiting until the next request or call.
+        Interlocked.Exchange(ref _scheduled, 0);
         while (_queue.Reader.Count > 0)
         {
             var inFlight = Volatile.Read(ref _inFlight);
