@@ -122,6 +122,24 @@ for trx in "$results"/*/*.trx; do
   passed=$((passed + ${p:-0}))
   failed=$((failed + ${f:-0}))
 done
+if [ "$failed" -gt 0 ]; then
+  # Name each failed test and the first lines of its message here, next to the count: a CI log
+  # that keeps only its tail still says what failed.
+  log "Failed tests"
+  for trx in "$results"/*/*.trx; do
+    [ -f "$trx" ] || continue
+    perl -0777 -ne '
+      sub plain { my $t = shift; $t =~ s/&#xD;//g; $t =~ s/&lt;/</g; $t =~ s/&gt;/>/g; $t =~ s/&quot;/"/g; $t =~ s/&apos;/\x27/g; $t =~ s/&amp;/&/g; $t }
+      while (/<UnitTestResult\b([^>]*\boutcome="Failed"[^>]*[^\/>])>(.*?)<\/UnitTestResult>/gs) {
+        my ($attrs, $body) = ($1, $2);
+        my ($name) = $attrs =~ /\btestName="([^"]*)"/;
+        my ($message) = $body =~ /<Message>(.*?)<\/Message>/s;
+        my @lines = grep { /\S/ } split /\n/, plain($message // "");
+        print "  FAILED ", plain($name), "\n";
+        print "    $_\n" for @lines[0 .. ($#lines < 5 ? $#lines : 5)];
+      }' "$trx"
+  done
+fi
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 echo "$passed passed, $failed failed"
 exit "$status"
