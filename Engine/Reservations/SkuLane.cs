@@ -38,6 +38,9 @@ internal sealed class SkuLane : IThreadPoolWorkItem
 
     private readonly Func<Ticket[], Task> _decide;
 
+    // Queues a drain to run later, or answers false to have it run now.
+    private readonly Func<IThreadPoolWorkItem, bool> _defer;
+
     // Calls in flight; a drain takes a slot before it takes tickets, and a call gives it back when it ends.
     private int _inFlight;
 
@@ -45,11 +48,21 @@ internal sealed class SkuLane : IThreadPoolWorkItem
     private int _scheduled;
 
     public SkuLane(int maxBatch, int maxInFlight, Func<Ticket[], Task> decide)
+        : this(maxBatch, maxInFlight, decide, DeferToThisPoolThread)
+    {
+    }
+
+    /// <param name="defer">
+    /// Where a drain goes once a request finds a slot free: queued to run later (true), or run at once on the caller's
+    /// thread (false). Tests pass their own to run the drain when they choose.
+    /// </param>
+    internal SkuLane(int maxBatch, int maxInFlight, Func<Ticket[], Task> decide, Func<IThreadPoolWorkItem, bool> defer)
     {
         _maxBatch = maxBatch;
         _maxInFlight = maxInFlight;
         _overlapBatch = Math.Max(1, maxBatch / 4);
         _decide = decide;
+        _defer = defer;
     }
 
     public Task<Decision> DecideAsync(BatchRequest request)
@@ -69,16 +82,22 @@ internal sealed class SkuLane : IThreadPoolWorkItem
         {
             return;
         }
-        if (Thread.CurrentThread.IsThreadPoolThread)
+        if (!_defer(this))
         {
-            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
-        }
-        else
-        {
-            // A caller outside the pool (a console, a test) has no local queue, and the global one would wait for a
-            // worker to wake: its request is decided on its own thread, as far as the call's first await.
             Drain();
         }
+    }
+
+    private static bool DeferToThisPoolThread(IThreadPoolWorkItem drain)
+    {
+        // A caller outside the pool (a console, a test) has no local queue, and the global one would wait for a worker
+        // to wake: its request is decided on its own thread, as far as the call's first await.
+        if (!Thread.CurrentThread.IsThreadPoolThread)
+        {
+            return false;
+        }
+        ThreadPool.UnsafeQueueUserWorkItem(drain, preferLocal: true);
+        return true;
     }
 
     void IThreadPoolWorkItem.Execute() => Drain();
