@@ -19,10 +19,11 @@ internal sealed class Ticket(BatchRequest request) : TaskCompletionSource<Decisi
 /// SKU makes its batches as large as the wait for Redis allows. An idle SKU's request goes out at once; behind a call in
 /// flight, another starts (up to <c>maxInFlight</c>) only once a quarter of <c>maxBatch</c> is waiting, and fewer wait
 /// for that call to end, so a steady stream is not cut into calls of one. The drain is a
-/// work item on the thread pool, queued to the thread that found a slot free (its local queue, taken before anything
-/// queued earlier): it runs as soon as that thread finishes what it is doing, so an idle SKU adds no latency, while the
-/// requests that thread admits in one go (many connections' requests read in one pass, many buyers answered at once)
-/// are decided together. The queue is unbounded: what may enter is admission control's concern, ahead of it.
+/// work item on the thread pool's global queue, behind the work already there: the socket reads Kestrel queued (each
+/// a request that may be for this SKU), and, since a pool thread empties its own queue first, the buyers a call's end
+/// answered on that thread. So everything admitted by the time the pool gets to it is decided together, and an idle
+/// SKU, with nothing queued ahead, adds no latency. The queue is unbounded: what may enter is admission control's
+/// concern, ahead of it.
 /// </summary>
 internal sealed class SkuLane : IThreadPoolWorkItem
 {
@@ -48,7 +49,7 @@ internal sealed class SkuLane : IThreadPoolWorkItem
     private int _scheduled;
 
     public SkuLane(int maxBatch, int maxInFlight, Func<Ticket[], Task> decide)
-        : this(maxBatch, maxInFlight, decide, DeferToThisPoolThread)
+        : this(maxBatch, maxInFlight, decide, DeferBehindQueuedWork)
     {
     }
 
@@ -88,15 +89,18 @@ internal sealed class SkuLane : IThreadPoolWorkItem
         }
     }
 
-    private static bool DeferToThisPoolThread(IThreadPoolWorkItem drain)
+    // The global queue, not the admitting thread's local one: a pool thread takes its local queue last in, first out,
+    // so a drain queued there ran right after the request that queued it, before the requests queued beside it (on the
+    // HTTP created path, calls of 17 on average where the global queue gives 21, and more CPU per reservation).
+    private static bool DeferBehindQueuedWork(IThreadPoolWorkItem drain)
     {
-        // A caller outside the pool (a console, a test) has no local queue, and the global one would wait for a worker
-        // to wake: its request is decided on its own thread, as far as the call's first await.
+        // A caller outside the pool (a console, a test) would wait for a worker to wake: its request is decided on its
+        // own thread, as far as the call's first await.
         if (!Thread.CurrentThread.IsThreadPoolThread)
         {
             return false;
         }
-        ThreadPool.UnsafeQueueUserWorkItem(drain, preferLocal: true);
+        ThreadPool.UnsafeQueueUserWorkItem(drain, preferLocal: false);
         return true;
     }
 

@@ -89,10 +89,11 @@ public sealed class SkuLaneTests
     }
 
     /// <summary>
-    /// On the real pool: the drain goes to the local queue of the pool thread that found the lane idle, so a burst that
-    /// thread admits can go out whole. An idle worker may steal the drain sooner and cut the burst (never deciding it
-    /// wrongly), more often the more cores are idle, so the claim is one whole burst of 50; the lane before this one
-    /// cut every burst (1, 1, 62), and a lane that drained on the admitting thread would cut every burst too.
+    /// On the real pool: the drain is queued while the pool thread that found the lane idle is still admitting, so the
+    /// burst it admits can go out whole. An idle worker may take the drain sooner and cut the burst (never deciding it
+    /// wrongly), more often the more cores are idle, so the claim is one whole burst of 50: the lane before this one cut
+    /// every burst (1, 1, 62), and a lane that drained on the admitting thread would cut every burst too. Here 50 of 50
+    /// went out whole, with the drain on the pool's global queue and on the admitting thread's local one alike.
     /// </summary>
     [Fact]
     public async Task ABurstAdmittedByOnePoolThreadCanGoOutAsOneCall()
