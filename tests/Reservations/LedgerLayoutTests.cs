@@ -20,11 +20,13 @@ public sealed class LedgerLayoutTests(IngressFactory factory)
     private SkuScripts Scripts => factory.Services.GetRequiredService<SkuScripts>();
 
     /// <summary>Order numbers where the Lua side's two-part arithmetic could go wrong: around 10^9 and 2^17, past 2^53, the largest.</summary>
-    public static TheoryData<long> EdgeOrderNumbers() =>
+    private static readonly long[] EdgeNumbers =
     [
         1, 131_071, 131_072, 999_999_999, 1_000_000_000, 1_000_131_071, 1_000_131_072, (1L << 53) + 1, (1L << 53) - 1,
         long.MaxValue, long.MaxValue - 131_072, 9_223_372_035_999_999_999, 999_948_288_000_131_071,
     ];
+
+    public static TheoryData<long> EdgeOrderNumbers() => new(EdgeNumbers);
 
     [Theory]
     [MemberData(nameof(EdgeOrderNumbers))]
@@ -40,6 +42,31 @@ public sealed class LedgerLayoutTests(IngressFactory factory)
         Assert.True(await sale.Db.HashExistsAsync(LedgerLayout.KeyOf(sale.Keys, shards, orderNo), orderNo));
         Assert.Equal(record, await LedgerLayout.FindAsync(sale.Db, sale.Keys, orderNo));
         Assert.Equal(1, await RedisLedger.LengthAsync(sale.Db, sale.Keys));
+    }
+
+    [Fact]
+    public async Task OneBatchPutsEachOrderInTheShardCSharpLooksInOnBothSidesOfAGroupBoundary()
+    {
+        var sale = await TestSale.StartAsync(factory, stock: 5_000, perUserLimit: 1);
+        var shards = await LedgerLayout.ShardsAsync(sale.Db, sale.Keys);
+        // reserve-many.lua works a shard out once per block of 10^5 order numbers: numbers next to 2^17 boundaries
+        // that fall inside a block (one below, one on it), in blocks where the boundary falls early, late or nowhere,
+        // beside the edge numbers, all in one call.
+        var boundaries = new[] { 1L, 7L, 100L, 7_629L, 1L << 40, (1L << 45) + 3 }.Select(group => group * 131_072);
+        var numbers = boundaries.SelectMany(b => new[] { b - 1, b, b + 1 })
+            .Concat(EdgeNumbers)
+            .Concat(Enumerable.Range(0, 20).Select(_ => Random.Shared.NextInt64(1, long.MaxValue)))
+            .Distinct().ToList();
+        var requests = numbers.Select((orderNo, i) => new BatchRequest(884_000 + i, $"edge-{i}", 1, orderNo)).ToArray();
+
+        var replies = (await Scripts.ReserveManyAsync(sale.Db, SkuScripts.ReserveKeys(sale.Keys), sale.Keys, requests, default)).Replies;
+
+        Assert.All(replies, r => Assert.Equal(ScriptCode.Done, r.Code));
+        foreach (var orderNo in numbers)
+        {
+            Assert.True(await sale.Db.HashExistsAsync(LedgerLayout.KeyOf(sale.Keys, shards, orderNo), orderNo), $"order {orderNo} is not in its shard");
+        }
+        Assert.Equal(numbers.Count, await RedisLedger.LengthAsync(sale.Db, sale.Keys));
     }
 
     [Fact]

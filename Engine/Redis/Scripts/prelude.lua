@@ -40,6 +40,36 @@ local function ledger_key(ledger, shards, orderNo)
   return ledger .. ':' .. (group % shards)
 end
 
+-- ledger_key for the many orders of one script call, as a function of the order number: what it works out is kept per
+-- block of 10^5 consecutive order numbers. A 2^17 group boundary falls at most once in a block (10^5 < 2^17), so a block
+-- needs two keys and the boundary's offset, and each order only its last five digits read.
+local function ledger_keys(ledger, shards)
+  if not shards then
+    return function()
+      return ledger
+    end
+  end
+  local blocks = {}
+  return function(orderNo)
+    local prefix = string.sub(orderNo, 1, -6)
+    local block = blocks[prefix]
+    if not block then
+      local start = prefix .. '00000'
+      local hi = tonumber(string.sub(start, 1, -10)) or 0
+      local lo = tonumber(string.sub(start, -9))
+      local group = hi * 7629 + math.floor((hi * 51712 + lo) / 131072)
+      -- Offset in the block of the next group's first order number.
+      local boundary = 131072 - (hi * 51712 + lo) % 131072
+      block = { boundary, ledger .. ':' .. (group % shards), ledger .. ':' .. ((group + 1) % shards) }
+      blocks[prefix] = block
+    end
+    if block[1] >= 100000 or tonumber(string.sub(orderNo, -5)) < block[1] then
+      return block[2]
+    end
+    return block[3]
+  end
+end
+
 -- The SKU's ledger shards (nil: one ledger hash), from its meta hash.
 local function ledger_shards(meta)
   return tonumber(redis.call('HGET', meta, 'shards'))
@@ -143,6 +173,11 @@ local function json_string(value)
   return '"' .. (string.gsub(value, '["\\]', '\\%0')) .. '"'
 end
 
+-- The three elements a batch record's order made with a coupon ends with (batch_order), comma first.
+local function coupon_event(coupon)
+  return string.format(',%s,%d,%d', json_string(coupon.id), coupon.discount, coupon.seq)
+end
+
 -- One order of a batch record: [orderNo, userId, quantity, amountMinor, createdMs, deadlineMs, seq, idempotencyKey],
 -- and for an order made with a coupon three more: couponId, discountMinor, the pool's decision sequence of its lock.
 -- The order number travels as a string (consumers with 53-bit numbers stay exact). seq is the SKU's decision
@@ -152,7 +187,7 @@ local function batch_order(orderNo, r, idempotencyKey, seq, coupon)
   local order = '["' .. orderNo .. '",' .. r.user .. ',' .. r.quantity .. ',' .. string.format('%d', r.amount) .. ',' .. r.created
     .. ',' .. r.deadline .. ',' .. string.format('%d', seq) .. ',' .. json_string(idempotencyKey)
   if coupon then
-    order = order .. string.format(',%s,%d,%d', json_string(coupon.id), coupon.discount, coupon.seq)
+    order = order .. coupon_event(coupon)
   end
   return order .. ']'
 end

@@ -44,14 +44,37 @@ local behind = epoch < seenEpoch or (epoch == seenEpoch and seq < seenSeq)
 
 local STRIDE = 5
 local n = (#ARGV - 4) / STRIDE
-local fields, userFields, users = {}, {}, {}  -- fields: userId:key of each request
+local userFields, users = {}, {}
 for i = 1, n do
   local user = ARGV[STRIDE * i]
-  fields[i] = user .. ':' .. ARGV[STRIDE * i + 1]
-  if not users[user] then
+  local u = users[user]
+  if u then
+    u.requests = u.requests + 1
+  else
     userFields[#userFields + 1] = user
-    users[user] = { index = #userFields }
+    users[user] = { index = #userFields, requests = 1, bought = 0, rest = '', more = false, changed = false }
   end
+end
+-- A request's idempotency field, userId:key: made only where it is looked up, for a buyer asking twice in the batch
+-- (the orders the batch created are found by it) or with keys in the idempotency hash.
+local fields = {}
+local function field_of(i)
+  local field = fields[i]
+  if not field then
+    field = ARGV[STRIDE * i] .. ':' .. ARGV[STRIDE * i + 1]
+    fields[i] = field
+  end
+  return field
+end
+-- A number as the records print it, formatted once per call: amounts repeat with the quantity, counts with the limit.
+local texts = {}
+local function text(number)
+  local t = texts[number]
+  if not t then
+    t = string.format('%d', number)
+    texts[number] = t
+  end
+  return t
 end
 -- Everything the batch reads, read once: each buyer's count and the orders their keys made.
 local buyers = redis.call('HMGET', KEYS[2], unpack(userFields))
@@ -66,8 +89,9 @@ end
 local spillFields, spillIndex, spilled = {}, {}, {}
 if anyMore then
   for i = 1, n do
-    local u, field = users[ARGV[STRIDE * i]], fields[i]
-    if u.more and not spillIndex[field] and not buyer_order(u.rest, ARGV[STRIDE * i + 1]) then
+    local u = users[ARGV[STRIDE * i]]
+    local field = u.more and field_of(i)
+    if field and not spillIndex[field] and not buyer_order(u.rest, ARGV[STRIDE * i + 1]) then
       spillFields[#spillFields + 1] = field
       spillIndex[field] = #spillFields
     end
@@ -79,11 +103,14 @@ end
 
 local reply = { CODE.DONE, epoch, seq, available, meta[7], price, window, 0, 0, 0, '' }
 local codes = {}         -- 64 + each request's code
-local now, nowText, deadlineText  -- the clock, read once when a request first needs it, and as the records print it
+-- The clock, read once when a request first needs it, and the end of every record and event that the batch creates,
+-- which all share it: |createdMs|deadlineMs|R and ,createdMs,deadlineMs,
+local now, ledgerTail, eventTail
 local taken = 0          -- units the batch's created orders hold (state R)
 local created = {}       -- userId:key -> { orderNo, record, coupon } of orders created in this batch
 local replayedHere = {}  -- reply slots of the outbox ids of replays of those orders: it is the batch's entry
 local ledgerWrites, idemWrites, pendingWrites, couponWrites, orders, orderNos = {}, {}, {}, {}, {}, {}  -- ledgerWrites: shard -> writes
+local ledgerKeyOf = ledger_keys(KEYS[3], shards)
 
 for i = 1, n do
   local base = STRIDE * i - 1
@@ -92,9 +119,9 @@ for i = 1, n do
   local couponArg = ARGV[base + 5]
   local coupon = coupon_decode(couponArg)
   local u = users[user]
-  local field = fields[i]
-  local mine = created[field]
-  local prior = mine and mine.orderNo or buyer_order(u.rest, key) or (spillIndex[field] and spilled[spillIndex[field]])
+  local field = (u.requests > 1 or u.more) and field_of(i)
+  local mine = field and created[field]
+  local prior = mine and mine.orderNo or buyer_order(u.rest, key) or (field and spillIndex[field] and spilled[spillIndex[field]])
   local code
   if prior then
     local record = mine and mine.record or redis.call('HGET', ledger_key(KEYS[3], shards, prior), prior)
@@ -126,7 +153,8 @@ for i = 1, n do
   else
     if not now then
       now = now_ms()
-      nowText, deadlineText = string.format('%d', now), string.format('%d', now + window * 1000)
+      local nowText, deadlineText = string.format('%d', now), string.format('%d', now + window * 1000)
+      ledgerTail, eventTail = '|' .. nowText .. '|' .. deadlineText .. '|R', ',' .. nowText .. ',' .. deadlineText .. ','
     end
     if now < starts then
       code = CODE.NOT_STARTED
@@ -146,20 +174,22 @@ for i = 1, n do
       if folded then
         u.rest = folded
       else
-        idemWrites[#idemWrites + 1] = field
+        idemWrites[#idemWrites + 1] = field_of(i)
         idemWrites[#idemWrites + 1] = orderNo
         u.more = true
       end
       u.changed = true
-      local r = { user = user, quantity = quantityText, amount = price * quantity - (coupon and coupon.discount or 0),
-        created = nowText, deadline = deadlineText, state = 'R' }
-      local record = ledger_encode(r)
-      created[field] = { orderNo = orderNo, record = record, coupon = coupon and couponArg }
+      -- ledger_encode's record and batch_order's event, written out here: this runs for every order the engine creates.
+      local amount = text(price * quantity - (coupon and coupon.discount or 0))
+      local record = user .. '|' .. quantityText .. '|' .. amount .. ledgerTail
+      if u.requests > 1 then
+        created[field] = { orderNo = orderNo, record = record, coupon = coupon and couponArg }
+      end
       if coupon then
         couponWrites[#couponWrites + 1] = orderNo
         couponWrites[#couponWrites + 1] = couponArg
       end
-      local shard = ledger_key(KEYS[3], shards, orderNo)
+      local shard = ledgerKeyOf(orderNo)
       local writes = ledgerWrites[shard]
       if not writes then
         writes = {}
@@ -167,7 +197,8 @@ for i = 1, n do
       end
       writes[#writes + 1] = orderNo
       writes[#writes + 1] = record
-      orders[#orders + 1] = batch_order(orderNo, r, key, seq, coupon)
+      orders[#orders + 1] = '["' .. orderNo .. '",' .. user .. ',' .. quantityText .. ',' .. amount .. eventTail .. string.format('%d', seq)
+        .. ',' .. json_string(key) .. (coupon and coupon_event(coupon) or '') .. ']'
       orderNos[#orderNos + 1] = orderNo
       code = CODE.DONE
     end
@@ -183,7 +214,7 @@ if #orders > 0 then
   for user, u in pairs(users) do
     if u.changed then
       userWrites[#userWrites + 1] = user
-      userWrites[#userWrites + 1] = buyer_encode(u.bought, u.rest, u.more)
+      userWrites[#userWrites + 1] = buyer_encode(text(u.bought), u.rest, u.more)
     end
   end
   redis.call('HSET', KEYS[2], unpack(userWrites))
