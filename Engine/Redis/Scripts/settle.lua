@@ -17,10 +17,19 @@ while i <= #ARGV do
     redis.call('XACK', KEYS[1], ARGV[1], id)
     removed = removed + redis.call('XDEL', KEYS[1], id)
   end
-  for j = i + 3, i + 2 + count do
-    -- Only a mark naming this entry: an order's pending mark names the entry its reservation wrote.
-    if redis.call('HGET', KEYS[2], ARGV[j]) == id then
-      local unmarked = redis.call('HDEL', KEYS[2], ARGV[j])
+  if count > 0 then
+    -- Only a mark naming this entry: an order's pending mark names the entry its reservation wrote. One HMGET reads the
+    -- entry's marks and one HDEL drops those, whatever the batch's size.
+    local orders = { unpack(ARGV, i + 3, i + 2 + count) }
+    local marks = redis.call('HMGET', KEYS[2], unpack(orders))
+    local mine = {}
+    for j = 1, count do
+      if marks[j] == id then
+        mine[#mine + 1] = orders[j]
+      end
+    end
+    if #mine > 0 then
+      local unmarked = redis.call('HDEL', KEYS[2], unpack(mine))
       if not whole then
         removed = removed + unmarked
       end
