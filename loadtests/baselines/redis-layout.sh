@@ -12,16 +12,34 @@
 # redis-benchmark can only draw random numbers, so a shim before each script (the same for both) swaps each call's order
 # numbers for consecutive ones, as one Ingress hands them out (2^12 apart): a batch then writes one or two ledger
 # shards, as the engine's do. The shim's INCRBY is in both variants' time.
+#   MEASURE=instructions  counts, instead of time, the instructions Redis executes per reservation, under valgrind's
+#                         callgrind (apt: valgrind): the same on every run, where this VM's time swings 2-3x between
+#                         days; Redis runs about 50 times slower that way, so CALLS defaults to 200 and ROUNDS to 1. It
+#                         counts everything Redis does for the calls, its network and argument parsing and the shim
+#                         included (about 11,000 instructions per reservation of those three alone).
+#                         Its bytes per reservation are not comparable (the first variant's differ): take them from a
+#                         run that measures time.
+#   COMPARE=<file>        measures another version of reserve-many.lua (with today's prelude and keyspace) in place of
+#                         reserve-before.lua, e.g. an earlier commit's:
+#                           git show 508fe81:Engine/Redis/Scripts/reserve-many.lua >/tmp/reserve-many.508fe81.lua
+#                           COMPARE=/tmp/reserve-many.508fe81.lua MEASURE=instructions bash loadtests/baselines/redis-layout.sh
 #   bash loadtests/baselines/redis-layout.sh
 #   ROUNDS=3 CALLS=6000 BATCH=64 LAYOUT_PORT=6399 bash loadtests/baselines/redis-layout.sh
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../dev/env.sh"
 
-ROUNDS=${ROUNDS:-2}
-CALLS=${CALLS:-6000}
+MEASURE=${MEASURE:-time}
+case "$MEASURE" in
+  time) ROUNDS=${ROUNDS:-2} CALLS=${CALLS:-6000} ;;
+  instructions) ROUNDS=${ROUNDS:-1} CALLS=${CALLS:-200} ;;
+  *) die "MEASURE is time or instructions, not '$MEASURE'" ;;
+esac
+COMPARE=${COMPARE:-}
+[ -z "$COMPARE" ] || [ -f "$COMPARE" ] || die "COMPARE names no file: $COMPARE"
 BATCH=${BATCH:-64}
 port=${LAYOUT_PORT:-6399}
 
+[ "$MEASURE" = time ] || command -v callgrind_control >/dev/null || die "MEASURE=instructions needs valgrind: apt-get install valgrind"
 command -v redis-benchmark >/dev/null || die "redis-benchmark is missing: bash dev/services.sh up installs redis-server, which brings it"
 r() { redis-cli -p "$port" "$@"; }
 ! r ping >/dev/null 2>&1 || die "something already answers on port $port: set LAYOUT_PORT to a free one"
@@ -48,15 +66,26 @@ shim='do
     ARGV[5 * i + 3] = "25160470" .. string.format("%011d", (c + i) * 4096)
   end
 end'
-for variant in engine before; do
-  script="$FLASHSALE_ROOT/Engine/Redis/Scripts/reserve-many.lua"
-  [ "$variant" = engine ] || script="$FLASHSALE_ROOT/loadtests/baselines/layout/reserve-before.lua"
+# The variants: the engine's script, and the one it is compared with (the keyspace before it, or COMPARE's file).
+other=before
+[ -z "$COMPARE" ] || other=compare
+for variant in engine "$other"; do
+  case "$variant" in
+    engine) script="$FLASHSALE_ROOT/Engine/Redis/Scripts/reserve-many.lua" ;;
+    before) script="$FLASHSALE_ROOT/loadtests/baselines/layout/reserve-before.lua" ;;
+    compare) script="$COMPARE" ;;
+  esac
   { head -n $((prelude_lines - 1)) "$work/warmup.lua"; echo "$shim"; cat "$script"; } >"$work/$variant.lua"
 done
 
-redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" --daemonize yes --pidfile "$work/redis.pid" \
-  --logfile "$work/redis.log" >/dev/null
-wait_for "the private Redis on port $port" 10 redis-cli -p "$port" ping
+redis_args=(--port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" --pidfile "$work/redis.pid" --logfile "$work/redis.log")
+if [ "$MEASURE" = time ]; then
+  redis-server "${redis_args[@]}" --daemonize yes >/dev/null
+  wait_for "the private Redis on port $port" 10 redis-cli -p "$port" ping
+else
+  valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.%p" redis-server "${redis_args[@]}" >/dev/null 2>"$work/valgrind.log" &
+  wait_for "the private Redis on port $port, under callgrind" 120 redis-cli -p "$port" ping
+fi
 redis_pid=$(cat "$work/redis.pid")
 
 request=("__rand_int__" "lt-6c6a2b9e263c-__rand_int__" 1 "2516047__rand_int__" "")
@@ -67,9 +96,11 @@ tag="{layout:1}"
 meta="fs:$tag:meta"
 
 log "$ROUNDS rounds of $CALLS calls of $BATCH requests per variant, private Redis on port $port ($(redis-server --version | grep -o 'v=[0-9.]*'))"
-printf '\n%-6s %-22s %16s %18s %10s %10s\n' round variant "µs per reservation" "bytes per reservation" reservations keys
+cost="µs per reservation"
+[ "$MEASURE" = time ] || cost="instructions per reservation"
+printf '\n%-6s %-22s %28s %22s %12s %8s\n' round variant "$cost" "bytes per reservation" reservations keys
 for round in $(seq 1 "$ROUNDS"); do
-  for variant in engine before; do
+  for variant in engine "$other"; do
     r flushall >/dev/null
     r script flush >/dev/null
     r hset "$meta" total "$stock" available "$stock" starts 0 ends 4102444800000 limit 1000 price 999 window 900 gen 1 >/dev/null
@@ -78,17 +109,31 @@ for round in $(seq 1 "$ROUNDS"); do
     sha=$(r script load "$(cat "$work/$variant.lua")")
     used_before=$(r info memory | tr -d '\r' | awk -F: '/^used_memory:/ { print $2 }')
     keys=(1 "$meta" "fs:$tag:users" "fs:$tag:ledger" "fs:$tag:outbox" "fs:$tag:pending" "fs:$tag:coupons")
-    [ "$variant" = engine ] || keys=(1 "$meta" "fs:$tag:idem" "fs:$tag:users" "fs:$tag:ledger" "fs:$tag:outbox" "fs:$tag:pending" "fs:$tag:coupons")
+    [ "$variant" != before ] || keys=(1 "$meta" "fs:$tag:idem" "fs:$tag:users" "fs:$tag:ledger" "fs:$tag:outbox" "fs:$tag:pending" "fs:$tag:coupons")
     keys[0]=$((${#keys[@]} - 1))
     r config resetstat >/dev/null
+    [ "$MEASURE" = time ] || callgrind_control --zero "$redis_pid" >/dev/null 2>&1
     redis-benchmark -p "$port" -n "$CALLS" -c 8 -P 1 -r 1000000000 -q evalsha "$sha" "${keys[@]}" layout 1 0 0 "${batch[@]}" >/dev/null
-    usec=$(r info commandstats | tr -d '\r' | awk -F'[:,=]' '/^cmdstat_evalsha:/ { print $5 }')
+    if [ "$MEASURE" = time ]; then
+      spent=$(r info commandstats | tr -d '\r' | awk -F'[:,=]' '/^cmdstat_evalsha:/ { print $5 }')
+    else
+      # The counts since the zeroing, written to a new file: its "summary:" line is the instructions executed.
+      rm -f "$work"/callgrind.*.*
+      callgrind_control --dump "$redis_pid" >/dev/null 2>&1
+      wait_for "callgrind's dump" 30 compgen -G "$work/callgrind.*.*"
+      spent=$(awk '/^(summary|totals):/ { print $2; exit }' "$work"/callgrind.*.*)
+    fi
     r del "fs:$tag:outbox" "fs:$tag:pending" >/dev/null
     used_after=$(r info memory | tr -d '\r' | awk -F: '/^used_memory:/ { print $2 }')
     created=$((stock - $(r hget "$meta" available)))
     [ "$created" -eq $((CALLS * BATCH)) ] || die "$variant created $created orders of $((CALLS * BATCH)): it did not measure the created path"
-    printf '%-6s %-22s %16s %18s %10s %10s\n' "$round" "$([ "$variant" = engine ] && echo reserve-many.lua || echo reserve-before.lua)" \
-      "$(awk -v u="$usec" -v n="$created" 'BEGIN { printf "%.2f", u / n }')" \
+    case "$variant" in
+      engine) name=reserve-many.lua ;;
+      before) name=reserve-before.lua ;;
+      compare) name=$(basename "$COMPARE") ;;
+    esac
+    printf '%-6s %-22s %28s %22s %12s %8s\n' "$round" "$name" \
+      "$(awk -v u="$spent" -v n="$created" -v m="$MEASURE" 'BEGIN { printf (m == "time" ? "%.2f" : "%.0f"), u / n }')" \
       "$(awk -v a="$used_before" -v b="$used_after" -v n="$created" 'BEGIN { printf "%.0f", (b - a) / n }')" "$created" "$(r dbsize)"
   done
 done
