@@ -52,7 +52,8 @@ public sealed partial class ClusterSafetyTests
     /// prelude function that takes a key is called with KEYS[n]. TIME and PUBLISH take no key. The one exception is a
     /// ledger shard, KEYS[n] .. ':' .. shard (prelude.lua's ledger_key): a key the caller did not name, but in the same
     /// slot as the KEYS[n] it extends, whose hash tag it keeps; it is allowed as ledger_key(KEYS[n], …) or as a name the
-    /// script binds to such a call.
+    /// script binds to such a call, or to a call of a function it bound to ledger_keys(KEYS[n], …) (the same shards, for
+    /// the many orders of one call).
     /// </summary>
     [Fact]
     public void EveryKeyAScriptTouchesIsOneOfItsKeys()
@@ -64,7 +65,9 @@ public sealed partial class ClusterSafetyTests
         {
             // Without comments (the prelude's explain how its functions are called).
             var text = LuaComment().Replace(RedisScript.Load(name).Text, "");
-            var shardNames = LedgerShardName().Matches(text).Select(m => m.Groups["name"].Value).ToHashSet();
+            var shardFunctions = LedgerShardFunction().Matches(text).Select(m => m.Groups["name"].Value).Prepend("ledger_key").ToHashSet();
+            var shardNames = LocalCall().Matches(text).Where(m => shardFunctions.Contains(m.Groups["function"].Value))
+                .Select(m => m.Groups["name"].Value).ToHashSet();
             var calls = RedisCall().Matches(text);
             Assert.NotEmpty(calls);
             foreach (Match call in calls)
@@ -124,14 +127,18 @@ public sealed partial class ClusterSafetyTests
     [GeneratedRegex(@"--[^\n]*")]
     private static partial Regex LuaComment();
 
-    /// <summary>A name bound to a ledger shard's key: <c>local name = ledger_key(</c>.</summary>
-    [GeneratedRegex(@"local (?<name>\w+) = ledger_key\(")]
-    private static partial Regex LedgerShardName();
+    /// <summary>A name bound to the result of a call, <c>local name = function(</c>: a ledger shard's key when the function is ledger_key or a shard function.</summary>
+    [GeneratedRegex(@"local (?<name>\w+) = (?<function>\w+)\(")]
+    private static partial Regex LocalCall();
+
+    /// <summary>A name bound to a function that gives ledger shards' keys: <c>local name = ledger_keys(</c>.</summary>
+    [GeneratedRegex(@"local (?<name>\w+) = ledger_keys\(")]
+    private static partial Regex LedgerShardFunction();
 
     [GeneratedRegex(@"^KEYS\[\d+\]$")]
     private static partial Regex KeysEntry();
 
     /// <summary>Calls of the prelude's functions whose first parameter is a key (and their definitions).</summary>
-    [GeneratedRegex(@"(?:local function )?\b(?:ledger_key|ledger_shards|ledger_find|count_state|outbox_add|fence|advance|stock_returned)\((?<key>[^,)]+)")]
+    [GeneratedRegex(@"(?:local function )?\b(?:ledger_key|ledger_keys|ledger_shards|ledger_find|count_state|outbox_add|fence|advance|stock_returned)\((?<key>[^,)]+)")]
     private static partial Regex PreludeKeyCall();
 }
