@@ -63,7 +63,10 @@ public sealed class EngineHotSku : IAsyncDisposable
     /// <param name="buckets">The SKU's stock buckets: 1 is a SKU that is not split.</param>
     public static async Task<EngineHotSku> StartAsync(int maxBatch, int buckets = 1, CancellationToken cancellationToken = default)
     {
-        var builder = Host.CreateApplicationBuilder();
+        // The content root is where the host watches for configuration files that change. dotnet run starts the bench in
+        // the repository's root, where BenchmarkDotNet writes its artifacts and the dev engine its logs: watched from
+        // there, every write woke a watcher thread beside the benchmark. The bench's settings are all in memory.
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["ConnectionStrings:Redis"] = LocalServices.Redis,
