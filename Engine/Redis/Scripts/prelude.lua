@@ -30,14 +30,18 @@ end
 -- Lua's numbers 53, so it is taken in two parts, orderNo = hi * 10^9 + lo, with 10^9 = 7629 * 2^17 + 51712: every
 -- product below stays under 2^53, exact. C#: LedgerLayout.KeyOf. A SKU without `shards` (loaded by an older
 -- engine) keeps one ledger hash, the key itself.
+-- That arithmetic: floor(orderNo / 2^17), and orderNo's offset in that group of 2^17 numbers.
+local function ledger_group(orderNo)
+  local hi = tonumber(string.sub(orderNo, 1, -10)) or 0
+  local low = hi * 51712 + tonumber(string.sub(orderNo, -9))
+  return hi * 7629 + math.floor(low / 131072), low % 131072
+end
+
 local function ledger_key(ledger, shards, orderNo)
   if not shards then
     return ledger
   end
-  local hi = tonumber(string.sub(orderNo, 1, -10)) or 0
-  local lo = tonumber(string.sub(orderNo, -9))
-  local group = hi * 7629 + math.floor((hi * 51712 + lo) / 131072)
-  return ledger .. ':' .. (group % shards)
+  return ledger .. ':' .. (ledger_group(orderNo) % shards)
 end
 
 -- ledger_key for the many orders of one script call, as a function of the order number: what it works out is kept per
@@ -54,13 +58,9 @@ local function ledger_keys(ledger, shards)
     local prefix = string.sub(orderNo, 1, -6)
     local block = blocks[prefix]
     if not block then
-      local start = prefix .. '00000'
-      local hi = tonumber(string.sub(start, 1, -10)) or 0
-      local lo = tonumber(string.sub(start, -9))
-      local group = hi * 7629 + math.floor((hi * 51712 + lo) / 131072)
-      -- Offset in the block of the next group's first order number.
-      local boundary = 131072 - (hi * 51712 + lo) % 131072
-      block = { boundary, ledger .. ':' .. (group % shards), ledger .. ':' .. ((group + 1) % shards) }
+      local group, offset = ledger_group(prefix .. '00000')
+      -- The first element: the offset in the block of the next group's first order number.
+      block = { 131072 - offset, ledger .. ':' .. (group % shards), ledger .. ':' .. ((group + 1) % shards) }
       blocks[prefix] = block
     end
     if block[1] >= 100000 or tonumber(string.sub(orderNo, -5)) < block[1] then
