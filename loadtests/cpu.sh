@@ -41,10 +41,11 @@ persister_metric() {
 inserted_rows() { persister_metric '^flashsale_persister_rows_total\{.*result="inserted"'; }
 consumer_lag() { persister_metric '^flashsale_persister_consumer_lag(\{| )'; }
 
-# wait_drained ROWS_BEFORE CREATED TIMEOUT_S: until the Persister inserted CREATED rows since ROWS_BEFORE and its
-# lag is 0 (CREATED empty: until the lag read 0 twice, a second apart). Prints the rows inserted since ROWS_BEFORE.
+# wait_drained ROWS_BEFORE CREATED TIMEOUT_S [POLL_S]: until the Persister inserted CREATED rows since ROWS_BEFORE and
+# its lag is 0 (CREATED empty: until the lag read 0 twice, POLL_S apart). Reads the Persister's metrics every POLL_S
+# seconds (1 by default). Prints the rows inserted since ROWS_BEFORE.
 wait_drained() {
-  local before=$1 created=$2 timeout=${3:-120} deadline rows lag zero=0
+  local before=$1 created=$2 timeout=${3:-120} poll=${4:-1} deadline rows lag zero=0
   deadline=$(( $(date +%s) + timeout ))
   while :; do
     rows=$(( $(inserted_rows) - before ))
@@ -60,7 +61,7 @@ wait_drained() {
       echo "$rows"
       return 1
     fi
-    sleep 1
+    sleep "$poll"
   done
   echo "$rows"
 }

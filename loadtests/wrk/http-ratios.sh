@@ -38,6 +38,16 @@ harness tokens --buyers 1 --first 2 >"$WRK_OUT/tokens-sold-out.txt"
 
 limits_high='{"perBuyer":{"permitsPerSecond":1000000,"burst":1000000},"perAddress":{"permitsPerSecond":1000000,"burst":1000000}}'
 
+# ingress_settings: the group-commit, admission and backpressure settings the Ingress was started with (its environment's
+# overrides; the defaults of README's Configuration for the rest).
+ingress_settings() {
+  local pid overrides
+  pid=$(cat "$FLASHSALE_RUN/ingress.pid")
+  overrides=$(tr '\0' '\n' <"/proc/$pid/environ" | grep -E '^(Reservations|Backpressure|RateLimits|Admission|Kafka__Client)__' \
+    | grep -v -i -E 'key|secret' | sort | sed 's/__/:/g' | paste -sd ' ' -) || true
+  echo "${overrides:-the defaults (no Reservations, Backpressure, RateLimits or Admission overrides in its environment)}"
+}
+
 suffix=$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')
 created_campaign="wrk-$suffix"
 soldout_campaign="wrk-so-$suffix"
@@ -82,10 +92,15 @@ wait_drained "$rows" "" 120 >/dev/null || die "the warm-up's orders did not drai
 rows_before=$(inserted_rows)
 cpu_snapshot >"$WRK_OUT/cpu-created.before"
 wrk_run created "$FLASHSALE_INGRESS_URL" "$constant_path"
+burst_end=$(date +%s.%N)
 cr=("$R_RPS" "$R_P50" "$R_P99" "$R_NON2XX" "$R_SOCKET_ERRORS")
 created=$(( R_REQUESTS - R_NON2XX ))
+burst_s=$(awk -v n="$R_REQUESTS" -v r="$R_RPS" 'BEGIN { printf "%.2f", (r > 0 ? n / r : 0) }')
 log "Waiting until the Persister holds the $created orders of the measured run"
-wait_drained "$rows_before" "$created" 180 >"$WRK_OUT/drained-rows" || die "the created path's orders did not drain; see $WRK_OUT"
+# Polled every 0.25 s: the Persister's metrics are a scrape cached for about that long.
+wait_drained "$rows_before" "$created" 180 0.25 >"$WRK_OUT/drained-rows" || die "the created path's orders did not drain; see $WRK_OUT"
+drain_s=$(awk -v a="$burst_end" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+persister_rate=$(awk -v n="$created" -v a="$burst_s" -v b="$drain_s" 'BEGIN { printf "%.0f", n / (a + b) }')
 cpu_snapshot >"$WRK_OUT/cpu-created.after"
 cpu_created=$(cpu_per_op "$WRK_OUT/cpu-created.before" "$WRK_OUT/cpu-created.after" "$created")
 
@@ -132,6 +147,8 @@ constant=$(awk -v a="${c1[0]}" -v b="${c2[0]}" 'BEGIN { printf "%.1f", (a + b) /
   echo
   echo "wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d$WRK_DURATION after an identical warm-up; ÷ constant uses the mean of the two constant runs ($constant req/s)."
   echo "created: valid only with non-2xx 0; engine CPU per 201 from before the run until the Persister held all $created orders."
+  echo "Persister: every order of the created run in MySQL ${drain_s} s after its last answer (read every 0.25 s); it held $persister_rate orders/s over the ${burst_s} s burst and its drain."
+  echo "Ingress settings: $(ingress_settings); the created and sold-out campaigns' own rate limits off, the limits-on ones at 1,000,000/s."
   echo "sold-out: every answer is a 409 (non-2xx = all); engine CPU per answer during the run."
   echo "limits on: the same paths on campaigns whose per-buyer and per-address limits are on and never refuse (a 429 would show as non-2xx beyond the run's requests)."
   echo "Campaigns: $created_campaign (created), $soldout_campaign (sold-out); constant endpoint $CONSTANT_URL."
