@@ -42,7 +42,7 @@ public sealed class RedisOptions
     /// Which threads complete the connection's I/O: <see cref="RedisIoThreads.ThreadPool"/>, the .NET thread pool, or
     /// <see cref="RedisIoThreads.Dedicated"/>, StackExchange.Redis's own pool of ten workers shared by every connection.
     /// The dedicated pool guards against code that blocks thread-pool threads on Redis (the engine never does: it awaits);
-    /// on few cores its ten workers spin and contend with the thread pool's for every reply (see README, "Group commit").
+    /// on few cores its ten workers spin and contend with the thread pool's for every reply (see docs/performance.md, "Group commit").
     /// </summary>
     public RedisIoThreads IoThreads { get; set; } = RedisIoThreads.ThreadPool;
 }

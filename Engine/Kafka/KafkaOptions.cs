@@ -42,7 +42,7 @@ public sealed class KafkaOptions
         EnableIdempotence = true,
         Acks = Acks.All,
         // The batching happens before the produce (one record per script call), so the producer need not wait for
-        // more: librdkafka's default of 5 ms was most of a durable 201's latency. With 1 ms (README, "Group commit"):
+        // more: librdkafka's default of 5 ms was most of a durable 201's latency. With 1 ms (docs/performance.md, "Group commit"):
         // under wrk -c64, 12,800-14,500 201s a second against 7,800-8,200, p50 4.0-4.5 ms against 7.6-8.0, engine CPU
         // per 201 109 µs against 137-149 (bigger batches); in the 2,000 req/s soak a p50 of 2.0 ms against 5.8 and
         // every minute's p99 8-12 ms; at that rate 2-11% more engine CPU per reservation (the Kafka mock's produces).
