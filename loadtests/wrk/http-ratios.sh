@@ -97,7 +97,7 @@ cr=("$R_RPS" "$R_P50" "$R_P99" "$R_NON2XX" "$R_SOCKET_ERRORS")
 created=$(( R_REQUESTS - R_NON2XX ))
 burst_s=$(awk -v n="$R_REQUESTS" -v r="$R_RPS" 'BEGIN { printf "%.2f", (r > 0 ? n / r : 0) }')
 log "Waiting until the Persister holds the $created orders of the measured run"
-# Polled every 0.25 s: the Persister's metrics are a scrape cached for about that long.
+# Polled every 0.25 s, about as often as the Persister's Prometheus exporter renews the scrape it caches (300 ms by default).
 wait_drained "$rows_before" "$created" 180 0.25 >"$WRK_OUT/drained-rows" || die "the created path's orders did not drain; see $WRK_OUT"
 drain_s=$(awk -v a="$burst_end" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 persister_rate=$(awk -v n="$created" -v a="$burst_s" -v b="$drain_s" 'BEGIN { printf "%.0f", n / (a + b) }')
